@@ -1,0 +1,27 @@
+/**
+ * fluxion: composable transformations of numerical programs for TypeScript.
+ *
+ * @example
+ * import { np } from "fluxion";
+ * const x = np.arange(6).reshape([2, 3]);
+ * console.log(x.get("..., 1:").sum().item()); // 12
+ */
+export * as np from "./numpy/index.js";
+export * as tree from "./core/tree.js";
+export { NDArray } from "./core/array.js";
+export type { ArrayLike, AtUpdater, IndexItem, NestedList, ReduceOptions } from "./core/array.js";
+export type { DType } from "./core/dtype.js";
+export { AbstractValue } from "./core/aval.js";
+export {
+  FluxionError,
+  ShapeError,
+  DtypeError,
+  IndexError,
+  TracerError,
+  TreeError,
+  GradientCheckError,
+  SolverError,
+  ValueError,
+} from "./core/errors.js";
+export { Program, Equation, Var, Literal } from "./core/ir.js";
+export { makeProgram } from "./transforms/staging.js";

@@ -1,0 +1,198 @@
+/**
+ * Staging: running a function on tracers that record every primitive into a `Program`.
+ * `makeProgram(f)(...args)` shows the IR of any function written with fluxion's API.
+ */
+import { AbstractValue } from "../core/aval.js";
+import { NDArray } from "../core/array.js";
+import { SourceInfo, TreeError } from "../core/errors.js";
+import { Equation, Literal, Program, Var, type Atom } from "../core/ir.js";
+import type { Params, Primitive } from "../core/primitive.js";
+import { Trace, Tracer, withDynamicTrace, type MainTrace } from "../core/trace.js";
+import * as tree from "../core/tree.js";
+import { ConcreteArray, scalar } from "../runtime/concrete.js";
+
+/** A value being staged: it stands for a `Var` of the program under construction. */
+class StagingTracer extends Tracer {
+  constructor(
+    readonly trace: StagingTrace,
+    readonly aval: AbstractValue,
+  ) {
+    super();
+  }
+}
+
+/** Collects equations, constants and variables while a function is staged. */
+class ProgramBuilder {
+  readonly equations: Equation[] = [];
+  readonly tracerToVar = new Map<StagingTracer, Var>();
+  readonly constTracers = new Map<NDArray, StagingTracer>();
+  readonly constVals = new Map<Var, NDArray>();
+
+  newTracer(trace: StagingTrace, aval: AbstractValue): StagingTracer {
+    const t = new StagingTracer(trace, aval);
+    this.tracerToVar.set(t, new Var(aval));
+    return t;
+  }
+
+  getVar(t: StagingTracer): Var {
+    return this.tracerToVar.get(t)!;
+  }
+
+  addConst(trace: StagingTrace, value: NDArray): StagingTracer {
+    let t = this.constTracers.get(value);
+    if (t === undefined) {
+      t = this.newTracer(trace, value.aval);
+      this.constTracers.set(value, t);
+      this.constVals.set(this.getVar(t), value);
+    }
+    return t;
+  }
+
+  /** Builds the program; scalar constants become inline literals. */
+  build(inTracers: readonly StagingTracer[], outTracers: readonly StagingTracer[]): Program {
+    const literals = new Map<Var, Literal>();
+    const constvars: Var[] = [];
+    const consts: NDArray[] = [];
+    for (const [v, value] of this.constVals) {
+      if (value.ndim === 0 && value instanceof ConcreteArray) {
+        literals.set(v, new Literal(Number(value.item()), value.aval));
+      } else {
+        constvars.push(v);
+        consts.push(value);
+      }
+    }
+    const atom = (v: Var): Atom => literals.get(v) ?? v;
+    const equations = this.equations.map(
+      (eq) =>
+        new Equation(
+          eq.primitive,
+          eq.inputs.map((a) => (a instanceof Var ? atom(a) : a)),
+          eq.outputs,
+          eq.params,
+          eq.source,
+        ),
+    );
+    return new Program(
+      constvars,
+      consts,
+      inTracers.map((t) => this.getVar(t)),
+      equations,
+      outTracers.map((t) => atom(this.getVar(t))),
+    );
+  }
+}
+
+class StagingTrace extends Trace {
+  get builder(): ProgramBuilder {
+    return this.main.globalData as ProgramBuilder;
+  }
+
+  pure(value: NDArray): NDArray {
+    return this.builder.addConst(this, value);
+  }
+
+  lift(value: NDArray): NDArray {
+    return this.builder.addConst(this, value);
+  }
+
+  processPrimitive(primitive: Primitive, inputs: readonly NDArray[], params: Params): NDArray[] {
+    const tracers = inputs as readonly StagingTracer[];
+    const outAvals = primitive.spec.abstractEval(
+      tracers.map((t) => t.aval),
+      params,
+    );
+    const outs = outAvals.map((aval) => this.builder.newTracer(this, aval));
+    this.builder.equations.push(
+      new Equation(
+        primitive,
+        tracers.map((t) => this.builder.getVar(t)),
+        outs.map((t) => this.builder.getVar(t)),
+        params,
+        new SourceInfo(),
+      ),
+    );
+    return outs;
+  }
+}
+
+function describeLeaf(x: unknown): string {
+  return x === null
+    ? "null"
+    : typeof x === "object"
+      ? (x.constructor?.name ?? "object")
+      : `${typeof x} ${String(x)}`;
+}
+
+/** The abstract value of an argument leaf: arrays keep theirs, JS numbers are weak scalars. */
+export function leafAval(operation: string, leaf: unknown): AbstractValue {
+  if (leaf instanceof NDArray) return leaf.aval;
+  if (typeof leaf === "number") {
+    return new AbstractValue([], Number.isInteger(leaf) ? "int32" : "float32", true);
+  }
+  if (typeof leaf === "boolean") return new AbstractValue([], "bool");
+  throw new TreeError(
+    operation,
+    `arguments must be pytrees of arrays and numbers, but a leaf is ${describeLeaf(leaf)}.`,
+  );
+}
+
+/**
+ * Stages `f` on abstract values of the flattened arguments. Returns the program and the output
+ * tree structure.
+ * @internal
+ */
+export function stage(
+  operation: string,
+  f: (...args: never[]) => unknown,
+  inAvals: readonly AbstractValue[],
+  inTree: tree.TreeDef,
+): [Program, tree.TreeDef] {
+  const builder = new ProgramBuilder();
+  return withDynamicTrace(
+    (main: MainTrace) => new StagingTrace(main),
+    builder,
+    (main) => {
+      const trace = new StagingTrace(main);
+      const inTracers = inAvals.map((aval) => builder.newTracer(trace, aval));
+      const args = tree.unflatten(inTree, inTracers) as never[];
+      const out = f(...args);
+      const [outLeaves, outTree] = tree.flatten(out);
+      const outTracers = outLeaves.map((leaf) => {
+        if (leaf instanceof StagingTracer && leaf.trace.main === main) return leaf;
+        if (leaf instanceof NDArray || typeof leaf === "number" || typeof leaf === "boolean") {
+          // A constant output (or a value of an outer trace): stage it as a constant.
+          const value = leaf instanceof NDArray ? leaf : leafConstant(leaf);
+          return builder.addConst(trace, value);
+        }
+        throw new TreeError(
+          operation,
+          `the function must return a pytree of arrays, but an output leaf is ${describeLeaf(leaf)}.`,
+        );
+      });
+      return [builder.build(inTracers, outTracers), outTree] as [Program, tree.TreeDef];
+    },
+  );
+}
+
+function leafConstant(x: number | boolean): NDArray {
+  const aval = leafAval("makeProgram", x);
+  return scalar(Number(x), aval.dtype, aval.weakType);
+}
+
+/**
+ * Stages `f` and returns its IR: `makeProgram(f)(...args)` is a `Program` whose `toString()`
+ * prints like a jaxpr. Arguments are pytrees of arrays and numbers (their values are not used,
+ * only their shapes and dtypes).
+ * @example
+ * const program = makeProgram((x: NDArray) => np.sin(x).mul(2))(np.ones([3]));
+ * console.log(program.toString());
+ */
+export function makeProgram<Args extends unknown[]>(
+  f: (...args: Args) => unknown,
+): (...args: Args) => Program {
+  return (...args: Args): Program => {
+    const [leaves, inTree] = tree.flatten(args);
+    const avals = leaves.map((leaf) => leafAval("makeProgram", leaf));
+    return stage("makeProgram", f as (...a: never[]) => unknown, avals, inTree)[0];
+  };
+}
