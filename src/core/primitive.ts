@@ -48,18 +48,25 @@ export interface LinearInput {
   readonly aval: AbstractValue;
 }
 
-/** Everything that defines a primitive. */
-export interface PrimitiveSpec<P extends Params> {
+interface PrimitiveSpecBase<P extends Params> {
   /** The name printed in the IR, snake_case as in JAX (`reduce_sum`, `dot_general`). */
   name: string;
   abstractEval: AbstractEvalRule<P>;
   impl: ImplRule<P>;
-  jvp?: JvpRule<P>;
-  transpose?: TransposeRule<P>;
-  batch?: BatchRule<P>;
+  /** The forward-mode derivative. Reverse mode is derived from it (linearize + transpose). */
+  jvp: JvpRule<P>;
+  /** How the primitive maps over a batch axis (vmap). */
+  batch: BatchRule<P>;
   /** Formats params for the IR printer; the default prints them as `key=value`. */
   formatParams?: (params: P) => string;
 }
+
+/**
+ * Everything that defines a primitive. Linear primitives (linear in the inputs marked by the
+ * transpose rule) must give a transpose rule; the types make `tsc` reject one without.
+ */
+export type PrimitiveSpec<P extends Params> = PrimitiveSpecBase<P> &
+  ({ linear: true; transpose: TransposeRule<P> } | { linear: false; transpose?: undefined });
 
 /** A registered primitive. Bind it with `bind` from `core/trace.ts`. */
 export class Primitive<P extends Params = Params> {

@@ -3,9 +3,13 @@
  */
 import { AbstractValue } from "../core/aval.js";
 import { ShapeError } from "../core/errors.js";
-import { definePrimitive } from "../core/primitive.js";
+import type { NDArray } from "../core/array.js";
+import { isFloating } from "../core/dtype.js";
+import { definePrimitive, type Primitive } from "../core/primitive.js";
 import { formatShape } from "../core/shape.js";
 import { view, type ConcreteArray } from "../runtime/concrete.js";
+import * as ops from "./ops.js";
+import { addTangents } from "./rules.js";
 import { checkDType, checkSameDType, concrete, output } from "./util.js";
 
 export interface DotGeneralParams {
@@ -76,8 +80,90 @@ function permuted(x: ConcreteArray, perm: readonly number[]): Float64Array {
   return Float64Array.from(v.toTypedArray());
 }
 
-export const dotGeneral = definePrimitive<DotGeneralParams>({
+/** Positions of `axes` in ascending order: `rank[i]` = place of `axes[i]` once sorted. */
+function ranks(axes: readonly number[]): number[] {
+  const sorted = [...axes].sort((a, b) => a - b);
+  return axes.map((a) => sorted.indexOf(a));
+}
+
+/**
+ * The cotangent of the first operand of a dot_general from the cotangent `ct` of its output and
+ * the other operand `y`. `swap` says the first operand is the rhs (so ct's free axes are ordered
+ * [batch, lhsFree, rhsFree] with the roles exchanged).
+ */
+function transposeOperand(
+  ct: NDArray,
+  y: NDArray,
+  xShape: readonly number[],
+  params: DotGeneralParams,
+  swap: boolean,
+): NDArray {
+  const [lc, rc] = params.contracting;
+  const [lb, rb] = params.batch;
+  const [xc, yc, xb, yb] = swap ? [rc, lc, rb, lb] : [lc, rc, lb, rb];
+  const xFree = freeAxes(xShape.length, [...xc, ...xb]);
+  const yFree = freeAxes(y.ndim, [...yc, ...yb]);
+  const nb = xb.length;
+  // ct's axes are [batch (nb), lhsFree, rhsFree]; the y-free ones contract with y.
+  const lhsFreeCount = swap ? yFree.length : xFree.length;
+  const ctYFree = yFree.map((_, i) => nb + (swap ? i : lhsFreeCount + i));
+  const batchAxes = xb.map((_, i) => i);
+  const result = ops.dotGeneral(ct, y, { contracting: [ctYFree, yFree], batch: [batchAxes, yb] });
+  // result axes: [batch, x free (ct order), y's remaining = yc in ascending order].
+  const position = new Array<number>(xShape.length);
+  xb.forEach((a, i) => (position[a] = i));
+  xFree.forEach((a, i) => (position[a] = nb + i));
+  const order = ranks(yc);
+  xc.forEach((a, i) => (position[a] = nb + xFree.length + order[i]!));
+  return ops.transpose(result, position);
+}
+
+export const dotGeneral: Primitive<DotGeneralParams> = definePrimitive<DotGeneralParams>({
   name: "dot_general",
+  linear: true,
+  jvp([x, y], [tx, ty], params) {
+    const out = ops.dotGeneral(x!, y!, params);
+    if (!isFloating(out.dtype)) return [[out], [null]];
+    const a = tx === null ? null : ops.dotGeneral(tx, y!, params);
+    const b = ty === null ? null : ops.dotGeneral(x!, ty, params);
+    return [[out], [addTangents(a, b)]];
+  },
+  transpose([ct], [x, y], params) {
+    if (ct === null) return [null, null];
+    const xLinear = "linear" in x! && x.linear === true;
+    const yLinear = "linear" in y! && y.linear === true;
+    if (xLinear && yLinear) throw new Error("dot_general is not linear in both operands at once");
+    return xLinear
+      ? [transposeOperand(ct, y as NDArray, x!.aval.shape, params, false), null]
+      : [null, transposeOperand(ct, x as NDArray, y!.aval.shape, params, true)];
+  },
+  batch([x, y], [ax, ay], params) {
+    const [lc, rc] = params.contracting;
+    const [lb, rb] = params.batch;
+    const shift = (axes: readonly number[]): number[] => axes.map((a) => a + 1);
+    if (ax !== null && ay !== null) {
+      const out = ops.dotGeneral(ops.moveAxis(x!, ax, 0), ops.moveAxis(y!, ay, 0), {
+        contracting: [shift(lc), shift(rc)],
+        batch: [
+          [0, ...shift(lb)],
+          [0, ...shift(rb)],
+        ],
+      });
+      return [[out], [0]];
+    }
+    if (ax !== null) {
+      const out = ops.dotGeneral(ops.moveAxis(x!, ax, 0), y!, {
+        contracting: [shift(lc), rc],
+        batch: [shift(lb), rb],
+      });
+      return [[out], [lb.length]];
+    }
+    const out = ops.dotGeneral(x!, ops.moveAxis(y!, ay!, 0), {
+      contracting: [lc, shift(rc)],
+      batch: [lb, shift(rb)],
+    });
+    return [[out], [lb.length + freeAxes(x!.ndim, [...lc, ...lb]).length]];
+  },
   abstractEval([lhs, rhs], params) {
     checkSameDType("dot_general", [lhs!, rhs!]);
     checkDType("dot_general", lhs!, "numeric");

@@ -4,9 +4,24 @@
  * broadcasts and promotes before binding.
  */
 import { AbstractValue } from "../core/aval.js";
-import { castScalar, type DType } from "../core/dtype.js";
-import { definePrimitive, type Primitive } from "../core/primitive.js";
+import type { NDArray } from "../core/array.js";
+import { castScalar, isFloating, type DType } from "../core/dtype.js";
+import {
+  definePrimitive,
+  type LinearInput,
+  type Primitive,
+  type TransposeRule,
+} from "../core/primitive.js";
+import { bind1 } from "../core/trace.js";
 import type { ConcreteArray } from "../runtime/concrete.js";
+import * as ops from "./ops.js";
+import {
+  addTangents,
+  batchElementwise,
+  instantiate,
+  scaleTangent,
+  type MaybeZero,
+} from "./rules.js";
 import { mapBinary, mapTernary, mapUnary } from "../runtime/strided.js";
 import {
   alignedOperand,
@@ -30,11 +45,23 @@ interface UnarySpec {
   uint32?: (x: number) => number;
   /** Output dtype when it is not the input's (e.g. `bool` for `is_finite`). */
   outDType?: DType;
+  /**
+   * The derivative as a factor of the tangent, from the input `x` and the output `y`; `null` for
+   * piecewise-constant functions (zero derivative).
+   */
+  derivative: ((x: NDArray, y: NDArray) => NDArray) | null;
 }
 
 function unary(spec: UnarySpec): Primitive<Empty> {
-  return definePrimitive<Empty>({
+  const primitive: Primitive<Empty> = definePrimitive<Empty>({
     name: spec.name,
+    linear: false,
+    jvp([x], [t]) {
+      const y = ops.unary(primitive, x!);
+      if (spec.derivative === null || t === null || !isFloating(y.dtype)) return [[y], [null]];
+      return [[y], [ops.mul(t, spec.derivative(x!, y))]];
+    },
+    batch: (inputs, axes) => [[ops.unary(primitive, inputs[0]!)], [axes[0]!]],
     abstractEval([x]) {
       checkDType(spec.name, x!, spec.dtypes);
       const dtype = spec.outDType ?? x!.dtype;
@@ -53,17 +80,46 @@ function unary(spec: UnarySpec): Primitive<Empty> {
       ];
     },
   });
+  return primitive;
 }
 
-export const neg = unary({ name: "neg", dtypes: "numeric", f: (x) => -x });
-export const abs = unary({ name: "abs", dtypes: "numeric", f: Math.abs });
+const c = ops.constant;
+const u = (p: Primitive<Empty>, x: NDArray): NDArray => ops.unary(p, x);
+
+/** Negation: linear, so it also has a transpose rule. */
+export const neg: Primitive<Empty> = definePrimitive<Empty>({
+  name: "neg",
+  linear: true,
+  abstractEval([x]) {
+    checkDType("neg", x!, "numeric");
+    return [x!];
+  },
+  impl(inputs) {
+    const [x] = concrete(inputs);
+    return [
+      output(x!.shape, x!.dtype, x!.weakType, (out) =>
+        mapUnary(x!.shape, x!.operand, out, (v) => -v),
+      ),
+    ];
+  },
+  jvp: ([x], [t]) => [[ops.neg(x!)], [t === null ? null : ops.neg(t)]],
+  transpose: ([ct]) => [ct === null ? null : ops.neg(ct)],
+  batch: (inputs, axes) => [[ops.neg(inputs[0]!)], [axes[0]!]],
+});
+export const abs = unary({
+  name: "abs",
+  dtypes: "numeric",
+  f: Math.abs,
+  derivative: (x) => u(sign, x),
+});
 export const sign = unary({
   name: "sign",
   dtypes: "numeric",
   f: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  derivative: null,
 });
-export const floor = unary({ name: "floor", dtypes: "float", f: Math.floor });
-export const ceil = unary({ name: "ceil", dtypes: "float", f: Math.ceil });
+export const floor = unary({ name: "floor", dtypes: "float", f: Math.floor, derivative: null });
+export const ceil = unary({ name: "ceil", dtypes: "float", f: Math.ceil, derivative: null });
 /** Rounds half to even, as NumPy does. */
 export const round = unary({
   name: "round",
@@ -72,31 +128,123 @@ export const round = unary({
     const r = Math.round(x);
     return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
   },
+  derivative: null,
 });
-export const exp = unary({ name: "exp", dtypes: "float", f: Math.exp });
-export const exp2 = unary({ name: "exp2", dtypes: "float", f: (x) => Math.pow(2, x) });
-export const log = unary({ name: "log", dtypes: "float", f: Math.log });
-export const log1p = unary({ name: "log1p", dtypes: "float", f: Math.log1p });
-export const expm1 = unary({ name: "expm1", dtypes: "float", f: Math.expm1 });
-export const sqrt = unary({ name: "sqrt", dtypes: "float", f: Math.sqrt });
-export const cbrt = unary({ name: "cbrt", dtypes: "float", f: Math.cbrt });
-export const sin = unary({ name: "sin", dtypes: "float", f: Math.sin });
-export const cos = unary({ name: "cos", dtypes: "float", f: Math.cos });
-export const tan = unary({ name: "tan", dtypes: "float", f: Math.tan });
-export const asin = unary({ name: "asin", dtypes: "float", f: Math.asin });
-export const acos = unary({ name: "acos", dtypes: "float", f: Math.acos });
-export const atan = unary({ name: "atan", dtypes: "float", f: Math.atan });
-export const sinh = unary({ name: "sinh", dtypes: "float", f: Math.sinh });
-export const cosh = unary({ name: "cosh", dtypes: "float", f: Math.cosh });
-export const tanh = unary({ name: "tanh", dtypes: "float", f: Math.tanh });
-export const asinh = unary({ name: "asinh", dtypes: "float", f: Math.asinh });
-export const acosh = unary({ name: "acosh", dtypes: "float", f: Math.acosh });
-export const atanh = unary({ name: "atanh", dtypes: "float", f: Math.atanh });
+const float = "float" as const;
+const one = (x: NDArray): NDArray => c(1, x);
+/** `1 / sqrt(v)`. */
+const rsqrt = (v: NDArray): NDArray => ops.div(one(v), u(sqrt, v));
+export const exp = unary({ name: "exp", dtypes: float, f: Math.exp, derivative: (_, y) => y });
+export const exp2 = unary({
+  name: "exp2",
+  dtypes: float,
+  f: (x) => Math.pow(2, x),
+  derivative: (x, y) => ops.mul(y, c(Math.LN2, x)),
+});
+export const log = unary({
+  name: "log",
+  dtypes: float,
+  f: Math.log,
+  derivative: (x) => ops.div(one(x), x),
+});
+export const log1p = unary({
+  name: "log1p",
+  dtypes: float,
+  f: Math.log1p,
+  derivative: (x) => ops.div(one(x), ops.add(one(x), x)),
+});
+export const expm1 = unary({
+  name: "expm1",
+  dtypes: float,
+  f: Math.expm1,
+  derivative: (x, y) => ops.add(y, one(x)),
+});
+export const sqrt = unary({
+  name: "sqrt",
+  dtypes: float,
+  f: Math.sqrt,
+  derivative: (x, y) => ops.div(c(0.5, x), y),
+});
+export const cbrt = unary({
+  name: "cbrt",
+  dtypes: float,
+  f: Math.cbrt,
+  derivative: (x, y) => ops.div(one(x), ops.mul(c(3, x), ops.mul(y, y))),
+});
+export const sin = unary({ name: "sin", dtypes: float, f: Math.sin, derivative: (x) => u(cos, x) });
+export const cos = unary({
+  name: "cos",
+  dtypes: float,
+  f: Math.cos,
+  derivative: (x) => ops.neg(u(sin, x)),
+});
+export const tan = unary({
+  name: "tan",
+  dtypes: float,
+  f: Math.tan,
+  derivative: (x, y) => ops.add(one(x), ops.mul(y, y)),
+});
+export const asin = unary({
+  name: "asin",
+  dtypes: float,
+  f: Math.asin,
+  derivative: (x) => rsqrt(ops.sub(one(x), ops.mul(x, x))),
+});
+export const acos = unary({
+  name: "acos",
+  dtypes: float,
+  f: Math.acos,
+  derivative: (x) => ops.neg(rsqrt(ops.sub(one(x), ops.mul(x, x)))),
+});
+export const atan = unary({
+  name: "atan",
+  dtypes: float,
+  f: Math.atan,
+  derivative: (x) => ops.div(one(x), ops.add(one(x), ops.mul(x, x))),
+});
+export const sinh = unary({
+  name: "sinh",
+  dtypes: float,
+  f: Math.sinh,
+  derivative: (x) => u(cosh, x),
+});
+export const cosh = unary({
+  name: "cosh",
+  dtypes: float,
+  f: Math.cosh,
+  derivative: (x) => u(sinh, x),
+});
+export const tanh = unary({
+  name: "tanh",
+  dtypes: float,
+  f: Math.tanh,
+  derivative: (x, y) => ops.sub(one(x), ops.mul(y, y)),
+});
+export const asinh = unary({
+  name: "asinh",
+  dtypes: float,
+  f: Math.asinh,
+  derivative: (x) => rsqrt(ops.add(ops.mul(x, x), one(x))),
+});
+export const acosh = unary({
+  name: "acosh",
+  dtypes: float,
+  f: Math.acosh,
+  derivative: (x) =>
+    ops.div(one(x), ops.mul(u(sqrt, ops.sub(x, one(x))), u(sqrt, ops.add(x, one(x))))),
+});
+export const atanh = unary({
+  name: "atanh",
+  dtypes: float,
+  f: Math.atanh,
+  derivative: (x) => ops.div(one(x), ops.sub(one(x), ops.mul(x, x))),
+});
 export const isFinite = unary({
   name: "is_finite",
-  dtypes: "float",
+  dtypes: float,
   f: (x) => (Number.isFinite(x) ? 1 : 0),
   outDType: "bool",
+  derivative: null,
 });
 /** Logical not on bool, bitwise not on integers. */
 export const not = unary({
@@ -105,6 +253,7 @@ export const not = unary({
   f: (x) => (x === 0 ? 1 : 0),
   int32: (x) => ~x,
   uint32: (x) => ~x >>> 0,
+  derivative: null,
 });
 
 interface BinarySpec {
@@ -116,11 +265,30 @@ interface BinarySpec {
   bool?: (x: number, y: number) => number;
   /** Comparisons give `bool`. */
   outDType?: DType;
+  /**
+   * The output tangent from the primal inputs, output and input tangents (at least one tangent is
+   * non-zero); `null` for functions with a zero derivative.
+   */
+  jvp: ((x: NDArray, y: NDArray, tx: MaybeZero, ty: MaybeZero, out: NDArray) => MaybeZero) | null;
+  /** For primitives linear in (some of) their operands: the transpose rule. */
+  transpose?: TransposeRule<Empty>;
 }
 
 function binary(spec: BinarySpec): Primitive<Empty> {
-  return definePrimitive<Empty>({
+  const rules =
+    spec.transpose === undefined
+      ? ({ linear: false } as const)
+      : ({ linear: true, transpose: spec.transpose } as const);
+  const primitive: Primitive<Empty> = definePrimitive<Empty>({
     name: spec.name,
+    ...rules,
+    jvp([x, y], [tx, ty]) {
+      const out = bind1(primitive, [x!, y!], {});
+      if (spec.jvp === null || !isFloating(out.dtype)) return [[out], [null]];
+      const t = spec.jvp(x!, y!, tx!, ty!, out);
+      return [[out], [t === null ? null : ops.fill(t, out.shape)]];
+    },
+    batch: (inputs, axes, params) => batchElementwise(primitive)(inputs, axes, params),
     abstractEval(avals) {
       const shape = elementwiseShape(spec.name, avals);
       const dtype = checkSameDType(spec.name, avals);
@@ -148,7 +316,11 @@ function binary(spec: BinarySpec): Primitive<Empty> {
       ];
     },
   });
+  return primitive;
 }
+
+const shapeOf = (x: NDArray | LinearInput): readonly number[] => x.aval.shape;
+const isLinear = (x: NDArray | LinearInput): x is LinearInput => "linear" in x && x.linear === true;
 
 function intPow(base: number, exponent: number, wrap: (x: number) => number): number {
   if (exponent < 0) return base === 1 ? 1 : base === -1 ? (exponent % 2 === 0 ? 1 : -1) : 0;
@@ -166,14 +338,40 @@ function intPow(base: number, exponent: number, wrap: (x: number) => number): nu
 const toInt32 = (x: number): number => x | 0;
 const toUint32 = (x: number): number => x >>> 0;
 
-export const add = binary({ name: "add", dtypes: "numeric", f: (x, y) => x + y });
-export const sub = binary({ name: "sub", dtypes: "numeric", f: (x, y) => x - y });
+export const add = binary({
+  name: "add",
+  dtypes: "numeric",
+  f: (x, y) => x + y,
+  jvp: (_x, _y, tx, ty) => addTangents(tx, ty),
+  transpose: ([ct], [x, y]) => [
+    ct === null || !isLinear(x!) ? null : ops.sumToShape(ct, shapeOf(x!)),
+    ct === null || !isLinear(y!) ? null : ops.sumToShape(ct, shapeOf(y!)),
+  ],
+});
+export const sub = binary({
+  name: "sub",
+  dtypes: "numeric",
+  f: (x, y) => x - y,
+  jvp: (_x, _y, tx, ty) => (ty === null ? tx : tx === null ? ops.neg(ty) : ops.sub(tx, ty)),
+  transpose: ([ct], [x, y]) => [
+    ct === null || !isLinear(x!) ? null : ops.sumToShape(ct, shapeOf(x!)),
+    ct === null || !isLinear(y!) ? null : ops.sumToShape(ops.neg(ct), shapeOf(y!)),
+  ],
+});
 export const mul = binary({
   name: "mul",
   dtypes: "numeric",
   f: (x, y) => x * y,
   int32: Math.imul,
   uint32: (x, y) => Math.imul(x, y) >>> 0,
+  jvp: (x, y, tx, ty) => addTangents(scaleTangent(tx, y), ty === null ? null : ops.mul(x, ty)),
+  transpose([ct], [x, y]) {
+    if (isLinear(x!) && isLinear(y!)) throw new Error("mul is not linear in both operands at once");
+    if (ct === null) return [null, null];
+    return isLinear(x!)
+      ? [ops.sumToShape(ops.mul(ct, y as NDArray), shapeOf(x!)), null]
+      : [null, ops.sumToShape(ops.mul(x as NDArray, ct), shapeOf(y!))];
+  },
 });
 /** True division for floats; integer division rounds toward zero (division by zero gives 0). */
 export const div = binary({
@@ -182,6 +380,15 @@ export const div = binary({
   f: (x, y) => x / y,
   int32: (x, y) => (y === 0 ? 0 : Math.trunc(x / y)),
   uint32: (x, y) => (y === 0 ? 0 : Math.trunc(x / y)),
+  jvp: (_x, y, tx, ty, out) =>
+    addTangents(
+      tx === null ? null : ops.div(tx, y),
+      ty === null ? null : ops.neg(ops.div(ops.mul(ty, out), y)),
+    ),
+  transpose([ct], [x, y]) {
+    if (isLinear(y!)) throw new Error("div is not linear in its divisor");
+    return [ct === null ? null : ops.sumToShape(ops.div(ct, y as NDArray), shapeOf(x!)), null];
+  },
 });
 /** Remainder with the sign of the dividend (C's fmod); integer remainder by zero gives 0. */
 export const rem = binary({
@@ -190,6 +397,13 @@ export const rem = binary({
   f: (x, y) => x % y,
   int32: (x, y) => (y === 0 ? 0 : x % y),
   uint32: (x, y) => (y === 0 ? 0 : x % y),
+  // d/dx = 1, d/dy = -trunc(x / y).
+  jvp: (x, y, tx, ty) => {
+    if (ty === null) return tx;
+    const q = ops.div(x, y);
+    const truncated = ops.select(ops.lt(q, c(0, q)), u(ceil, q), u(floor, q));
+    return addTangents(tx, ops.neg(ops.mul(ty, truncated)));
+  },
 });
 export const pow = binary({
   name: "pow",
@@ -197,42 +411,85 @@ export const pow = binary({
   f: Math.pow,
   int32: (x, y) => intPow(x, y, toInt32),
   uint32: (x, y) => intPow(x, y, toUint32),
+  // d/dx = y x^(y-1) (0 where y = 0); d/dy = log(x) x^y (0 where x = 0).
+  jvp: (x, y, tx, ty, out) => {
+    let t: MaybeZero = null;
+    if (tx !== null) {
+      const yIsZero = ops.eq(y, c(0, y));
+      const safeY = ops.select(yIsZero, one(y), y);
+      const dx = ops.select(
+        yIsZero,
+        c(0, y),
+        ops.mul(safeY, bind1(pow, [x, ops.sub(safeY, one(y))], {})),
+      );
+      t = ops.mul(tx, dx);
+    }
+    if (ty !== null) {
+      const xIsZero = ops.eq(x, c(0, x));
+      const logX = u(log, ops.select(xIsZero, one(x), x));
+      t = addTangents(t, ops.mul(ty, ops.mul(logX, out)));
+    }
+    return t;
+  },
 });
+const chooseFirst = (x: NDArray, y: NDArray, pick: (x: NDArray, y: NDArray) => NDArray): NDArray =>
+  // 1 where x wins, 0 where y wins, 1/2 on ties (as JAX, so max(x, x) has derivative 1).
+  ops.select(ops.eq(x, y), c(0.5, x), ops.select(pick(x, y), one(x), c(0, x)));
+const extremumJvp =
+  (pick: (x: NDArray, y: NDArray) => NDArray) =>
+  (x: NDArray, y: NDArray, tx: MaybeZero, ty: MaybeZero): MaybeZero => {
+    const wx = chooseFirst(x, y, pick);
+    return addTangents(scaleTangent(tx, wx), scaleTangent(ty, ops.sub(one(wx), wx)));
+  };
 /** Maximum, propagating NaN. */
 export const max = binary({
   name: "max",
   dtypes: "any",
   f: (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y),
+  jvp: extremumJvp(ops.gt),
 });
 /** Minimum, propagating NaN. */
 export const min = binary({
   name: "min",
   dtypes: "any",
   f: (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y),
+  jvp: extremumJvp(ops.lt),
 });
-export const atan2 = binary({ name: "atan2", dtypes: "float", f: Math.atan2 });
+/** `atan2(x, y)`: the angle of the point `(y, x)`. */
+export const atan2 = binary({
+  name: "atan2",
+  dtypes: "float",
+  f: Math.atan2,
+  jvp: (x, y, tx, ty) => {
+    const r2 = ops.add(ops.mul(x, x), ops.mul(y, y));
+    return addTangents(scaleTangent(tx, ops.div(y, r2)), scaleTangent(ty, ops.neg(ops.div(x, r2))));
+  },
+});
 /** Logical on bool, bitwise on integers. */
 export const and = binary({
   name: "and",
   dtypes: "integral",
   f: (x, y) => x & y,
   uint32: (x, y) => (x & y) >>> 0,
+  jvp: null,
 });
 export const or = binary({
   name: "or",
   dtypes: "integral",
   f: (x, y) => x | y,
   uint32: (x, y) => (x | y) >>> 0,
+  jvp: null,
 });
 export const xor = binary({
   name: "xor",
   dtypes: "integral",
   f: (x, y) => x ^ y,
   uint32: (x, y) => (x ^ y) >>> 0,
+  jvp: null,
 });
 
 const compare = (name: string, f: (x: number, y: number) => boolean): Primitive<Empty> =>
-  binary({ name, dtypes: "any", f: (x, y) => (f(x, y) ? 1 : 0), outDType: "bool" });
+  binary({ name, dtypes: "any", f: (x, y) => (f(x, y) ? 1 : 0), outDType: "bool", jvp: null });
 export const eq = compare("eq", (x, y) => x === y);
 export const ne = compare("ne", (x, y) => x !== y);
 export const lt = compare("lt", (x, y) => x < y);
@@ -241,8 +498,28 @@ export const gt = compare("gt", (x, y) => x > y);
 export const ge = compare("ge", (x, y) => x >= y);
 
 /** `select(pred, onTrue, onFalse)`: elementwise choice; `pred` is bool. */
-export const select = definePrimitive<Empty>({
+export const select: Primitive<Empty> = definePrimitive<Empty>({
   name: "select",
+  linear: true,
+  jvp([p, a, b], [, ta, tb]) {
+    const out = ops.select(p!, a!, b!);
+    if (!isFloating(out.dtype) || (ta === null && tb === null)) return [[out], [null]];
+    const fill = (t: MaybeZero, like: NDArray): NDArray =>
+      ops.fill(instantiate(t, like), out.shape);
+    return [[out], [ops.select(p!, fill(ta!, a!), fill(tb!, b!))]];
+  },
+  transpose([ct], [p, a, b]) {
+    if (isLinear(p!)) throw new Error("select is not linear in its predicate");
+    if (ct === null) return [null, null, null];
+    const zeros = ops.zerosLike(ct);
+    const pred = p as NDArray;
+    return [
+      null,
+      isLinear(a!) ? ops.sumToShape(ops.select(pred, ct, zeros), shapeOf(a!)) : null,
+      isLinear(b!) ? ops.sumToShape(ops.select(pred, zeros, ct), shapeOf(b!)) : null,
+    ];
+  },
+  batch: (inputs, axes, params) => batchElementwise(select)(inputs, axes, params),
   abstractEval(avals) {
     const [pred, a, b] = avals as [AbstractValue, AbstractValue, AbstractValue];
     checkDType("select", pred, "bool", "the predicate");
@@ -254,18 +531,37 @@ export const select = definePrimitive<Empty>({
     const [pred, a, b] = concrete(inputs) as [ConcreteArray, ConcreteArray, ConcreteArray];
     const all = [pred, a, b] as const;
     const shape = all.find((x) => x.ndim > 0)?.shape ?? [];
-    const ops = all.map((x) => alignedOperand(x, shape));
+    const operands = all.map((x) => alignedOperand(x, shape));
     return [
       output(shape, a.dtype, a.weakType && b.weakType, (out) =>
-        mapTernary(shape, ops[0]!, ops[1]!, ops[2]!, out, (p, x, y) => (p !== 0 ? x : y)),
+        mapTernary(shape, operands[0]!, operands[1]!, operands[2]!, out, (p, x, y) =>
+          p !== 0 ? x : y,
+        ),
       ),
     ];
   },
 });
 
+interface ConvertParams {
+  newDType: DType;
+  weakType: boolean;
+}
+
 /** Converts to `newDType` (floats to ints truncate toward zero; NaN to int gives 0). */
-export const convertElementType = definePrimitive<{ newDType: DType; weakType: boolean }>({
+export const convertElementType: Primitive<ConvertParams> = definePrimitive<ConvertParams>({
   name: "convert_element_type",
+  linear: true,
+  jvp([x], [t], params) {
+    const out = bind1(convertElementType, [x!], params);
+    const differentiable = isFloating(x!.dtype) && isFloating(params.newDType);
+    return [[out], [differentiable && t !== null ? bind1(convertElementType, [t], params) : null]];
+  },
+  transpose: ([ct], [x]) => [
+    ct === null
+      ? null
+      : bind1(convertElementType, [ct], { newDType: x!.aval.dtype, weakType: x!.aval.weakType }),
+  ],
+  batch: (inputs, axes, params) => [[bind1(convertElementType, [inputs[0]!], params)], [axes[0]!]],
   abstractEval([x], { newDType, weakType }) {
     return [new AbstractValue(x!.shape, newDType, weakType)];
   },

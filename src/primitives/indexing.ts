@@ -6,16 +6,26 @@
  * (and a scatter's `updates`) has shape `batch + [operand axes not indexed]`.
  */
 import { AbstractValue } from "../core/aval.js";
-import { ShapeError } from "../core/errors.js";
-import { definePrimitive } from "../core/primitive.js";
-import { contiguousStrides, formatShape, shapesEqual } from "../core/shape.js";
-import type { ConcreteArray } from "../runtime/concrete.js";
+import { ShapeError, ValueError } from "../core/errors.js";
+import type { NDArray } from "../core/array.js";
+import { isFloating } from "../core/dtype.js";
+import { definePrimitive, type LinearInput, type Primitive } from "../core/primitive.js";
+import { bind1 } from "../core/trace.js";
+import { contiguousStrides, formatShape, shapeSize, shapesEqual } from "../core/shape.js";
+import { fromStorage, type ConcreteArray } from "../runtime/concrete.js";
+import { max, min } from "./elementwise.js";
+import * as ops from "./ops.js";
+import { instantiate } from "./rules.js";
+import { concatenate, iota } from "./structural.js";
 import { copyStridedTo, forEachRow } from "../runtime/strided.js";
 import { checkDType, checkSameDType, concrete, output } from "./util.js";
 
 export interface GatherParams {
   indexedAxes: readonly number[];
 }
+
+const isLinearInput = (x: NDArray | LinearInput): x is LinearInput =>
+  "linear" in x && x.linear === true;
 
 export type ScatterMode = "set" | "add" | "mul" | "min" | "max";
 
@@ -78,9 +88,88 @@ function forEachIndexRow(
   }
 }
 
+/** Batch size of the batched inputs. */
+function batchSize(inputs: readonly NDArray[], axes: readonly (number | null)[]): number {
+  const i = axes.findIndex((a) => a !== null);
+  return inputs[i]!.shape[axes[i]!]!;
+}
+
+/** `x` with its batch axis at 0 (broadcast there when unbatched). */
+function front(x: NDArray, axis: number | null, size: number): NDArray {
+  return axis === null ? ops.broadcastAxis(x, 0, size) : ops.moveAxis(x, axis, 0);
+}
+
+/**
+ * Batched operand and indices, with the batch position added as the first index column, so one
+ * gather/scatter serves the whole batch.
+ */
+function batchedIndices(
+  operand: NDArray,
+  operandAxis: number | null,
+  indices: NDArray,
+  indicesAxis: number | null,
+  indexedAxes: readonly number[],
+  size: number,
+): [NDArray, NDArray, number[]] {
+  const op = front(operand, operandAxis, size);
+  const idx = front(indices, indicesAxis, size);
+  const column = bind1(iota, [], {
+    dtype: idx.dtype,
+    shape: [...idx.shape.slice(0, -1), 1],
+    dimension: 0,
+  });
+  const full = bind1(concatenate, [column, idx], { dimension: idx.ndim - 1 });
+  return [op, full, [0, ...indexedAxes.map((a) => a + 1)]];
+}
+
+/** Indices clamped into range, as gather reads them. */
+function clampIndices(
+  indices: NDArray,
+  operandShape: readonly number[],
+  indexedAxes: readonly number[],
+): NDArray {
+  const last = indices.ndim - 1;
+  const upper = fromStorage(
+    Int32Array.from(indexedAxes.map((a) => operandShape[a]! - 1)),
+    [indexedAxes.length],
+    "int32",
+  );
+  const bound = ops.broadcast(ops.convert(upper, indices.dtype, false), indices.shape, [last]);
+  const low = ops.zerosLike(indices);
+  const atMost = bind1(min, [indices, bound], {});
+  return bind1(max, [atMost, low], {});
+}
+
 /** Gathers slices of `operand` at `indices`; out-of-range indices are clamped, as in JAX. */
-export const gather = definePrimitive<GatherParams>({
+export const gather: Primitive<GatherParams> = definePrimitive<GatherParams>({
   name: "gather",
+  linear: true,
+  jvp([operand, indices], [t], params) {
+    const out = bind1(gather, [operand!, indices!], params);
+    return [
+      [out],
+      [t === null || !isFloating(out.dtype) ? null : bind1(gather, [t, indices!], params)],
+    ];
+  },
+  transpose([ct], [operand, indices], { indexedAxes }) {
+    if (ct === null) return [null, null];
+    const shape = operand!.aval.shape;
+    const idx = clampIndices(indices as NDArray, shape, indexedAxes);
+    const zeros = ops.zerosLike({ shape, dtype: ct.dtype });
+    return [bind1(scatter, [zeros, idx, ct], { indexedAxes, mode: "add" }), null];
+  },
+  batch(inputs, axes, { indexedAxes }) {
+    const size = batchSize(inputs, axes);
+    const [op, idx, indexed] = batchedIndices(
+      inputs[0]!,
+      axes[0]!,
+      inputs[1]!,
+      axes[1]!,
+      indexedAxes,
+      size,
+    );
+    return [[bind1(gather, [op, idx], { indexedAxes: indexed })], [0]];
+  },
   abstractEval([operand, indices], { indexedAxes }) {
     return [
       new AbstractValue(
@@ -126,8 +215,102 @@ const combine: Record<ScatterMode, (old: number, update: number) => number> = {
  * `operand` with `updates` combined in at `indices` (`mode`: set/add/mul/min/max). Out-of-range
  * indices are dropped, as in JAX; repeated indices apply in order (so `add` accumulates).
  */
-export const scatter = definePrimitive<ScatterParams>({
+export const scatter: Primitive<ScatterParams> = definePrimitive<ScatterParams>({
   name: "scatter",
+  linear: true,
+  jvp([operand, indices, updates], [to, , tu], params) {
+    const out = bind1(scatter, [operand!, indices!, updates!], params);
+    if (!isFloating(out.dtype) || (to === null && tu === null)) return [[out], [null]];
+    if (params.mode === "set" || params.mode === "add") {
+      const t = bind1(
+        scatter,
+        [instantiate(to, operand!), indices!, instantiate(tu, updates!)],
+        params,
+      );
+      return [[out], [t]];
+    }
+    if (tu !== null) {
+      throw new ValueError(
+        `x.at(...).${params.mode === "mul" ? "multiply" : params.mode}`,
+        "differentiating with respect to the update values is not supported yet for multiply/min/max " +
+          "updates; differentiate with respect to the array being updated, or use .set/.add.",
+      );
+    }
+    if (params.mode === "mul") {
+      const factor = bind1(
+        scatter,
+        [ops.broadcast(ops.constant(1, out), out.shape, []), indices!, updates!],
+        params,
+      );
+      return [[out], [ops.mul(to!, factor)]];
+    }
+    return [[out], [ops.select(ops.eq(out, operand!), to!, ops.zerosLike(out))]];
+  },
+  transpose([ct], [operand, indices, updates], { indexedAxes, mode }) {
+    if (mode !== "set" && mode !== "add") throw new Error(`scatter-${mode} is not linear`);
+    if (ct === null) return [null, null, null];
+    const idx = indices as NDArray;
+    const updatesShape = updates!.aval.shape;
+    const batchRank = idx.ndim - 1;
+    // Which update rows land (in range, and last among duplicates for "set").
+    const rows = bind1(iota, [], {
+      dtype: "int32",
+      shape: [shapeSize(idx.shape.slice(0, -1))],
+      dimension: 0,
+    });
+    const rowIds = ops.broadcast(ops.reshape(rows, idx.shape.slice(0, -1)), updatesShape, [
+      ...Array(batchRank).keys(),
+    ]);
+    const unset = ops.broadcast(ops.constant(-1, "int32"), operand!.aval.shape, []);
+    const winners = bind1(scatter, [unset, idx, rowIds], {
+      indexedAxes,
+      mode: mode === "set" ? "set" : "max",
+    });
+    let landed: NDArray;
+    if (mode === "set") {
+      landed = ops.eq(bind1(gather, [winners, idx], { indexedAxes }), rowIds);
+    } else {
+      // In range where clamping changes no column.
+      const same = ops.convert(
+        ops.eq(clampIndices(idx, operand!.aval.shape, indexedAxes), idx),
+        "int32",
+        false,
+      );
+      const hits = ops.eq(
+        ops.reduceSum(same, [batchRank]),
+        ops.constant(indexedAxes.length, "int32"),
+      );
+      landed = ops.broadcast(hits, updatesShape, [...Array(batchRank).keys()]);
+    }
+    const gathered = bind1(gather, [ct, idx], { indexedAxes });
+    const updatesCt = isLinearInput(updates!)
+      ? ops.select(landed, gathered, ops.zerosLike(gathered))
+      : null;
+    let operandCt: NDArray | null = null;
+    if (isLinearInput(operand!)) {
+      operandCt =
+        mode === "add"
+          ? ct
+          : bind1(scatter, [ct, idx, ops.zerosLike({ shape: updatesShape, dtype: ct.dtype })], {
+              indexedAxes,
+              mode: "set",
+            });
+    }
+    return [operandCt, null, updatesCt];
+  },
+  batch(inputs, axes, { indexedAxes, mode }) {
+    const size = batchSize(inputs, axes);
+    const [op, idx, indexed] = batchedIndices(
+      inputs[0]!,
+      axes[0]!,
+      inputs[1]!,
+      axes[1]!,
+      indexedAxes,
+      size,
+    );
+    const updates = front(inputs[2]!, axes[2]!, size);
+    return [[bind1(scatter, [op, idx, updates], { indexedAxes: indexed, mode })], [0]];
+  },
   abstractEval([operand, indices, updates], { indexedAxes }) {
     checkSameDType("scatter", [operand!, updates!]);
     const expected = gatherShape("scatter", operand!, indices!, indexedAxes);

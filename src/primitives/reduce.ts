@@ -2,12 +2,17 @@
  * Reductions (sum, prod, max, min, and, or over axes), argmax/argmin and cumulative scans.
  */
 import { AbstractValue } from "../core/aval.js";
-import { allocate, type DType, type TypedArray } from "../core/dtype.js";
+import type { NDArray } from "../core/array.js";
+import { allocate, isFloating, type DType, type TypedArray } from "../core/dtype.js";
 import { ShapeError } from "../core/errors.js";
-import { definePrimitive, type Primitive } from "../core/primitive.js";
+import { definePrimitive, type Primitive, type PrimitiveSpec } from "../core/primitive.js";
+import { bind1 } from "../core/trace.js";
 import { formatShape } from "../core/shape.js";
 import type { ConcreteArray } from "../runtime/concrete.js";
 import { fromAxisLast, withAxesLast } from "../runtime/layout.js";
+import * as ops from "./ops.js";
+import { linearJvp, zeroJvp } from "./rules.js";
+import { iota, pad, rev } from "./structural.js";
 import { checkDType, concrete, output, type DTypeClass } from "./util.js";
 
 interface AxesParams {
@@ -34,21 +39,47 @@ interface ReduceSpec {
   dtypes: DTypeClass;
   init: number;
   step: (acc: number, x: number) => number;
+  /** The output tangent from input, output, input tangent and axes; `null`: zero derivative. */
+  jvp: ((x: NDArray, out: NDArray, t: NDArray, axes: readonly number[]) => NDArray) | null;
+}
+
+/** `out` (reduced over `axes`) broadcast back to the shape of `x`. */
+function expandBack(out: NDArray, x: NDArray, axes: readonly number[]): NDArray {
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  return ops.broadcast(out, x.shape, kept);
+}
+
+function shiftAxes(axes: readonly number[], batchAxis: number): number[] {
+  return axes.map((a) => (a >= batchAxis ? a + 1 : a));
+}
+
+function reduceAbstractEval(name: string, dtypes: DTypeClass) {
+  return ([x]: readonly AbstractValue[], { axes }: AxesParams): AbstractValue[] => {
+    checkDType(name, x!, dtypes);
+    checkAxes(name, x!, axes);
+    return [
+      new AbstractValue(
+        x!.shape.filter((_, i) => !axes.includes(i)),
+        x!.dtype,
+        x!.weakType,
+      ),
+    ];
+  };
 }
 
 function reduction(spec: ReduceSpec): Primitive<AxesParams> {
-  return definePrimitive<AxesParams>({
+  const primitive: Primitive<AxesParams> = definePrimitive<AxesParams>({
     name: spec.name,
-    abstractEval([x], { axes }) {
-      checkDType(spec.name, x!, spec.dtypes);
-      checkAxes(spec.name, x!, axes);
-      return [
-        new AbstractValue(
-          x!.shape.filter((_, i) => !axes.includes(i)),
-          x!.dtype,
-          x!.weakType,
-        ),
-      ];
+    abstractEval: reduceAbstractEval(spec.name, spec.dtypes),
+    linear: false,
+    jvp([x], [t], params) {
+      const out = bind1(primitive, [x!], params);
+      if (spec.jvp === null || t === null || !isFloating(out.dtype)) return [[out], [null]];
+      return [[out], [spec.jvp(x!, out, t, params.axes)]];
+    },
+    batch([x], [axis], { axes }) {
+      const out = bind1(primitive, [ops.moveAxis(x!, axis!, 0)], { axes: shiftAxes(axes, 0) });
+      return [[out], [0]];
     },
     impl(inputs, { axes }) {
       const x = concrete(inputs)[0]!;
@@ -64,22 +95,58 @@ function reduction(spec: ReduceSpec): Primitive<AxesParams> {
       ];
     },
   });
+  return primitive;
 }
 
 const nanMax = (a: number, x: number): number => (a !== a || x !== x ? NaN : x > a ? x : a);
 const nanMin = (a: number, x: number): number => (a !== a || x !== x ? NaN : x < a ? x : a);
 
-export const reduceSum = reduction({
+/** Sum over axes: linear, so it has a transpose rule (broadcasting the cotangent back). */
+export const reduceSum: Primitive<AxesParams> = definePrimitive<AxesParams>({
   name: "reduce_sum",
-  dtypes: "numeric",
-  init: 0,
-  step: (a, x) => a + x,
+  linear: true,
+  abstractEval: reduceAbstractEval("reduce_sum", "numeric"),
+  impl([x], params) {
+    const c = concrete([x!])[0]!;
+    const [flat, shape, group] = groupByOutput(c, params.axes);
+    return [
+      output(shape, c.dtype, c.weakType, (out) => {
+        for (let o = 0, i = 0; o < out.length; o++) {
+          let acc = 0;
+          for (const end = i + group; i < end; i++) acc += flat[i]!;
+          out[o] = acc;
+        }
+      }),
+    ];
+  },
+  jvp: (primals, tangents, params) => linearJvp(reduceSum)(primals, tangents, params),
+  transpose: ([ct], [x], { axes }) => {
+    if (ct === null) return [null];
+    const shape = x!.aval.shape;
+    const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    return [ops.broadcast(ct, shape, kept)];
+  },
+  batch: ([x], [axis], { axes }) => [
+    [ops.reduceSum(ops.moveAxis(x!, axis!, 0), shiftAxes(axes, 0))],
+    [0],
+  ],
 });
+/** Product over axes. Its derivative uses products of the other elements, so zeros are exact. */
 export const reduceProd = reduction({
   name: "reduce_prod",
   dtypes: "numeric",
   init: 1,
   step: (a, x) => a * x,
+  jvp(x, _out, t, axes) {
+    // Move the reduced axes last and flatten them: [kept..., R].
+    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const perm = [...kept, ...axes];
+    const flatShape = [...kept.map((k) => x.shape[k]!), axes.reduce((n, a) => n * x.shape[a]!, 1)];
+    const xs = ops.reshape(ops.transpose(x, perm), flatShape);
+    const ts = ops.reshape(ops.transpose(t, perm), flatShape);
+    const last = flatShape.length - 1;
+    return ops.reduceSum(ops.mul(ts, productOfOthers(xs, last)), [last]);
+  },
 });
 /** Maximum over axes; NaN propagates; the identity of an empty reduction is -inf. */
 export const reduceMax = reduction({
@@ -87,6 +154,7 @@ export const reduceMax = reduction({
   dtypes: "any",
   init: -Infinity,
   step: nanMax,
+  jvp: (x, out, t, axes) => extremumJvp(x, out, t, axes),
 });
 /** Minimum over axes; NaN propagates; the identity of an empty reduction is +inf. */
 export const reduceMin = reduction({
@@ -94,19 +162,50 @@ export const reduceMin = reduction({
   dtypes: "any",
   init: Infinity,
   step: nanMin,
+  jvp: (x, out, t, axes) => extremumJvp(x, out, t, axes),
 });
 export const reduceAnd = reduction({
   name: "reduce_and",
   dtypes: "bool",
   init: 1,
   step: (a, x) => a & (x !== 0 ? 1 : 0),
+  jvp: null,
 });
 export const reduceOr = reduction({
   name: "reduce_or",
   dtypes: "bool",
   init: 0,
   step: (a, x) => a | (x !== 0 ? 1 : 0),
+  jvp: null,
 });
+
+/** The tangent of a max/min: the mean of the tangents at the places that attain it (as JAX). */
+function extremumJvp(x: NDArray, out: NDArray, t: NDArray, axes: readonly number[]): NDArray {
+  const hits = ops.convert(ops.eq(x, expandBack(out, x, axes)), x.dtype, false);
+  const counts = ops.reduceSum(hits, axes);
+  return ops.div(ops.reduceSum(ops.mul(t, hits), axes), counts);
+}
+
+/**
+ * For `x` of shape `[..., n]`: `out[..., j] = prod_{k != j} x[..., k]`, from exclusive cumulative
+ * products from both ends (no division, so zeros are handled exactly).
+ */
+function productOfOthers(x: NDArray, axis: number): NDArray {
+  const n = x.shape[axis]!;
+  if (n === 0) return x;
+  const one = ops.constant(1, x);
+  const before = bind1(pad, [bind1(cumprod, [x], { axis, reverse: false }), one], {
+    config: x.shape.map(
+      (_, i) => (i === axis ? [1, -1, 0] : [0, 0, 0]) as [number, number, number],
+    ),
+  });
+  const after = bind1(pad, [bind1(cumprod, [x], { axis, reverse: true }), one], {
+    config: x.shape.map(
+      (_, i) => (i === axis ? [-1, 1, 0] : [0, 0, 0]) as [number, number, number],
+    ),
+  });
+  return ops.mul(before, after);
+}
 
 interface ArgParams {
   axis: number;
@@ -117,8 +216,14 @@ function argReduction(
   name: string,
   better: (x: number, best: number) => boolean,
 ): Primitive<ArgParams> {
-  return definePrimitive<ArgParams>({
+  const primitive: Primitive<ArgParams> = definePrimitive<ArgParams>({
     name,
+    linear: false,
+    jvp: (primals, tangents, params) => zeroJvp(primitive)(primals, tangents, params),
+    batch: ([x], [axis], params) => [
+      [bind1(primitive, [ops.moveAxis(x!, axis!, 0)], { ...params, axis: params.axis + 1 })],
+      [0],
+    ],
     abstractEval([x], { axis, indexDType }) {
       checkAxes(name, x!, [axis]);
       if (x!.shape[axis] === 0) {
@@ -156,6 +261,7 @@ function argReduction(
       ];
     },
   });
+  return primitive;
 }
 
 /** Index of the first maximum along `axis` (the first NaN if there is one). */
@@ -172,9 +278,22 @@ function cumulative(
   name: string,
   dtypes: DTypeClass,
   step: (acc: number, x: number) => number,
+  rules: (
+    self: () => Primitive<CumulativeParams>,
+  ) => Pick<PrimitiveSpec<CumulativeParams>, "jvp" | "linear" | "transpose">,
 ): Primitive<CumulativeParams> {
-  return definePrimitive<CumulativeParams>({
+  const primitive: Primitive<CumulativeParams> = definePrimitive<CumulativeParams>({
     name,
+    ...rules(() => primitive),
+    batch: ([x], [axis], params) => [
+      [
+        bind1(primitive, [x!], {
+          ...params,
+          axis: params.axis >= axis! ? params.axis + 1 : params.axis,
+        }),
+      ],
+      [axis!],
+    ],
     abstractEval([x], { axis }) {
       checkDType(name, x!, dtypes);
       checkAxes(name, x!, [axis]);
@@ -193,10 +312,70 @@ function cumulative(
       }
       return [fromAxisLast(out, x.shape, axis, x.dtype, x.weakType)];
     },
-  });
+  } as PrimitiveSpec<CumulativeParams>);
+  return primitive;
 }
 
-export const cumsum = cumulative("cumsum", "numeric", (a, x) => a + x);
-export const cumprod = cumulative("cumprod", "numeric", (a, x) => a * x);
-export const cummax = cumulative("cummax", "numeric", nanMax);
-export const cummin = cumulative("cummin", "numeric", nanMin);
+/** Cumulative sum along `axis` (from the end when `reverse`). Linear. */
+export const cumsum = cumulative(
+  "cumsum",
+  "numeric",
+  (a, x) => a + x,
+  (self) => ({
+    linear: true,
+    jvp: (primals, tangents, params) => linearJvp(self())(primals, tangents, params),
+    transpose: ([ct], _, { axis, reverse }) => [
+      ct === null ? null : bind1(self(), [ct], { axis, reverse: !reverse }),
+    ],
+  }),
+);
+
+/**
+ * Cumulative product along `axis`. The derivative is exact at zeros:
+ * `dout[i] = sum_{j <= i} t[j] * prod_{k <= i, k != j} x[k]`, an n×n construction per row.
+ */
+export const cumprod: Primitive<CumulativeParams> = cumulative(
+  "cumprod",
+  "numeric",
+  (a, x) => a * x,
+  (self) => ({
+    linear: false,
+    jvp([x], [t], params) {
+      const out = bind1(self(), [x!], params);
+      if (t === null || !isFloating(out.dtype)) return [[out], [null]];
+      const flip = (v: NDArray): NDArray =>
+        params.reverse ? bind1(rev, [v], { dimensions: [params.axis] }) : v;
+      const last = x!.ndim - 1;
+      const xs = ops.moveAxis(flip(x!), params.axis, last);
+      const ts = ops.moveAxis(flip(t), params.axis, last);
+      const tangent = cumprodTangent(xs, ts);
+      return [[out], [flip(ops.moveAxis(tangent, last, params.axis))]];
+    },
+  }),
+);
+
+/** The tangent of a forward cumprod along the last axis of `x` (see `cumprod`). */
+function cumprodTangent(x: NDArray, t: NDArray): NDArray {
+  const n = x.shape[x.ndim - 1]!;
+  if (n === 0) return t;
+  const last = x.ndim - 1;
+  const one = ops.constant(1, x);
+  // Exclusive products before j: [1, x0, x0 x1, ...].
+  const before = bind1(pad, [bind1(cumprod, [x], { axis: last, reverse: false }), one], {
+    config: x.shape.map(
+      (_, i) => (i === last ? [1, -1, 0] : [0, 0, 0]) as [number, number, number],
+    ),
+  });
+  // Z[..., j, i] = x[i] where i > j, else 1; Y = cumprod over i gives prod_{j < k <= i} x[k].
+  const square = [...x.shape, n];
+  const lead = x.shape.slice(0, -1).map((_, i) => i);
+  const xi = ops.broadcast(x, square, [...lead, last + 1]);
+  const rows = bind1(iota, [], { dtype: "int32", shape: square, dimension: last });
+  const cols = bind1(iota, [], { dtype: "int32", shape: square, dimension: last + 1 });
+  const z = ops.select(ops.gt(cols, rows), xi, ops.broadcast(one, square, []));
+  const y = bind1(cumprod, [z], { axis: last + 1, reverse: false });
+  const lower = ops.convert(ops.not(ops.lt(cols, rows)), x.dtype, false);
+  const weights = ops.mul(ops.mul(ops.broadcast(before, square, [...lead, last]), y), lower);
+  const tj = ops.broadcast(t, square, [...lead, last]);
+  return ops.reduceSum(ops.mul(tj, weights), [last]);
+}

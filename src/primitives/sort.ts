@@ -4,10 +4,17 @@
  * `(x, iota)` and keeps the second output.
  */
 import { ShapeError } from "../core/errors.js";
-import { definePrimitive } from "../core/primitive.js";
+import type { NDArray } from "../core/array.js";
+import { isFloating } from "../core/dtype.js";
+import { definePrimitive, type Primitive } from "../core/primitive.js";
+import { bind, bind1 } from "../core/trace.js";
 import { allocate } from "../core/dtype.js";
 import { formatShape, shapesEqual } from "../core/shape.js";
 import { fromAxisLast, withAxesLast } from "../runtime/layout.js";
+import { gather } from "./indexing.js";
+import * as ops from "./ops.js";
+import { batchToFront } from "./rules.js";
+import { concatenate, iota } from "./structural.js";
 import { concrete } from "./util.js";
 
 function compareNumbers(a: number, b: number): number {
@@ -17,8 +24,43 @@ function compareNumbers(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export const sort = definePrimitive<{ dimension: number; numKeys: number }>({
+interface SortParams {
+  dimension: number;
+  numKeys: number;
+}
+
+/** `x` permuted along `axis` by `perm` (an int32 array of x's shape): `take_along_axis`. */
+function takeAlongAxis(x: NDArray, perm: NDArray, axis: number): NDArray {
+  const columns = x.shape.map((_, i) =>
+    i === axis ? perm : bind1(iota, [], { dtype: "int32", shape: [...x.shape], dimension: i }),
+  );
+  const indices = bind1(
+    concatenate,
+    columns.map((c) => ops.reshape(c, [...x.shape, 1])),
+    { dimension: x.ndim },
+  );
+  return bind1(gather, [x, indices], { indexedAxes: x.shape.map((_, i) => i) });
+}
+
+/** Stable sort along `dimension`, by the first `numKeys` operands; the others follow. */
+export const sort: Primitive<SortParams> = definePrimitive<SortParams>({
   name: "sort",
+  linear: false,
+  jvp(primals, tangents, params) {
+    const shape = [...primals[0]!.shape];
+    const positions = bind1(iota, [], { dtype: "int32", shape, dimension: params.dimension });
+    const outs = bind(sort, [...primals, positions], params);
+    const perm = outs.pop()!;
+    const ts = tangents.map((t, i) =>
+      t === null || !isFloating(outs[i]!.dtype) ? null : takeAlongAxis(t, perm, params.dimension),
+    );
+    return [outs, ts];
+  },
+  batch(inputs, axes, params) {
+    const moved = batchToFront(inputs, axes);
+    const outs = bind(sort, moved, { ...params, dimension: params.dimension + 1 });
+    return [outs, outs.map(() => 0)];
+  },
   abstractEval(avals, { dimension, numKeys }) {
     const first = avals[0]!;
     if (avals.some((a) => !shapesEqual(a.shape, first.shape))) {

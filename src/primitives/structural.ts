@@ -5,9 +5,13 @@
 import { AbstractValue } from "../core/aval.js";
 import { castScalar, type DType } from "../core/dtype.js";
 import { ShapeError, ValueError } from "../core/errors.js";
-import { definePrimitive } from "../core/primitive.js";
+import type { NDArray } from "../core/array.js";
+import { definePrimitive, type LinearInput, type Primitive } from "../core/primitive.js";
+import { bind1 } from "../core/trace.js";
 import { contiguousStrides, formatShape, shapeSize } from "../core/shape.js";
-import { view, type ConcreteArray } from "../runtime/concrete.js";
+import { scalar, view, type ConcreteArray } from "../runtime/concrete.js";
+import * as ops from "./ops.js";
+import { batchToFront, linearJvp } from "./rules.js";
 import { copyStrided, copyStridedTo } from "../runtime/strided.js";
 import { checkSameDType, concrete, output } from "./util.js";
 
@@ -15,11 +19,42 @@ import { checkSameDType, concrete, output } from "./util.js";
  * `broadcast_in_dim`: places operand axis i at output axis `broadcastDimensions[i]`; every other
  * output axis is new. Operand axes of size 1 may stretch. Eagerly a view with zero strides.
  */
-export const broadcastInDim = definePrimitive<{
+interface BroadcastParams {
   shape: readonly number[];
   broadcastDimensions: readonly number[];
-}>({
+}
+interface SliceParams {
+  start: readonly number[];
+  limit: readonly number[];
+  strides: readonly number[];
+}
+type PadConfig = readonly (readonly [number, number, number])[];
+
+const isLinear = (x: NDArray | LinearInput): x is LinearInput => "linear" in x && x.linear === true;
+
+export const broadcastInDim: Primitive<BroadcastParams> = definePrimitive<BroadcastParams>({
   name: "broadcast_in_dim",
+  linear: true,
+  jvp: (primals, tangents, params) => linearJvp(broadcastInDim)(primals, tangents, params),
+  transpose([ct], [x], { shape, broadcastDimensions }) {
+    if (ct === null) return [null];
+    const operandShape = x!.aval.shape;
+    const summed = shape
+      .map((_, i) => i)
+      .filter((i) => {
+        const k = broadcastDimensions.indexOf(i);
+        return k < 0 || (operandShape[k] === 1 && shape[i] !== 1);
+      });
+    return [ops.reshape(ops.reduceSum(ct, summed), operandShape)];
+  },
+  batch([x], [axis], { shape, broadcastDimensions }) {
+    const front = ops.moveAxis(x!, axis!, 0);
+    const out = bind1(broadcastInDim, [front], {
+      shape: [front.shape[0]!, ...shape],
+      broadcastDimensions: [0, ...broadcastDimensions.map((d) => d + 1)],
+    });
+    return [[out], [0]];
+  },
   abstractEval([x], { shape, broadcastDimensions }) {
     if (broadcastDimensions.length !== x!.ndim) {
       throw new ShapeError(
@@ -63,8 +98,17 @@ function reshapeStrides(x: ConcreteArray, shape: readonly number[]): number[] | 
 }
 
 /** `reshape`: same elements in row-major order, a new shape. A view when the layout allows. */
-export const reshape = definePrimitive<{ newSizes: readonly number[] }>({
+export const reshape: Primitive<{ newSizes: readonly number[] }> = definePrimitive<{
+  newSizes: readonly number[];
+}>({
   name: "reshape",
+  linear: true,
+  jvp: (primals, tangents, params) => linearJvp(reshape)(primals, tangents, params),
+  transpose: ([ct], [x]) => [ct === null ? null : ops.reshape(ct, x!.aval.shape)],
+  batch([x], [axis], { newSizes }) {
+    const front = ops.moveAxis(x!, axis!, 0);
+    return [[ops.reshape(front, [front.shape[0]!, ...newSizes])], [0]];
+  },
   abstractEval([x], { newSizes }) {
     if (shapeSize(newSizes) !== x!.size) {
       throw new ShapeError(
@@ -84,8 +128,21 @@ export const reshape = definePrimitive<{ newSizes: readonly number[] }>({
 });
 
 /** `transpose`: output axis i is operand axis `permutation[i]`. Eagerly a view. */
-export const transpose = definePrimitive<{ permutation: readonly number[] }>({
+export const transpose: Primitive<{ permutation: readonly number[] }> = definePrimitive<{
+  permutation: readonly number[];
+}>({
   name: "transpose",
+  linear: true,
+  jvp: (primals, tangents, params) => linearJvp(transpose)(primals, tangents, params),
+  transpose([ct], _, { permutation }) {
+    if (ct === null) return [null];
+    const inverse = permutation.map((_, i) => permutation.indexOf(i));
+    return [ops.transpose(ct, inverse)];
+  },
+  batch([x], [axis], { permutation }) {
+    const perm = [axis!, ...permutation.map((p) => (p >= axis! ? p + 1 : p))];
+    return [[ops.transpose(x!, perm)], [0]];
+  },
   abstractEval([x], { permutation }) {
     const sorted = [...permutation].sort((a, b) => a - b);
     if (permutation.length !== x!.ndim || sorted.some((p, i) => p !== i)) {
@@ -116,12 +173,29 @@ export const transpose = definePrimitive<{ permutation: readonly number[] }>({
 });
 
 /** `slice`: elements `start[i] ≤ k < limit[i]` with step `strides[i] > 0` on each axis. A view. */
-export const slice = definePrimitive<{
-  start: readonly number[];
-  limit: readonly number[];
-  strides: readonly number[];
-}>({
+export const slice: Primitive<SliceParams> = definePrimitive<SliceParams>({
   name: "slice",
+  linear: true,
+  jvp: (primals, tangents, params) => linearJvp(slice)(primals, tangents, params),
+  transpose([ct], [x], { start, strides }) {
+    if (ct === null) return [null];
+    const shape = x!.aval.shape;
+    const config = shape.map((n, i) => {
+      const m = ct.shape[i]!;
+      const last = m === 0 ? start[i]! : start[i]! + (m - 1) * strides[i]! + 1;
+      return [start[i]!, n - last, m === 0 ? 0 : strides[i]! - 1] as const;
+    });
+    return [bind1(pad, [ct, ops.constant(0, ct)], { config })];
+  },
+  batch([x], [axis], { start, limit, strides }) {
+    const front = ops.moveAxis(x!, axis!, 0);
+    const out = bind1(slice, [front], {
+      start: [0, ...start],
+      limit: [front.shape[0]!, ...limit],
+      strides: [1, ...strides],
+    });
+    return [[out], [0]];
+  },
   abstractEval([x], { start, limit, strides }) {
     const shape = x!.shape.map((d, i) => {
       const s = start[i]!;
@@ -158,8 +232,17 @@ export const slice = definePrimitive<{
 });
 
 /** `rev`: reverses the listed axes. Eagerly a view with negative strides. */
-export const rev = definePrimitive<{ dimensions: readonly number[] }>({
+export const rev: Primitive<{ dimensions: readonly number[] }> = definePrimitive<{
+  dimensions: readonly number[];
+}>({
   name: "rev",
+  linear: true,
+  jvp: (primals, tangents, params) => linearJvp(rev)(primals, tangents, params),
+  transpose: ([ct], _, params) => [ct === null ? null : bind1(rev, [ct], params)],
+  batch: ([x], [axis], { dimensions }) => [
+    [bind1(rev, [x!], { dimensions: dimensions.map((d) => (d >= axis! ? d + 1 : d)) })],
+    [axis!],
+  ],
   abstractEval([x], { dimensions }) {
     for (const d of dimensions) {
       if (d < 0 || d >= x!.ndim)
@@ -181,8 +264,28 @@ export const rev = definePrimitive<{ dimensions: readonly number[] }>({
 });
 
 /** `concatenate`: joins operands along `dimension`; other axes must agree. */
-export const concatenate = definePrimitive<{ dimension: number }>({
+export const concatenate: Primitive<{ dimension: number }> = definePrimitive<{
+  dimension: number;
+}>({
   name: "concatenate",
+  linear: true,
+  jvp: (primals, tangents, params) => linearJvp(concatenate)(primals, tangents, params),
+  transpose([ct], inputs, { dimension }) {
+    let offset = 0;
+    return inputs.map((x) => {
+      const shape = x.aval.shape;
+      const lo = offset;
+      offset += shape[dimension]!;
+      if (ct === null || !isLinear(x)) return null;
+      const start = shape.map((_, i) => (i === dimension ? lo : 0));
+      const limit = shape.map((d, i) => (i === dimension ? lo + d : d));
+      return bind1(slice, [ct], { start, limit, strides: shape.map(() => 1) });
+    });
+  },
+  batch(inputs, axes, { dimension }) {
+    const moved = batchToFront(inputs, axes);
+    return [[bind1(concatenate, moved, { dimension: dimension + 1 })], [0]];
+  },
   abstractEval(avals, { dimension }) {
     const first = avals[0]!;
     const dtype = checkSameDType("concatenate", avals);
@@ -237,8 +340,55 @@ export const concatenate = definePrimitive<{ dimension: number }>({
  * `pad`: pads with `padding value` (the second operand, a scalar); `config[i] = [low, high,
  * interior]`. Negative low/high crop.
  */
-export const pad = definePrimitive<{ config: readonly (readonly [number, number, number])[] }>({
+export const pad: Primitive<{ config: PadConfig }> = definePrimitive<{ config: PadConfig }>({
   name: "pad",
+  linear: true,
+  jvp: (primals, tangents, params) => linearJvp(pad)(primals, tangents, params),
+  transpose([ct], [x, value], { config }) {
+    if (ct === null) return [null, null];
+    // Undo cropping (negative padding) with zeros, then take every (interior+1)-th element.
+    const uncropped = bind1(pad, [ct, ops.constant(0, ct)], {
+      config: config.map(([lo, hi]) => [Math.max(-lo, 0), Math.max(-hi, 0), 0] as const),
+    });
+    const shape = x!.aval.shape;
+    const start = config.map(([lo]) => Math.max(lo, 0));
+    const strides = config.map(([, , interior]) => interior + 1);
+    const limit = shape.map((n, i) =>
+      n === 0 ? start[i]! : start[i]! + (n - 1) * strides[i]! + 1,
+    );
+    const operandCt = bind1(slice, [uncropped], { start, limit, strides });
+    const valueCt = isLinear(value!)
+      ? ops.sub(
+          ops.reduceSum(
+            ct,
+            ct.shape.map((_, i) => i),
+          ),
+          ops.reduceSum(
+            operandCt,
+            operandCt.shape.map((_, i) => i),
+          ),
+        )
+      : null;
+    return [isLinear(x!) ? operandCt : null, valueCt];
+  },
+  batch([x, value], [xAxis, valueAxis], { config }) {
+    const size = xAxis !== null ? x!.shape[xAxis]! : value!.shape[valueAxis!]!;
+    const operand = xAxis === null ? ops.broadcastAxis(x!, 0, size) : ops.moveAxis(x!, xAxis, 0);
+    const batchedConfig = [[0, 0, 0] as const, ...config];
+    if (valueAxis === null)
+      return [[bind1(pad, [operand, value!], { config: batchedConfig })], [0]];
+    // A batched padding value: pad with zeros, then select the value where padding landed.
+    const padded = bind1(pad, [operand, ops.constant(0, operand)], { config: batchedConfig });
+    const inside = bind1(
+      pad,
+      [ops.broadcast(scalar(1, "bool"), operand.shape, []), scalar(0, "bool")],
+      {
+        config: batchedConfig,
+      },
+    );
+    const values = ops.broadcast(value!, padded.shape, [0]);
+    return [[ops.select(inside, padded, values)], [0]];
+  },
   abstractEval([x, value], { config }) {
     checkSameDType("pad", [x!, value!]);
     if (value!.ndim !== 0) throw new ShapeError("pad", "the padding value must be a scalar.");
@@ -296,8 +446,18 @@ export const pad = definePrimitive<{ config: readonly (readonly [number, number,
 });
 
 /** `iota`: 0, 1, 2, … along `dimension` of `shape`. */
-export const iota = definePrimitive<{ dtype: DType; shape: readonly number[]; dimension: number }>({
+interface IotaParams {
+  dtype: DType;
+  shape: readonly number[];
+  dimension: number;
+}
+
+/** `iota` has no operands, so it is never batched and its output is constant. */
+export const iota: Primitive<IotaParams> = definePrimitive<IotaParams>({
   name: "iota",
+  linear: false,
+  jvp: (_, __, params) => [[bind1(iota, [], params)], [null]],
+  batch: (_, __, params) => [[bind1(iota, [], params)], [null]],
   abstractEval(_, { dtype, shape }) {
     return [new AbstractValue(shape, dtype)];
   },
