@@ -25,3 +25,8 @@ export {
 } from "./core/errors.js";
 export { Program, Equation, Var, Literal } from "./core/ir.js";
 export { makeProgram } from "./transforms/staging.js";
+export { jvp } from "./transforms/jvp.js";
+export { vjp, grad, valueAndGrad, linearize } from "./transforms/grad.js";
+export type { GradOptions } from "./transforms/grad.js";
+export { vmap } from "./transforms/vmap.js";
+export type { VmapOptions, AxisSpec } from "./transforms/vmap.js";

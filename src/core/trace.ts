@@ -150,9 +150,15 @@ function raise(trace: Trace, x: NDArray, operation: string): NDArray {
   );
 }
 
-/** The trace that currently handles a value of `main`'s level. */
-export function traceOf(main: MainTrace): Trace {
+/** The innermost active trace among `inputs` (and the dynamic trace). */
+export function topTrace(inputs: readonly NDArray[], operation: string): Trace {
+  const main = findTopMain(inputs, operation);
   return main.makeTrace(main);
+}
+
+/** `x` lifted into `trace` (a constant, or a tracer of a lower level). */
+export function raiseTo(trace: Trace, x: NDArray, operation: string): NDArray {
+  return raise(trace, x, operation);
 }
 
 /** Applies `primitive` to `inputs` under the innermost active transform. */

@@ -83,7 +83,7 @@ function unary(spec: UnarySpec): Primitive<Empty> {
   return primitive;
 }
 
-const c = ops.constant;
+const c = (value: number, like: NDArray): NDArray => ops.constant(value, like);
 const u = (p: Primitive<Empty>, x: NDArray): NDArray => ops.unary(p, x);
 
 /** Negation: linear, so it also has a transpose rule. */
@@ -446,14 +446,14 @@ export const max = binary({
   name: "max",
   dtypes: "any",
   f: (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y),
-  jvp: extremumJvp(ops.gt),
+  jvp: extremumJvp((x, y) => ops.gt(x, y)),
 });
 /** Minimum, propagating NaN. */
 export const min = binary({
   name: "min",
   dtypes: "any",
   f: (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y),
-  jvp: extremumJvp(ops.lt),
+  jvp: extremumJvp((x, y) => ops.lt(x, y)),
 });
 /** `atan2(x, y)`: the angle of the point `(y, x)`. */
 export const atan2 = binary({

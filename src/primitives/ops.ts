@@ -108,3 +108,9 @@ export function broadcastAxis(x: NDArray, axis: number, size: number): NDArray {
   const dims = x.shape.map((_, i) => (i < axis ? i : i + 1));
   return broadcast(x, shape, dims);
 }
+
+/** A rank-0 array holding a JS number (weak) or boolean, as transforms see JS leaves. */
+export function leafScalar(x: number | boolean): NDArray {
+  if (typeof x === "boolean") return scalar(x ? 1 : 0, "bool");
+  return scalar(x, Number.isInteger(x) && Math.abs(x) < 2 ** 31 ? "int32" : "float32", true);
+}

@@ -4,15 +4,15 @@
  */
 import { AbstractValue } from "../core/aval.js";
 import { NDArray } from "../core/array.js";
-import { SourceInfo, TreeError } from "../core/errors.js";
+import { SourceInfo } from "../core/errors.js";
 import { Equation, Literal, Program, Var, type Atom } from "../core/ir.js";
 import type { Params, Primitive } from "../core/primitive.js";
 import { Trace, Tracer, withDynamicTrace, type MainTrace } from "../core/trace.js";
 import * as tree from "../core/tree.js";
-import { ConcreteArray, scalar } from "../runtime/concrete.js";
+import { toArrayLeaf } from "./leaves.js";
 
 /** A value being staged: it stands for a `Var` of the program under construction. */
-class StagingTracer extends Tracer {
+export class StagingTracer extends Tracer {
   constructor(
     readonly trace: StagingTrace,
     readonly aval: AbstractValue,
@@ -22,7 +22,7 @@ class StagingTracer extends Tracer {
 }
 
 /** Collects equations, constants and variables while a function is staged. */
-class ProgramBuilder {
+export class ProgramBuilder {
   readonly equations: Equation[] = [];
   readonly tracerToVar = new Map<StagingTracer, Var>();
   readonly constTracers = new Map<NDArray, StagingTracer>();
@@ -54,7 +54,7 @@ class ProgramBuilder {
     const constvars: Var[] = [];
     const consts: NDArray[] = [];
     for (const [v, value] of this.constVals) {
-      if (value.ndim === 0 && value instanceof ConcreteArray) {
+      if (value.ndim === 0 && !(value instanceof Tracer)) {
         literals.set(v, new Literal(Number(value.item()), value.aval));
       } else {
         constvars.push(v);
@@ -82,7 +82,7 @@ class ProgramBuilder {
   }
 }
 
-class StagingTrace extends Trace {
+export class StagingTrace extends Trace {
   get builder(): ProgramBuilder {
     return this.main.globalData as ProgramBuilder;
   }
@@ -115,25 +115,9 @@ class StagingTrace extends Trace {
   }
 }
 
-function describeLeaf(x: unknown): string {
-  return x === null
-    ? "null"
-    : typeof x === "object"
-      ? (x.constructor?.name ?? "object")
-      : `${typeof x} ${String(x)}`;
-}
-
 /** The abstract value of an argument leaf: arrays keep theirs, JS numbers are weak scalars. */
 export function leafAval(operation: string, leaf: unknown): AbstractValue {
-  if (leaf instanceof NDArray) return leaf.aval;
-  if (typeof leaf === "number") {
-    return new AbstractValue([], Number.isInteger(leaf) ? "int32" : "float32", true);
-  }
-  if (typeof leaf === "boolean") return new AbstractValue([], "bool");
-  throw new TreeError(
-    operation,
-    `arguments must be pytrees of arrays and numbers, but a leaf is ${describeLeaf(leaf)}.`,
-  );
+  return toArrayLeaf(operation, leaf, "argument").aval;
 }
 
 /**
@@ -158,25 +142,13 @@ export function stage(
       const out = f(...args);
       const [outLeaves, outTree] = tree.flatten(out);
       const outTracers = outLeaves.map((leaf) => {
-        if (leaf instanceof StagingTracer && leaf.trace.main === main) return leaf;
-        if (leaf instanceof NDArray || typeof leaf === "number" || typeof leaf === "boolean") {
-          // A constant output (or a value of an outer trace): stage it as a constant.
-          const value = leaf instanceof NDArray ? leaf : leafConstant(leaf);
-          return builder.addConst(trace, value);
-        }
-        throw new TreeError(
-          operation,
-          `the function must return a pytree of arrays, but an output leaf is ${describeLeaf(leaf)}.`,
-        );
+        const x = toArrayLeaf(operation, leaf, "output");
+        // A constant output (or a value of an outer trace) is staged as a constant.
+        return x instanceof StagingTracer && x.trace.main === main ? x : builder.addConst(trace, x);
       });
       return [builder.build(inTracers, outTracers), outTree] as [Program, tree.TreeDef];
     },
   );
-}
-
-function leafConstant(x: number | boolean): NDArray {
-  const aval = leafAval("makeProgram", x);
-  return scalar(Number(x), aval.dtype, aval.weakType);
 }
 
 /**

@@ -1,0 +1,119 @@
+/**
+ * Reverse mode as JAX does it: linearize (JVP with the tangents staged, so everything that does
+ * not depend on them is computed now) and transpose the staged linear program. One derivative
+ * rule per primitive serves both modes, so forward and reverse can never disagree.
+ */
+import type { AbstractValue } from "../core/aval.js";
+import type { NDArray } from "../core/array.js";
+import { isFloating } from "../core/dtype.js";
+import { Literal, Var, type Program } from "../core/ir.js";
+import type { LinearInput } from "../core/primitive.js";
+import { withMainTrace, type MainTrace } from "../core/trace.js";
+import type * as tree from "../core/tree.js";
+import * as ops from "../primitives/ops.js";
+import { jvpFlat } from "./jvp.js";
+import { ProgramBuilder, StagingTrace, StagingTracer } from "./staging.js";
+
+/** The tangent type of a primal: the same shape and float dtype, never weak. */
+function tangentAval(aval: AbstractValue): AbstractValue {
+  return aval.withWeakType(false);
+}
+
+/** The result of linearizing a function at a point. @internal */
+export interface Linearized {
+  /** Output primals (flat). */
+  outs: NDArray[];
+  outTree: tree.TreeDef;
+  /** The original (unflattened) result of `f`, for `hasAux` handling. */
+  result: unknown;
+  /** Linear program: flat input tangents (of the float inputs) → flat output tangents. */
+  program: Program;
+  /** Which flat inputs are differentiable (float). */
+  differentiable: boolean[];
+}
+
+/**
+ * Linearizes `f` (a function of flat arrays) at `primals`. Integer and bool inputs get no tangent
+ * input in the program.
+ * @internal
+ */
+export function linearizeFlat(
+  f: (leaves: NDArray[]) => unknown,
+  primals: readonly NDArray[],
+): Linearized {
+  const builder = new ProgramBuilder();
+  return withMainTrace(
+    (main: MainTrace) => new StagingTrace(main),
+    builder,
+    (main) => {
+      const trace = new StagingTrace(main);
+      const differentiable = primals.map((p) => isFloating(p.dtype));
+      const tangentTracers: StagingTracer[] = [];
+      const tangents = primals.map((p, i) => {
+        if (!differentiable[i]) return null;
+        const t = builder.newTracer(trace, tangentAval(p.aval));
+        tangentTracers.push(t);
+        return t;
+      });
+      const [outs, outTangents, outTree, result] = jvpFlat(f, primals, tangents);
+      const outTracers = outTangents.map((t, i) => {
+        if (t instanceof StagingTracer && t.trace.main === main) return t;
+        // A tangent that does not depend on the inputs: zeros (or a constant) of the output type.
+        return builder.addConst(trace, t ?? ops.zerosLike(outs[i]!));
+      });
+      return {
+        outs,
+        outTree,
+        result,
+        program: builder.build(tangentTracers, outTracers),
+        differentiable,
+      };
+    },
+  );
+}
+
+/**
+ * Transposes a linear program: cotangents of its outputs → cotangents of its inputs (`null` for
+ * inputs that received none, i.e. zero).
+ * @internal
+ */
+export function transposeProgram(
+  program: Program,
+  cotangents: readonly (NDArray | null)[],
+): (NDArray | null)[] {
+  const linear = new Set<Var>(program.invars);
+  for (const eq of program.equations) for (const v of eq.outputs) linear.add(v);
+  const constants = new Map<Var, NDArray>();
+  program.constvars.forEach((v, i) => constants.set(v, program.consts[i]!));
+  const cts = new Map<Var, NDArray>();
+  const accumulate = (v: Var, ct: NDArray | null): void => {
+    if (ct === null) return;
+    const previous = cts.get(v);
+    cts.set(v, previous === undefined ? ct : ops.add(previous, ct));
+  };
+  program.outputs.forEach((a, i) => {
+    if (a instanceof Var && linear.has(a)) accumulate(a, cotangents[i] ?? null);
+  });
+  for (let k = program.equations.length - 1; k >= 0; k--) {
+    const eq = program.equations[k]!;
+    const outCts = eq.outputs.map((v) => cts.get(v) ?? null);
+    for (const v of eq.outputs) cts.delete(v);
+    if (outCts.every((c) => c === null)) continue;
+    const inputs = eq.inputs.map((a): NDArray | LinearInput => {
+      if (a instanceof Literal) return ops.constant(a.value, a.aval.dtype);
+      if (linear.has(a)) return { linear: true, aval: a.aval };
+      return constants.get(a)!;
+    });
+    const spec = eq.primitive.spec;
+    if (!spec.linear) {
+      throw new Error(
+        `internal error: ${eq.primitive.name} appeared in a linear program but has no transpose rule`,
+      );
+    }
+    const inCts = spec.transpose(outCts, inputs, eq.params);
+    eq.inputs.forEach((a, i) => {
+      if (a instanceof Var && linear.has(a)) accumulate(a, inCts[i] ?? null);
+    });
+  }
+  return program.invars.map((v) => cts.get(v) ?? null);
+}
