@@ -1,6 +1,7 @@
 /**
  * Data types and JAX's type-promotion lattice, with weak types for JS numbers.
  */
+import { DtypeError } from "./errors.js";
 
 /** The element types fluxion arrays can hold. */
 export type DType = "float32" | "float64" | "int32" | "uint32" | "bool";
@@ -13,6 +14,17 @@ export type TypedArray = Float32Array | Float64Array | Int32Array | Uint32Array 
 
 export function isDType(x: unknown): x is DType {
   return typeof x === "string" && (dtypes as readonly string[]).includes(x);
+}
+
+/** `dtype` if it names a dtype, else a `DtypeError` naming `operation`. */
+export function checkDTypeName(operation: string, dtype: unknown): DType {
+  if (!isDType(dtype)) {
+    throw new DtypeError(
+      operation,
+      `unknown dtype ${JSON.stringify(dtype)}; use "float32", "float64", "int32", "uint32" or "bool".`,
+    );
+  }
+  return dtype;
 }
 
 export function isFloating(dtype: DType): boolean {
@@ -136,6 +148,7 @@ export function promoteTypeNodes(...types: TypeNode[]): TypeNode {
 
 /** The dtype two or more strong dtypes promote to (`np.promoteTypes`). */
 export function promoteTypes(...types: DType[]): DType {
+  types.forEach((t) => checkDTypeName("np.promoteTypes", t));
   return promoteTypeNodes(...types.map((dtype) => ({ dtype, weak: false }))).dtype;
 }
 

@@ -48,7 +48,7 @@ export function userFrameOf(stack: string | undefined): CallSite | undefined {
  * so capturing one per staged equation is cheap).
  */
 export class SourceInfo {
-  private readonly captured = new Error();
+  private readonly captured = captureStack();
   private resolved: CallSite | null | undefined;
 
   /** The user's call site, or `undefined` when the whole stack is fluxion's own. */
@@ -67,9 +67,22 @@ export function formatSite(site: CallSite | undefined): string {
   return site === undefined ? "" : `${basename(site.file)}:${site.line}:${site.column}`;
 }
 
+/** Frames to capture: deep enough to get past fluxion's own frames under nested transforms. */
+const stackDepth = 64;
+
+function captureStack(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = stackDepth;
+  try {
+    return new Error();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** The user's call site right now. */
 export function currentSite(): CallSite | undefined {
-  return userFrameOf(new Error().stack);
+  return userFrameOf(captureStack().stack);
 }
 
 /** Base class of every error a user can cause. `site` is the user's line that caused it. */

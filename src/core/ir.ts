@@ -102,8 +102,8 @@ function alphabetic(i: number): string {
   let s = "";
   do {
     s = String.fromCharCode(97 + (i % 26)) + s;
-    i = Math.floor(i / 26) - 1;
-  } while (i >= 0);
+    i = Math.floor(i / 26);
+  } while (i > 0);
   return s;
 }
 

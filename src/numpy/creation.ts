@@ -2,7 +2,13 @@
  * Array creation: `array`, `zeros`, `ones`, `full`, `arange`, `linspace`, `eye`, …
  */
 import { NDArray, type ArrayLike } from "../core/array.js";
-import { allocate, castScalar, isDType, type DType, type TypedArray } from "../core/dtype.js";
+import {
+  allocate,
+  castScalar,
+  checkDTypeName,
+  type DType,
+  type TypedArray,
+} from "../core/dtype.js";
 import { DtypeError, ShapeError, ValueError } from "../core/errors.js";
 import { checkShape } from "../core/shape.js";
 import { bind1 } from "../core/trace.js";
@@ -20,21 +26,27 @@ export interface DTypeOptions {
 export type ArrayData = number | boolean | NDArray | TypedArray | readonly ArrayData[];
 
 function checkDTypeOption(operation: string, dtype: unknown): DType | undefined {
-  if (dtype === undefined) return undefined;
-  if (!isDType(dtype)) {
-    throw new DtypeError(
-      operation,
-      `unknown dtype ${JSON.stringify(dtype)}; use "float32", "float64", "int32", "uint32" or "bool".`,
-    );
-  }
-  return dtype;
+  return dtype === undefined ? undefined : checkDTypeName(operation, dtype);
 }
 
 function typedArrayDType(data: ArrayBufferView): DType {
   if (data instanceof Float32Array) return "float32";
   if (data instanceof Float64Array) return "float64";
   if (data instanceof Uint32Array) return "uint32";
-  return "int32";
+  if (
+    data instanceof Int32Array ||
+    data instanceof Int16Array ||
+    data instanceof Int8Array ||
+    data instanceof Uint16Array ||
+    data instanceof Uint8Array ||
+    data instanceof Uint8ClampedArray
+  ) {
+    return "int32";
+  }
+  throw new DtypeError(
+    "np.array",
+    `cannot make an array from a ${data.constructor.name}; use a Float32Array, Float64Array, Int32Array or Uint32Array (64-bit integers are not supported).`,
+  );
 }
 
 /** Walks nested lists: their shape, and whether they hold only booleans / only integers. */
@@ -156,36 +168,41 @@ export function full(
 
 /** An array of zeros (float32 unless `dtype` is given). */
 export function zeros(shape: number | readonly number[], options: DTypeOptions = {}): NDArray {
-  return full(shape, scalar(0, options.dtype ?? "float32"), {});
+  return full(shape, scalar(0, checkDTypeOption("np.zeros", options.dtype) ?? "float32"), {});
 }
 
 /** An array of ones (float32 unless `dtype` is given). */
 export function ones(shape: number | readonly number[], options: DTypeOptions = {}): NDArray {
-  return full(shape, scalar(1, options.dtype ?? "float32"), {});
+  return full(shape, scalar(1, checkDTypeOption("np.ones", options.dtype) ?? "float32"), {});
 }
 
 /** An array of the given shape; fluxion's arrays are immutable, so it holds zeros. */
 export function empty(shape: number | readonly number[], options: DTypeOptions = {}): NDArray {
+  checkDTypeOption("np.empty", options.dtype);
   return zeros(shape, options);
 }
 
 /** Zeros with the shape and dtype of `x`. */
 export function zerosLike(x: ArrayLike, options: DTypeOptions = {}): NDArray {
   const a = asArray("np.zerosLike", x);
-  return full(a.shape, scalar(0, options.dtype ?? a.dtype));
+  return full(a.shape, scalar(0, checkDTypeOption("np.zerosLike", options.dtype) ?? a.dtype));
 }
 
 /** Ones with the shape and dtype of `x`. */
 export function onesLike(x: ArrayLike, options: DTypeOptions = {}): NDArray {
   const a = asArray("np.onesLike", x);
-  return full(a.shape, scalar(1, options.dtype ?? a.dtype));
+  return full(a.shape, scalar(1, checkDTypeOption("np.onesLike", options.dtype) ?? a.dtype));
 }
 
 /** `value` with the shape (and dtype, unless given) of `x`. */
 export function fullLike(x: ArrayLike, value: ArrayLike, options: DTypeOptions = {}): NDArray {
   const a = asArray("np.fullLike", x);
-  return full(a.shape, convert(asArray("np.fullLike", value), options.dtype ?? a.dtype));
+  const dtype = checkDTypeOption("np.fullLike", options.dtype) ?? a.dtype;
+  return full(a.shape, convert(asArray("np.fullLike", value), dtype));
 }
+
+/** The most elements one array may have (typed-array length limits). */
+const maxLength = 2 ** 31 - 1;
 
 function checkFinite(operation: string, name: string, v: unknown): number {
   if (typeof v !== "number" || !Number.isFinite(v)) {
@@ -219,6 +236,12 @@ export function arange(
     checkDTypeOption("np.arange", opts.dtype) ??
     ([lo, hi, inc].every(Number.isInteger) ? "int32" : "float32");
   const n = Math.max(0, Math.ceil((hi - lo) / inc));
+  if (n > maxLength) {
+    throw new ValueError(
+      "np.arange",
+      `the range has ${n} elements, more than the ${maxLength} an array can hold.`,
+    );
+  }
   const out = allocate(dtype, n);
   for (let i = 0; i < n; i++) out[i] = castScalar(lo + i * inc, dtype);
   return fromStorage(out, [n], dtype);

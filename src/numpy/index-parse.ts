@@ -252,7 +252,9 @@ function describeItem(item: unknown): string {
     const { shape, dtype } = item as { shape: unknown; dtype: unknown };
     if (Array.isArray(shape)) return `${String(dtype)}[${shape.join(", ")}] array`;
   }
-  return String(item);
+  return typeof item === "object" && item !== null && Object.getPrototypeOf(item) === null
+    ? Object.prototype.toString.call(item)
+    : String(item);
 }
 
 /** A slice resolved against an axis: the indices `start, start + step, …` (`length` of them). */

@@ -3,7 +3,7 @@
  */
 import { installArrayMethods, type NDArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
-import { promoteTypes } from "../core/dtype.js";
+import { checkDTypeName, promoteTypes } from "../core/dtype.js";
 import { asArray, convert } from "./convert.js";
 import { at, get } from "./indexing.js";
 import * as math from "./math.js";
@@ -14,7 +14,7 @@ import { ellipsis, newaxis, slice } from "./index-parse.js";
 
 /** `x` converted to `dtype` (a new array; floats to ints truncate toward zero). */
 export function astype(x: NDArray | number | boolean, dtype: DType): NDArray {
-  return convert(asArray("np.astype", x), dtype);
+  return convert(asArray("np.astype", x), checkDTypeName("x.astype", dtype));
 }
 
 installArrayMethods({
@@ -49,11 +49,13 @@ export const int32: DType = "int32";
 export const uint32: DType = "uint32";
 export const bool: DType = "bool";
 
+export * from "./contractions.js";
 export * from "./creation.js";
 export * from "./math.js";
 export * from "./products.js";
 export * from "./shape.js";
 export * from "./sorting.js";
+export * as linalg from "./linalg.js";
 export {
   sum,
   prod,

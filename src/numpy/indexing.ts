@@ -23,7 +23,7 @@ const isDots = (x: unknown): boolean => x === ellipsis;
 type Item =
   | { kind: "int"; value: number }
   | { kind: "slice"; slice: Slice }
-  | { kind: "newaxis" }
+  | { kind: "newaxis"; empty?: boolean }
   | { kind: "array"; array: NDArray };
 
 const full = new Slice(null, null, null);
@@ -73,7 +73,7 @@ function normalizeItems(
   };
   const consumed = (item: unknown): number => {
     if (item === null || isDots(item)) return 0;
-    if (item instanceof NDArray && item.dtype === "bool") return Math.max(item.ndim, 1);
+    if (item instanceof NDArray && item.dtype === "bool") return item.ndim;
     return 1;
   };
   const ellipses = raw.filter(isDots).length;
@@ -101,7 +101,13 @@ function normalizeItems(
       items.push({ kind: "array", array: intArray(item as number[]) });
       axis++;
     } else if (item instanceof NDArray) {
-      if (item.dtype === "bool") {
+      if (item.dtype === "bool" && item.ndim === 0) {
+        // A 0-d mask adds an axis of length 1 (true) or 0 (false), as in NumPy.
+        items.push({
+          kind: "newaxis",
+          empty: item.concrete(`${operation} with a boolean mask`).item() === false,
+        });
+      } else if (item.dtype === "bool") {
         const span = x.shape.slice(axis, axis + Math.max(item.ndim, 1));
         if (item.ndim > 0 && !item.shape.every((d, i) => d === span[i])) {
           bad(
@@ -110,7 +116,7 @@ function normalizeItems(
         }
         for (const positions of nonzero(operation, item))
           items.push({ kind: "array", array: positions });
-        axis += Math.max(item.ndim, 1);
+        axis += item.ndim;
       } else if (item.dtype === "int32" || item.dtype === "uint32") {
         items.push({ kind: "array", array: item });
         axis++;
@@ -158,9 +164,11 @@ function indexWith(
   const shape: number[] = [];
   const arrays: { position: number; array: NDArray; axis: number }[] = [];
   const arrayItems: number[] = [];
+  const emptyAxes: number[] = [];
   let axis = 0;
   items.forEach((item, k) => {
     if (item.kind === "newaxis") {
+      if (item.empty === true) emptyAxes.push(shape.length);
       shape.push(1);
       return;
     }
@@ -211,6 +219,13 @@ function indexWith(
   const trivial = start.every((v, i) => v === 0 && limit[i] === x.shape[i] && strides[i] === 1);
   if (!trivial) out = bind1(s.slice, [out], { start, limit, strides });
   out = reshape(out, shape);
+  if (emptyAxes.length > 0) {
+    out = bind1(s.slice, [out], {
+      start: shape.map(() => 0),
+      limit: shape.map((d, i) => (emptyAxes.includes(i) ? 0 : d)),
+      strides: shape.map(() => 1),
+    });
+  }
   if (arrays.length === 0) return out;
   const indices = broadcastArrays(...arrays.map((a) => convert(a.array, "int32")));
   const batchShape = indices[0]!.shape;

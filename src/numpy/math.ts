@@ -5,6 +5,7 @@ import type { ArrayLike, NDArray } from "../core/array.js";
 import { isFloating } from "../core/dtype.js";
 import { DtypeError } from "../core/errors.js";
 import { broadcastShapes } from "../core/shape.js";
+import { scalar } from "../runtime/concrete.js";
 import type { Primitive } from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
 import * as p from "../primitives/elementwise.js";
@@ -125,21 +126,13 @@ export const arctanh = floatUnary("np.arctanh", p.atanh);
 /** Base-2 logarithm. */
 export function log2(x: ArrayLike): NDArray {
   const [a] = elementwiseArgs("np.log2", [x], true);
-  return bind1(
-    p.div,
-    [bind1(p.log, [a!], none), convert(asArray("np.log2", Math.LN2), a!.dtype, true)],
-    none,
-  );
+  return bind1(p.div, [bind1(p.log, [a!], none), scalar(Math.LN2, a!.dtype, true)], none);
 }
 
 /** Base-10 logarithm. */
 export function log10(x: ArrayLike): NDArray {
   const [a] = elementwiseArgs("np.log10", [x], true);
-  return bind1(
-    p.div,
-    [bind1(p.log, [a!], none), convert(asArray("np.log10", Math.LN10), a!.dtype, true)],
-    none,
-  );
+  return bind1(p.div, [bind1(p.log, [a!], none), scalar(Math.LN10, a!.dtype, true)], none);
 }
 
 /** `x * x`. */
@@ -181,7 +174,7 @@ export function round(x: ArrayLike, options: RoundOptions = {}): NDArray {
   const decimals = options.decimals ?? 0;
   if (!isFloating(a.dtype)) return a;
   if (decimals === 0) return bind1(p.round, [a], none);
-  const scale = convert(asArray("np.round", 10 ** Math.abs(decimals)), a.dtype, true);
+  const scale = scalar(10 ** Math.abs(decimals), a.dtype, true);
   const [up, down] = decimals > 0 ? [p.mul, p.div] : [p.div, p.mul];
   return bind1(down, [bind1(p.round, [bind1(up, [a, scale], none)], none), scale], none);
 }
@@ -201,8 +194,8 @@ export function trunc(x: ArrayLike): NDArray {
 /** Limits values to `[min, max]` (either may be `null` for no bound). */
 export function clip(x: ArrayLike, min: ArrayLike | null, max: ArrayLike | null): NDArray {
   let out = asArray("np.clip", x);
-  if (min !== null) out = maximum(out, min);
-  if (max !== null) out = minimum(out, max);
+  if (min !== null) out = maximum(out, asArray("np.clip", min, 1));
+  if (max !== null) out = minimum(out, asArray("np.clip", max, 2));
   return out;
 }
 

@@ -93,6 +93,7 @@ function floatInput(a: NDArray): NDArray {
 /** Arithmetic mean over `axis` (integer inputs give float32). */
 export function mean(x: ArrayLike, options: ReduceOptions = {}): NDArray {
   const a = floatInput(asArray("np.mean", x));
+  normalizeAxes("np.mean", options.axis, a.ndim);
   return divide(sum(a, options), countOf(a, options, "np.mean"));
 }
 

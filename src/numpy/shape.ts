@@ -13,7 +13,8 @@ import {
 } from "../core/shape.js";
 import { bind1 } from "../core/trace.js";
 import * as s from "../primitives/structural.js";
-import { scalar } from "../runtime/concrete.js";
+import { fromStorage, scalar } from "../runtime/concrete.js";
+import { gather } from "../primitives/indexing.js";
 import { asArray, broadcastTo as broadcastArray, convert, promote } from "./convert.js";
 
 /**
@@ -23,6 +24,12 @@ import { asArray, broadcastTo as broadcastArray, convert, promote } from "./conv
  */
 export function reshape(x: ArrayLike, shape: number | readonly number[]): NDArray {
   const a = asArray("np.reshape", x);
+  if (typeof shape !== "number" && !Array.isArray(shape)) {
+    throw new ShapeError(
+      "np.reshape",
+      `the new shape must be a number or a list of numbers, got ${typeof shape}.`,
+    );
+  }
   const dims = typeof shape === "number" ? [shape] : [...shape];
   const unknown = dims.filter((d) => d === -1).length;
   if (unknown > 1 || dims.some((d) => !Number.isInteger(d) || d < -1)) {
@@ -62,6 +69,12 @@ export function ravel(x: ArrayLike): NDArray {
  */
 export function transpose(x: ArrayLike, axes?: readonly number[]): NDArray {
   const a = asArray("np.transpose", x);
+  if (axes !== undefined && !Array.isArray(axes)) {
+    throw new ValueError(
+      "np.transpose",
+      `axes must be a list of axis numbers, got ${typeof axes}.`,
+    );
+  }
   const perm =
     axes === undefined
       ? a.shape.map((_, i) => a.ndim - 1 - i)
@@ -291,19 +304,50 @@ export function tile(x: ArrayLike, reps: number | readonly number[]): NDArray {
   );
 }
 
-/** Repeats each element `repeats` times along `axis` (the flattened array when omitted). */
-export function repeat(x: ArrayLike, repeats: number, options: AxisOptions = {}): NDArray {
+/**
+ * Repeats each element `repeats` times along `axis` (the flattened array when omitted);
+ * `repeats` may be a list with one count per element.
+ * @example
+ * np.repeat(np.array([1, 2]), 2); // [1, 1, 2, 2]
+ */
+export function repeat(
+  x: ArrayLike,
+  repeats: number | readonly number[],
+  options: AxisOptions = {},
+): NDArray {
   let a = asArray("np.repeat", x);
-  if (!Number.isInteger(repeats) || repeats < 0)
-    throw new ValueError("np.repeat", `repeats must be a non-negative integer, got ${repeats}.`);
+  const counts = typeof repeats === "number" ? [repeats] : [...repeats];
+  if (counts.some((r) => !Number.isInteger(r) || r < 0)) {
+    throw new ValueError(
+      "np.repeat",
+      `repeats must be non-negative integers, got ${JSON.stringify(repeats)}.`,
+    );
+  }
   if (options.axis === undefined) a = ravel(a);
   const axis = normalizeAxis("np.repeat", options.axis ?? 0, a.ndim);
+  if (counts.length !== 1) return repeatEach(a, counts, axis);
+  const times = counts[0]!;
   const expanded = expandDims(a, axis + 1);
   const target = [...expanded.shape];
-  target[axis + 1] = repeats;
+  target[axis + 1] = times;
   const shape = [...a.shape];
-  shape[axis] = a.shape[axis]! * repeats;
+  shape[axis] = a.shape[axis]! * times;
   return reshape(broadcastArray("np.repeat", expanded, target), shape);
+}
+
+/** `repeat` with one count per element: a gather of the repeated positions. */
+function repeatEach(a: NDArray, counts: readonly number[], axis: number): NDArray {
+  if (counts.length !== a.shape[axis]) {
+    throw new ShapeError(
+      "np.repeat",
+      `repeats has ${counts.length} entries but axis ${axis} has ${a.shape[axis]} elements; ` +
+        `give one count per element (or a single number).`,
+    );
+  }
+  const positions = counts.flatMap((n, i) => Array<number>(n).fill(i));
+  const indices = fromStorage(Int32Array.from(positions), [positions.length, 1], "int32");
+  const front = moveaxis(a, axis, 0);
+  return moveaxis(bind1(gather, [front, indices], { indexedAxes: [0] }), 0, axis);
 }
 
 /** Reverses the order of elements along `axis` (all axes by default). A view. */

@@ -10,7 +10,9 @@ import { bind1 } from "../core/trace.js";
 import * as ops from "./ops.js";
 
 /** Identity whose derivative is zero: `stopGradient(x)`. */
-export const stopGradient: Primitive<Record<string, never>> = definePrimitive<Record<string, never>>({
+export const stopGradient: Primitive<Record<string, never>> = definePrimitive<
+  Record<string, never>
+>({
   name: "stop_gradient",
   linear: false,
   abstractEval: ([x]) => [x!],
@@ -30,7 +32,10 @@ export interface CustomLinParams {
   /** Forward-mode evaluation, when the function has one (checkpoint does; customVjp does not). */
   forward: ((residuals: NDArray[], tangents: NDArray[]) => NDArray[]) | null;
   /** The batching rule, supplied by the transform that made the equation (it knows vmap). */
-  batched: (inputs: readonly NDArray[], axes: readonly (number | null)[]) => [NDArray[], (number | null)[]];
+  batched: (
+    inputs: readonly NDArray[],
+    axes: readonly (number | null)[],
+  ) => [NDArray[], (number | null)[]];
   /** Name shown in the IR and in errors. */
   name: string;
 }
@@ -63,7 +68,9 @@ export const customLin: Primitive<CustomLinParams> = definePrimitive<CustomLinPa
       );
     }
     const outs = bindCustomLin(primals, params);
-    const ts = tangents.slice(params.numResiduals).map((t, i) => t ?? ops.zerosLike(primals[params.numResiduals + i]!));
+    const ts = tangents
+      .slice(params.numResiduals)
+      .map((t, i) => t ?? ops.zerosLike(primals[params.numResiduals + i]!));
     return [outs, bindCustomLin([...primals.slice(0, params.numResiduals), ...ts], params)];
   },
   transpose(cotangents, inputs, params) {
@@ -77,4 +84,3 @@ export const customLin: Primitive<CustomLinParams> = definePrimitive<CustomLinPa
 function bindCustomLin(inputs: readonly NDArray[], params: CustomLinParams): NDArray[] {
   return params.forward!(inputs.slice(0, params.numResiduals), inputs.slice(params.numResiduals));
 }
-

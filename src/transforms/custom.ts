@@ -236,7 +236,11 @@ function linParams(
       const size = inputs[first]!.shape[axes[first]!]!;
       // Residuals may stay unbatched; tangents are all batched so cotangents match them.
       const moved = inputs.map((x, i) =>
-        axes[i] !== null ? ops.moveAxis(x, axes[i]!, 0) : i < numResiduals ? x : ops.broadcastAxis(x, 0, size),
+        axes[i] !== null
+          ? ops.moveAxis(x, axes[i]!, 0)
+          : i < numResiduals
+            ? x
+            : ops.broadcastAxis(x, 0, size),
       );
       const inner = axes.map((a, i) => (a === null && i < numResiduals ? null : 0));
       const resAxes = inner.slice(0, numResiduals);

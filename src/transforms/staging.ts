@@ -4,7 +4,7 @@
  */
 import { AbstractValue } from "../core/aval.js";
 import { NDArray } from "../core/array.js";
-import { SourceInfo } from "../core/errors.js";
+import { SourceInfo, ValueError } from "../core/errors.js";
 import { Equation, Literal, Program, Var, type Atom } from "../core/ir.js";
 import type { Params, Primitive } from "../core/primitive.js";
 import { Trace, Tracer, withDynamicTrace, type MainTrace } from "../core/trace.js";
@@ -162,6 +162,9 @@ export function stage(
 export function makeProgram<Args extends unknown[]>(
   f: (...args: Args) => unknown,
 ): (...args: Args) => Program {
+  if (typeof f !== "function") {
+    throw new ValueError("makeProgram", `expects a function, got ${typeof f}.`);
+  }
   return (...args: Args): Program => {
     const [leaves, inTree] = tree.flatten(args);
     const avals = leaves.map((leaf) => leafAval("makeProgram", leaf));

@@ -1,0 +1,340 @@
+/**
+ * `np.linalg`: norms, linear solves, inverses, determinants and Cholesky factors, as NumPy has
+ * them, built from the `lu`, `triangular_solve` and `cholesky` primitives and `np` functions.
+ * Matrix functions act on the last two axes and batch over the leading ones; integer and bool
+ * inputs are computed in float32.
+ */
+import type { ArrayLike, NDArray } from "../core/array.js";
+import { ShapeError, ValueError } from "../core/errors.js";
+import { formatShape, normalizeAxis } from "../core/shape.js";
+import { bind, bind1 } from "../core/trace.js";
+import * as la from "../primitives/linalg.js";
+import { diagonal } from "./contractions.js";
+import { broadcastTo, convert, promote } from "./convert.js";
+import { arange, eye } from "./creation.js";
+import { get } from "./indexing.js";
+import { abs, add, log, multiply, notEqual, power, sign, sqrt, where } from "./math.js";
+import { max, min, prod, sum } from "./reductions.js";
+import { reshape, swapaxes } from "./shape.js";
+
+/** Operands promoted to one float dtype (float32 unless some operand is float64). */
+function floatOperands(operation: string, xs: readonly ArrayLike[]): NDArray[] {
+  return promote(operation, xs, true);
+}
+
+/** Checks that `a` is a square matrix or a stack of them; returns the matrix size. */
+function checkSquare(operation: string, a: NDArray, what = "the matrix"): number {
+  const n = a.shape[a.ndim - 1];
+  if (a.ndim < 2 || a.shape[a.ndim - 2] !== n) {
+    throw new ShapeError(
+      operation,
+      `${what} must be square in its last two axes (shape [..., n, n]), got shape ` +
+        `${formatShape(a.shape)}.${a.ndim < 2 ? " A vector is not a matrix; reshape it first." : ""}`,
+    );
+  }
+  return n!;
+}
+
+/** The batch shape of two stacks of matrices, broadcast; the error names both full shapes. */
+function broadcastBatch(operation: string, a: NDArray, b: NDArray): number[] {
+  const x = a.shape.slice(0, -2);
+  const y = b.shape.slice(0, -2);
+  const ndim = Math.max(x.length, y.length);
+  const out: number[] = [];
+  for (let i = 0; i < ndim; i++) {
+    const p = x[x.length - ndim + i] ?? 1;
+    const q = y[y.length - ndim + i] ?? 1;
+    if (p !== q && p !== 1 && q !== 1) {
+      throw new ShapeError(
+        operation,
+        `the batch axes of a (shape ${formatShape(a.shape)}) and b (shape ${formatShape(b.shape)}) ` +
+          `cannot be broadcast together: ${formatShape(x)} against ${formatShape(y)}.`,
+      );
+    }
+    out.push(p === 1 ? q : p);
+  }
+  return out;
+}
+
+/** `lu` of a stack of square matrices: `[lu, pivots, permutation]`. */
+function luFactor(a: NDArray): [NDArray, NDArray, NDArray] {
+  return bind(la.lu, [a], {}) as [NDArray, NDArray, NDArray];
+}
+
+/** Rows of `b` (`[..., m, k]`) reordered by `permutation` (`[..., m]`): `out[i] = b[perm[i]]`. */
+function permuteRows(b: NDArray, permutation: NDArray): NDArray {
+  const m = b.shape[b.ndim - 2]!;
+  const k = b.shape[b.ndim - 1]!;
+  const count = b.size / Math.max(1, m * k);
+  if (b.size === 0) return b;
+  // One gather over the flattened batch: global row = perm + m·(batch index).
+  const offsets = reshape(multiply(arange(count), m), [count, 1]);
+  const rows = reshape(add(reshape(permutation, [count, m]), offsets), [-1]);
+  return reshape(get(reshape(b, [count * m, k]), [rows]), b.shape);
+}
+
+/** Solves `a·x = b` from `a`'s LU factors; `b` is `[..., m, k]` with `a`'s batch axes. */
+function luSolve(lu: NDArray, permutation: NDArray, b: NDArray): NDArray {
+  const y = bind1(la.triangularSolve, [lu, permuteRows(b, permutation)], {
+    leftSide: true,
+    lower: true,
+    transposeA: false,
+    unitDiagonal: true,
+  });
+  return bind1(la.triangularSolve, [lu, y], {
+    leftSide: true,
+    lower: false,
+    transposeA: false,
+    unitDiagonal: false,
+  });
+}
+
+/**
+ * Solves the linear system `a·x = b` for `x` (NumPy 2 semantics).
+ * @param a square matrices, shape `[..., m, m]`.
+ * @param b a vector `[m]` (then `x` is `[..., m]`) or matrices `[..., m, k]` (then `x` is
+ *   `[..., m, k]`); batch axes broadcast against `a`'s.
+ * @returns `x`. A singular `a` gives infinities or NaN rather than an error (as JAX).
+ * @example
+ * np.linalg.solve(np.array([[3, 1], [1, 2]]), np.array([9, 8])); // [2, 3]
+ */
+export function solve(a: ArrayLike, b: ArrayLike): NDArray {
+  const name = "np.linalg.solve";
+  const [x, y] = floatOperands(name, [a, b]) as [NDArray, NDArray];
+  const m = checkSquare(name, x, "a");
+  const vector = y.ndim === 1;
+  const rows = y.shape[vector ? 0 : y.ndim - 2];
+  if (y.ndim === 0 || rows !== m) {
+    throw new ShapeError(
+      name,
+      `a has shape ${formatShape(x.shape)}, so b must be a vector of length ${m} or a stack of ` +
+        `matrices with ${m} rows ([..., ${m}, k]); got shape ${formatShape(y.shape)}.`,
+    );
+  }
+  const rhs = vector ? reshape(y, [m, 1]) : y;
+  const batch = broadcastBatch(name, x, rhs);
+  const k = rhs.shape[rhs.ndim - 1]!;
+  const [lu, , permutation] = luFactor(broadcastTo(name, x, [...batch, m, m]));
+  const out = luSolve(lu, permutation, broadcastTo(name, rhs, [...batch, m, k]));
+  return vector ? reshape(out, out.shape.slice(0, -1)) : out;
+}
+
+/**
+ * The inverse of a square matrix (or of each matrix in a stack).
+ * @param a square matrices, shape `[..., n, n]`.
+ * @returns `a⁻¹`, same shape. A singular matrix gives infinities or NaN (as JAX), not an error.
+ * @example
+ * np.linalg.inv(np.array([[2, 0], [0, 4]])); // [[0.5, 0], [0, 0.25]]
+ */
+export function inv(a: ArrayLike): NDArray {
+  const name = "np.linalg.inv";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  const n = checkSquare(name, x);
+  const [lu, , permutation] = luFactor(x);
+  return luSolve(lu, permutation, broadcastTo(name, eye(n, { dtype: x.dtype }), x.shape));
+}
+
+/** The sign (±1, in `dtype`) of the row permutation that `pivots` describe: −1 per swap. */
+function pivotSign(pivots: NDArray, dtype: NDArray["dtype"]): NDArray {
+  const k = pivots.shape[pivots.ndim - 1]!;
+  const swapped = notEqual(pivots, arange(k));
+  return convert(prod(where(swapped, -1, 1), { axis: -1 }), dtype);
+}
+
+/**
+ * The determinant of a square matrix (or of each matrix in a stack), from its LU factors:
+ * the product of `U`'s diagonal times the sign of the row permutation.
+ * @param a square matrices, shape `[..., n, n]`.
+ * @returns the determinants, shape `[...]`.
+ * @example
+ * np.linalg.det(np.array([[1, 2], [3, 4]])); // -2
+ */
+export function det(a: ArrayLike): NDArray {
+  const name = "np.linalg.det";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  checkSquare(name, x);
+  const [lu, pivots] = luFactor(x);
+  const u = diagonal(lu, { axis1: -2, axis2: -1 });
+  return multiply(prod(u, { axis: -1 }), pivotSign(pivots, x.dtype));
+}
+
+/**
+ * The sign and the natural log of the absolute value of the determinant, which stays finite
+ * where `det` would overflow or underflow.
+ * @param a square matrices, shape `[..., n, n]`.
+ * @returns `[sign, logabsdet]`, each of shape `[...]`: `det = sign · exp(logabsdet)`. A singular
+ *   matrix gives sign 0 and logabsdet -inf.
+ * @example
+ * const [sign, logabsdet] = np.linalg.slogdet(np.array([[1, 2], [3, 4]])); // -1, log(2)
+ */
+export function slogdet(a: ArrayLike): [NDArray, NDArray] {
+  const name = "np.linalg.slogdet";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  checkSquare(name, x);
+  const [lu, pivots] = luFactor(x);
+  const u = diagonal(lu, { axis1: -2, axis2: -1 });
+  const signs = multiply(prod(sign(u), { axis: -1 }), pivotSign(pivots, x.dtype));
+  return [signs, sum(log(abs(u)), { axis: -1 })];
+}
+
+/**
+ * The lower Cholesky factor `L` of a symmetric positive-definite matrix: `a = L·Lᵀ`.
+ * As in JAX, `a` is first symmetrized as `(a + aᵀ) / 2`, and a matrix that is not positive
+ * definite gives a factor full of NaN instead of an error.
+ * @param a symmetric positive-definite matrices, shape `[..., n, n]`.
+ * @returns `L`, lower triangular, same shape.
+ * @example
+ * np.linalg.cholesky(np.array([[4, 2], [2, 3]])); // [[2, 0], [1, 1.4142135]]
+ */
+export function cholesky(a: ArrayLike): NDArray {
+  const name = "np.linalg.cholesky";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  checkSquare(name, x);
+  const symmetric = multiply(add(x, swapaxes(x, -1, -2)), 0.5);
+  return bind1(la.cholesky, [symmetric], {});
+}
+
+/** The order of a norm: a number (including ±Infinity), `"fro"` or `"nuc"`. */
+export type NormOrder = number | "fro" | "nuc";
+
+/** Options of `norm`. */
+export interface NormOptions {
+  /**
+   * Vectors: 2 (default), 1, Infinity, -Infinity, 0 (count of non-zeros) or any other p.
+   * Matrices: `"fro"` (default), 1, -1, Infinity, -Infinity. `"nuc"`, 2 and -2 need singular
+   * values, which fluxion does not compute yet.
+   */
+  ord?: NormOrder | null;
+  /**
+   * One axis (vector norms) or two (matrix norms). By default a 1-D array gets a vector norm,
+   * a 2-D array a matrix norm, and with no `ord` either, any array the 2-norm of all elements.
+   */
+  axis?: number | readonly number[] | null;
+  /** Keep the reduced axes as axes of size 1 (default false). */
+  keepdims?: boolean;
+}
+
+function describeOrd(ord: unknown): string {
+  return typeof ord === "string" ? `"${ord}"` : String(ord);
+}
+
+function vectorNorm(
+  name: string,
+  x: NDArray,
+  axis: number,
+  ord: NormOrder,
+  keep: boolean,
+): NDArray {
+  const options = { axis, keepdims: keep };
+  if (typeof ord === "string") {
+    throw new ValueError(
+      name,
+      `ord ${describeOrd(ord)} is a matrix norm, but a vector norm was asked for (one axis); ` +
+        `use a number, Infinity or -Infinity, or give two axes.`,
+    );
+  }
+  if (ord === 2) return sqrt(sum(multiply(x, x), options));
+  if (ord === Infinity) return max(abs(x), options);
+  if (ord === -Infinity) return min(abs(x), options);
+  if (ord === 0) return sum(convert(notEqual(x, 0), x.dtype), options);
+  if (ord === 1) return sum(abs(x), options);
+  if (Number.isNaN(ord)) throw new ValueError(name, `ord must not be NaN.`);
+  return power(sum(power(abs(x), ord), options), 1 / ord);
+}
+
+function matrixNorm(
+  name: string,
+  x: NDArray,
+  [row, col]: readonly [number, number],
+  ord: NormOrder,
+  keep: boolean,
+): NDArray {
+  let out: NDArray;
+  // Every branch keeps both axes; they are dropped at the end unless `keepdims`.
+  const reduce = (f: typeof max, inner: number, outer: number): NDArray =>
+    f(sum(abs(x), { axis: inner, keepdims: true }), { axis: outer, keepdims: true });
+  if (ord === "fro") out = sqrt(sum(multiply(x, x), { axis: [row, col], keepdims: true }));
+  else if (ord === 1) out = reduce(max, row, col);
+  else if (ord === -1) out = reduce(min, row, col);
+  else if (ord === Infinity) out = reduce(max, col, row);
+  else if (ord === -Infinity) out = reduce(min, col, row);
+  else if (ord === "nuc" || ord === 2 || ord === -2) {
+    throw new ValueError(
+      name,
+      `the matrix norm ord ${describeOrd(ord)} needs the singular values (np.linalg.svd), which ` +
+        `fluxion does not implement yet. Use "fro", 1, -1, Infinity or -Infinity, or a vector norm.`,
+    );
+  } else {
+    throw new ValueError(
+      name,
+      `ord ${describeOrd(ord)} is not a matrix norm; use "fro", 1, -1, Infinity or -Infinity.`,
+    );
+  }
+  return keep
+    ? out
+    : reshape(
+        out,
+        x.shape.filter((_, i) => i !== row && i !== col),
+      );
+}
+
+/**
+ * A vector or matrix norm, with NumPy's `ord`, `axis` and `keepdims`.
+ * @param x the array (integer inputs are computed in float32).
+ * @param options `ord` (see {@link NormOptions}), `axis` (one axis: vector norm; two: matrix
+ *   norm), `keepdims`.
+ * @returns the norms, with the reduced axes removed (or kept as size 1 with `keepdims`).
+ * @example
+ * np.linalg.norm(np.array([3, 4])); // 5
+ * np.linalg.norm(np.array([[1, -2], [3, 4]]), { ord: 1 }); // 6 (largest column sum)
+ * np.linalg.norm(np.ones([2, 3]), { axis: 1 }); // [1.7320508, 1.7320508]
+ */
+export function norm(x: ArrayLike, options: NormOptions = {}): NDArray {
+  const name = "np.linalg.norm";
+  const [a] = floatOperands(name, [x]) as [NDArray];
+  const ord = options.ord ?? null;
+  const keep = options.keepdims === true;
+  if (ord !== null && typeof ord !== "number" && ord !== "fro" && ord !== "nuc") {
+    throw new ValueError(
+      name,
+      `ord must be a number, Infinity, -Infinity, "fro" or "nuc", got ${JSON.stringify(ord)}.`,
+    );
+  }
+  let axes: number[];
+  if (options.axis === undefined || options.axis === null) {
+    if (ord === null) {
+      const out = sqrt(sum(multiply(a, a)));
+      return keep
+        ? reshape(
+            out,
+            a.shape.map(() => 1),
+          )
+        : out;
+    }
+    if (a.ndim !== 1 && a.ndim !== 2) {
+      throw new ValueError(
+        name,
+        `with ord ${describeOrd(ord)} and no axis, the array must be 1-D or 2-D, got shape ` +
+          `${formatShape(a.shape)}; give axis (one axis or two).`,
+      );
+    }
+    axes = a.ndim === 1 ? [0] : [0, 1];
+  } else {
+    const list = typeof options.axis === "number" ? [options.axis] : [...options.axis];
+    axes = list.map((ax) => normalizeAxis(name, ax, a.ndim));
+  }
+  if (axes.length === 1) return vectorNorm(name, a, axes[0]!, ord ?? 2, keep);
+  if (axes.length === 2) {
+    if (axes[0] === axes[1]) {
+      throw new ValueError(
+        name,
+        `the two axes of a matrix norm must differ, got ${axes[0]} twice.`,
+      );
+    }
+    return matrixNorm(name, a, [axes[0]!, axes[1]!], ord ?? "fro", keep);
+  }
+  throw new ValueError(
+    name,
+    `axis must be one axis (a vector norm) or two (a matrix norm), got ${JSON.stringify(options.axis)}.`,
+  );
+}
