@@ -5,6 +5,7 @@
  */
 import type { AbstractValue } from "./aval.js";
 import type { NDArray } from "./array.js";
+import type { DType } from "./dtype.js";
 
 /** Parameters of an equation: plain data (numbers, strings, booleans, lists, records). */
 export type Params = object;
@@ -48,6 +49,30 @@ export interface LinearInput {
   readonly aval: AbstractValue;
 }
 
+/** One input of a sweep example: its type, and where its values are drawn from. */
+export interface ExampleInput {
+  shape: readonly number[];
+  dtype: DType;
+  /** Values are drawn uniformly from `[low, high]` (default `[-2, 2]`; integers are rounded). */
+  range?: readonly [number, number];
+  /** Fixed values (row-major), e.g. valid indices; overrides `range`. */
+  values?: readonly number[];
+}
+
+/**
+ * A sample application of a primitive, used by the registry sweep (`test/gradcheck/`): every
+ * primitive is checked on its examples against finite differences, vmap against a loop, and
+ * (when linear) its JVP against its transpose.
+ */
+export interface PrimitiveExample<P> {
+  inputs: readonly ExampleInput[];
+  params: P;
+  /** Indices of the inputs to differentiate (default: the float inputs). */
+  differentiable?: readonly number[];
+  /** Indices of the inputs the primitive is linear in (for the transpose check). */
+  linearIn?: readonly number[];
+}
+
 interface PrimitiveSpecBase<P extends Params> {
   /** The name printed in the IR, snake_case as in JAX (`reduce_sum`, `dot_general`). */
   name: string;
@@ -59,6 +84,8 @@ interface PrimitiveSpecBase<P extends Params> {
   batch: BatchRule<P>;
   /** Formats params for the IR printer; the default prints them as `key=value`. */
   formatParams?: (params: P) => string;
+  /** Sample applications for the registry sweep (the sweep fails for a primitive without). */
+  examples?: () => readonly PrimitiveExample<P>[];
 }
 
 /**

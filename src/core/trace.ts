@@ -165,7 +165,7 @@ export function raiseTo(trace: Trace, x: NDArray, operation: string): NDArray {
 export function bind<P extends Params>(
   primitive: Primitive<P>,
   inputs: readonly NDArray[],
-  params: P,
+  params: NoInfer<P>,
 ): NDArray[] {
   const main = findTopMain(inputs, primitive.name);
   const trace = main.makeTrace(main);
@@ -177,7 +177,7 @@ export function bind<P extends Params>(
 export function bind1<P extends Params>(
   primitive: Primitive<P>,
   inputs: readonly NDArray[],
-  params: P,
+  params: NoInfer<P>,
 ): NDArray {
   return bind(primitive, inputs, params)[0]!;
 }

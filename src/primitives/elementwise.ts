@@ -9,6 +9,7 @@ import { castScalar, isFloating, type DType } from "../core/dtype.js";
 import {
   definePrimitive,
   type LinearInput,
+  type PrimitiveExample,
   type Primitive,
   type TransposeRule,
 } from "../core/primitive.js";
@@ -50,12 +51,37 @@ interface UnarySpec {
    * piecewise-constant functions (zero derivative).
    */
   derivative: ((x: NDArray, y: NDArray) => NDArray) | null;
+  /** Where the sweep draws inputs from (inside the domain; default [-2, 2]). */
+  range?: readonly [number, number];
+}
+
+const sweepShapes: readonly (readonly number[])[] = [[], [3], [2, 3], [0, 2]];
+
+/** Sweep dtypes of a dtype class: one float, plus an integer/bool where the class allows. */
+function sweepDTypes(dtypes: DTypeClass): DType[] {
+  if (dtypes === "integral") return ["bool", "int32"];
+  if (dtypes === "int") return ["int32"];
+  if (dtypes === "bool") return ["bool"];
+  return dtypes === "float" ? ["float32"] : ["float32", "int32"];
+}
+
+function unaryExamples(
+  dtypes: DTypeClass,
+  range?: readonly [number, number],
+): PrimitiveExample<Empty>[] {
+  return sweepDTypes(dtypes).flatMap((dtype) =>
+    sweepShapes.map((shape) => ({
+      inputs: [{ shape, dtype, ...(range && { range }) }],
+      params: {},
+    })),
+  );
 }
 
 function unary(spec: UnarySpec): Primitive<Empty> {
   const primitive: Primitive<Empty> = definePrimitive<Empty>({
     name: spec.name,
     linear: false,
+    examples: () => unaryExamples(spec.dtypes, spec.range),
     jvp([x], [t]) {
       const y = ops.unary(primitive, x!);
       if (spec.derivative === null || t === null || !isFloating(y.dtype)) return [[y], [null]];
@@ -90,6 +116,7 @@ const u = (p: Primitive<Empty>, x: NDArray): NDArray => ops.unary(p, x);
 export const neg: Primitive<Empty> = definePrimitive<Empty>({
   name: "neg",
   linear: true,
+  examples: () => unaryExamples("numeric").map((e) => ({ ...e, linearIn: [0] })),
   abstractEval([x]) {
     checkDType("neg", x!, "numeric");
     return [x!];
@@ -108,6 +135,7 @@ export const neg: Primitive<Empty> = definePrimitive<Empty>({
 });
 export const abs = unary({
   name: "abs",
+  range: [0.2, 2],
   dtypes: "numeric",
   f: Math.abs,
   derivative: (x) => u(sign, x),
@@ -143,12 +171,14 @@ export const exp2 = unary({
 });
 export const log = unary({
   name: "log",
+  range: [0.3, 3],
   dtypes: float,
   f: Math.log,
   derivative: (x) => ops.div(one(x), x),
 });
 export const log1p = unary({
   name: "log1p",
+  range: [-0.5, 2],
   dtypes: float,
   f: Math.log1p,
   derivative: (x) => ops.div(one(x), ops.add(one(x), x)),
@@ -161,12 +191,14 @@ export const expm1 = unary({
 });
 export const sqrt = unary({
   name: "sqrt",
+  range: [0.3, 3],
   dtypes: float,
   f: Math.sqrt,
   derivative: (x, y) => ops.div(c(0.5, x), y),
 });
 export const cbrt = unary({
   name: "cbrt",
+  range: [0.3, 3],
   dtypes: float,
   f: Math.cbrt,
   derivative: (x, y) => ops.div(one(x), ops.mul(c(3, x), ops.mul(y, y))),
@@ -180,18 +212,21 @@ export const cos = unary({
 });
 export const tan = unary({
   name: "tan",
+  range: [-1.2, 1.2],
   dtypes: float,
   f: Math.tan,
   derivative: (x, y) => ops.add(one(x), ops.mul(y, y)),
 });
 export const asin = unary({
   name: "asin",
+  range: [-0.9, 0.9],
   dtypes: float,
   f: Math.asin,
   derivative: (x) => rsqrt(ops.sub(one(x), ops.mul(x, x))),
 });
 export const acos = unary({
   name: "acos",
+  range: [-0.9, 0.9],
   dtypes: float,
   f: Math.acos,
   derivative: (x) => ops.neg(rsqrt(ops.sub(one(x), ops.mul(x, x)))),
@@ -228,6 +263,7 @@ export const asinh = unary({
 });
 export const acosh = unary({
   name: "acosh",
+  range: [1.2, 3],
   dtypes: float,
   f: Math.acosh,
   derivative: (x) =>
@@ -235,6 +271,7 @@ export const acosh = unary({
 });
 export const atanh = unary({
   name: "atanh",
+  range: [-0.9, 0.9],
   dtypes: float,
   f: Math.atanh,
   derivative: (x) => ops.div(one(x), ops.sub(one(x), ops.mul(x, x))),
@@ -272,6 +309,41 @@ interface BinarySpec {
   jvp: ((x: NDArray, y: NDArray, tx: MaybeZero, ty: MaybeZero, out: NDArray) => MaybeZero) | null;
   /** For primitives linear in (some of) their operands: the transpose rule. */
   transpose?: TransposeRule<Empty>;
+  /** Where the sweep draws each operand from (default [-2, 2]). */
+  ranges?: readonly [readonly [number, number], readonly [number, number]];
+  /** Sweep examples for each operand the primitive is linear in (one example set each). */
+  linearIn?: readonly (readonly number[])[];
+}
+
+const binaryShapes: readonly (readonly [readonly number[], readonly number[]])[] = [
+  [
+    [2, 3],
+    [2, 3],
+  ],
+  [[], [3]],
+  [[3], []],
+  [
+    [0, 2],
+    [0, 2],
+  ],
+];
+
+function binaryExamples(spec: BinarySpec): PrimitiveExample<Empty>[] {
+  const dtypes =
+    spec.outDType === "bool" ? ["float32" as const, "int32" as const] : sweepDTypes(spec.dtypes);
+  return dtypes.flatMap((dtype) =>
+    binaryShapes.flatMap(([a, b]) =>
+      (spec.linearIn ?? [undefined]).map((linearIn) => ({
+        inputs: [a, b].map((shape, i) => ({
+          shape,
+          dtype,
+          ...(spec.ranges && { range: spec.ranges[i]! }),
+        })),
+        params: {},
+        ...(linearIn && isFloating(dtype) && { linearIn }),
+      })),
+    ),
+  );
 }
 
 function binary(spec: BinarySpec): Primitive<Empty> {
@@ -282,6 +354,7 @@ function binary(spec: BinarySpec): Primitive<Empty> {
   const primitive: Primitive<Empty> = definePrimitive<Empty>({
     name: spec.name,
     ...rules,
+    examples: () => binaryExamples(spec),
     jvp([x, y], [tx, ty]) {
       const out = bind1(primitive, [x!, y!], {});
       if (spec.jvp === null || !isFloating(out.dtype)) return [[out], [null]];
@@ -340,6 +413,7 @@ const toUint32 = (x: number): number => x >>> 0;
 
 export const add = binary({
   name: "add",
+  linearIn: [[0, 1]],
   dtypes: "numeric",
   f: (x, y) => x + y,
   jvp: (_x, _y, tx, ty) => addTangents(tx, ty),
@@ -350,6 +424,7 @@ export const add = binary({
 });
 export const sub = binary({
   name: "sub",
+  linearIn: [[0, 1]],
   dtypes: "numeric",
   f: (x, y) => x - y,
   jvp: (_x, _y, tx, ty) => (ty === null ? tx : tx === null ? ops.neg(ty) : ops.sub(tx, ty)),
@@ -360,6 +435,7 @@ export const sub = binary({
 });
 export const mul = binary({
   name: "mul",
+  linearIn: [[0], [1]],
   dtypes: "numeric",
   f: (x, y) => x * y,
   int32: Math.imul,
@@ -376,6 +452,11 @@ export const mul = binary({
 /** True division for floats; integer division rounds toward zero (division by zero gives 0). */
 export const div = binary({
   name: "div",
+  linearIn: [[0]],
+  ranges: [
+    [-2, 2],
+    [0.5, 2],
+  ],
   dtypes: "numeric",
   f: (x, y) => x / y,
   int32: (x, y) => (y === 0 ? 0 : Math.trunc(x / y)),
@@ -393,6 +474,10 @@ export const div = binary({
 /** Remainder with the sign of the dividend (C's fmod); integer remainder by zero gives 0. */
 export const rem = binary({
   name: "rem",
+  ranges: [
+    [0.1, 0.6],
+    [1, 1.3],
+  ],
   dtypes: "numeric",
   f: (x, y) => x % y,
   int32: (x, y) => (y === 0 ? 0 : x % y),
@@ -407,6 +492,10 @@ export const rem = binary({
 });
 export const pow = binary({
   name: "pow",
+  ranges: [
+    [0.5, 2],
+    [-1.5, 1.5],
+  ],
   dtypes: "numeric",
   f: Math.pow,
   int32: (x, y) => intPow(x, y, toInt32),
@@ -501,6 +590,25 @@ export const ge = compare("ge", (x, y) => x >= y);
 export const select: Primitive<Empty> = definePrimitive<Empty>({
   name: "select",
   linear: true,
+  examples: () =>
+    [
+      [
+        [2, 3],
+        [2, 3],
+        [2, 3],
+      ],
+      [[], [3], [3]],
+      [[3], [], [3]],
+      [[0], [0], [0]],
+    ].map(([p, a, b]) => ({
+      inputs: [
+        { shape: p!, dtype: "bool" as const },
+        { shape: a!, dtype: "float32" as const },
+        { shape: b!, dtype: "float32" as const },
+      ],
+      params: {},
+      linearIn: [1, 2],
+    })),
   jvp([p, a, b], [, ta, tb]) {
     const out = ops.select(p!, a!, b!);
     if (!isFloating(out.dtype) || (ta === null && tb === null)) return [[out], [null]];
@@ -551,6 +659,21 @@ interface ConvertParams {
 export const convertElementType: Primitive<ConvertParams> = definePrimitive<ConvertParams>({
   name: "convert_element_type",
   linear: true,
+  examples: () => [
+    {
+      inputs: [{ shape: [2, 3], dtype: "float32" }],
+      params: { newDType: "float64", weakType: false },
+      linearIn: [0],
+    },
+    {
+      inputs: [{ shape: [3], dtype: "float64" }],
+      params: { newDType: "float32", weakType: false },
+      linearIn: [0],
+    },
+    { inputs: [{ shape: [3], dtype: "float32" }], params: { newDType: "int32", weakType: false } },
+    { inputs: [{ shape: [2], dtype: "int32" }], params: { newDType: "float32", weakType: false } },
+    { inputs: [{ shape: [], dtype: "bool" }], params: { newDType: "float32", weakType: false } },
+  ],
   jvp([x], [t], params) {
     const out = bind1(convertElementType, [x!], params);
     const differentiable = isFloating(x!.dtype) && isFloating(params.newDType);

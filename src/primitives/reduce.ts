@@ -5,7 +5,12 @@ import { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
 import { allocate, isFloating, type DType, type TypedArray } from "../core/dtype.js";
 import { ShapeError } from "../core/errors.js";
-import { definePrimitive, type Primitive, type PrimitiveSpec } from "../core/primitive.js";
+import {
+  definePrimitive,
+  type Primitive,
+  type PrimitiveExample,
+  type PrimitiveSpec,
+} from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
 import { formatShape } from "../core/shape.js";
 import type { ConcreteArray } from "../runtime/concrete.js";
@@ -39,6 +44,8 @@ interface ReduceSpec {
   dtypes: DTypeClass;
   init: number;
   step: (acc: number, x: number) => number;
+  /** Sweep inputs (default: floats in [-2, 2]); and whether size-0 reductions are allowed. */
+  sweep?: { dtype?: DType; range?: readonly [number, number]; empty: boolean };
   /** The output tangent from input, output, input tangent and axes; `null`: zero derivative. */
   jvp: ((x: NDArray, out: NDArray, t: NDArray, axes: readonly number[]) => NDArray) | null;
 }
@@ -67,9 +74,42 @@ function reduceAbstractEval(name: string, dtypes: DTypeClass) {
   };
 }
 
+const reductionCases: readonly (readonly [readonly number[], readonly number[]])[] = [
+  [[2, 3], [1]],
+  [[2, 3], [0]],
+  [
+    [2, 3],
+    [0, 1],
+  ],
+  [[4], []],
+  [
+    [2, 1, 3],
+    [0, 2],
+  ],
+  [[], []],
+];
+
+function reductionExamples(
+  dtype: DType,
+  range: readonly [number, number] | undefined,
+  empty: boolean,
+): PrimitiveExample<AxesParams>[] {
+  const cases = empty ? [...reductionCases, [[0, 3], [0]] as const] : reductionCases;
+  return cases.map(([shape, axes]) => ({
+    inputs: [{ shape, dtype, ...(range && { range }) }],
+    params: { axes },
+  }));
+}
+
 function reduction(spec: ReduceSpec): Primitive<AxesParams> {
   const primitive: Primitive<AxesParams> = definePrimitive<AxesParams>({
     name: spec.name,
+    examples: () =>
+      reductionExamples(
+        spec.sweep?.dtype ?? "float32",
+        spec.sweep?.range,
+        spec.sweep?.empty ?? false,
+      ),
     abstractEval: reduceAbstractEval(spec.name, spec.dtypes),
     linear: false,
     jvp([x], [t], params) {
@@ -105,6 +145,8 @@ const nanMin = (a: number, x: number): number => (a !== a || x !== x ? NaN : x <
 export const reduceSum: Primitive<AxesParams> = definePrimitive<AxesParams>({
   name: "reduce_sum",
   linear: true,
+  examples: () =>
+    reductionExamples("float32", undefined, true).map((e) => ({ ...e, linearIn: [0] })),
   abstractEval: reduceAbstractEval("reduce_sum", "numeric"),
   impl([x], params) {
     const c = concrete([x!])[0]!;
@@ -135,6 +177,7 @@ export const reduceSum: Primitive<AxesParams> = definePrimitive<AxesParams>({
 export const reduceProd = reduction({
   name: "reduce_prod",
   dtypes: "numeric",
+  sweep: { empty: true },
   init: 1,
   step: (a, x) => a * x,
   jvp(x, _out, t, axes) {
@@ -167,6 +210,7 @@ export const reduceMin = reduction({
 export const reduceAnd = reduction({
   name: "reduce_and",
   dtypes: "bool",
+  sweep: { dtype: "bool", empty: true },
   init: 1,
   step: (a, x) => a & (x !== 0 ? 1 : 0),
   jvp: null,
@@ -174,6 +218,7 @@ export const reduceAnd = reduction({
 export const reduceOr = reduction({
   name: "reduce_or",
   dtypes: "bool",
+  sweep: { dtype: "bool", empty: true },
   init: 0,
   step: (a, x) => a | (x !== 0 ? 1 : 0),
   jvp: null,
@@ -219,6 +264,11 @@ function argReduction(
   const primitive: Primitive<ArgParams> = definePrimitive<ArgParams>({
     name,
     linear: false,
+    examples: () => [
+      { inputs: [{ shape: [2, 3], dtype: "float32" }], params: { axis: 1, indexDType: "int32" } },
+      { inputs: [{ shape: [4], dtype: "float32" }], params: { axis: 0, indexDType: "int32" } },
+      { inputs: [{ shape: [3, 2, 2], dtype: "int32" }], params: { axis: 0, indexDType: "int32" } },
+    ],
     jvp: (primals, tangents, params) => zeroJvp(primitive)(primals, tangents, params),
     batch: ([x], [axis], params) => [
       [bind1(primitive, [ops.moveAxis(x!, axis!, 0)], { ...params, axis: params.axis + 1 })],
@@ -284,6 +334,29 @@ function cumulative(
 ): Primitive<CumulativeParams> {
   const primitive: Primitive<CumulativeParams> = definePrimitive<CumulativeParams>({
     name,
+    examples: () => [
+      {
+        inputs: [{ shape: [4], dtype: "float32" }],
+        params: { axis: 0, reverse: false },
+        linearIn: [0],
+      },
+      {
+        inputs: [{ shape: [2, 3], dtype: "float32" }],
+        params: { axis: 1, reverse: true },
+        linearIn: [0],
+      },
+      {
+        inputs: [{ shape: [3, 2], dtype: "float32" }],
+        params: { axis: 0, reverse: false },
+        linearIn: [0],
+      },
+      {
+        inputs: [{ shape: [0, 2], dtype: "float32" }],
+        params: { axis: 0, reverse: false },
+        linearIn: [0],
+      },
+      { inputs: [{ shape: [3], dtype: "int32" }], params: { axis: 0, reverse: false } },
+    ],
     ...rules(() => primitive),
     batch: ([x], [axis], params) => [
       [
