@@ -166,7 +166,10 @@ export function register<T extends object>(
  * @param Class any value; non-classes give `false`.
  * @returns `true` if {@link flatten} takes instances of `Class` apart.
  * @example
- * tree.isRegistered(Point); // true after tree.register(Point, ...)
+ * class Point { constructor(readonly x: number, readonly y: number) {} }
+ * tree.isRegistered(Point); // false
+ * tree.register(Point, { flatten: (p) => [[p.x, p.y], null], unflatten: (_, [x, y]) => new Point(x as number, y as number) });
+ * tree.isRegistered(Point); // true
  */
 export function isRegistered(Class: unknown): boolean {
   const prototype = prototypeOf(Class);

@@ -90,8 +90,8 @@ function inspectNested(
 }
 
 /**
- * Makes an array from nested JS arrays, numbers, booleans, a typed array, or an array (copied).
- * Integers give int32, other numbers float32, booleans bool, unless `dtype` is given.
+ * Makes an array from nested JS arrays, numbers, booleans, a typed array, or an array.
+ * JS numbers give float32 and booleans bool, unless `dtype` is given (typed arrays keep theirs).
  * @example
  * const x = np.array([[1, 2], [3, 4]], { dtype: "float32" });
  */
@@ -120,15 +120,10 @@ export function array(data: ArrayData, options: DTypeOptions = {}): NDArray {
     );
   }
   const { shape, flat } = inspectNested("np.array", data);
-  const inferred: DType = flat.every((v) => typeof v === "boolean")
-    ? flat.length === 0
-      ? "float32"
-      : "bool"
-    : flat.every(
-          (v) => typeof v === "boolean" || (Number.isInteger(v) && Math.abs(v as number) < 2 ** 31),
-        )
-      ? "int32"
-      : "float32";
+  // JS has one number type, so `[1, 2]` and `[1.0, 2.0]` cannot be told apart: numbers give
+  // float32 (as in TensorFlow.js and jax-js), booleans give bool. Ask for ints with `dtype`.
+  const inferred: DType =
+    flat.length > 0 && flat.every((v) => typeof v === "boolean") ? "bool" : "float32";
   const target = dtype ?? inferred;
   const out = allocate(target, flat.length);
   flat.forEach((v, i) => {

@@ -4,9 +4,14 @@
  */
 import type { NDArray } from "../core/array.js";
 import { isFloating } from "../core/dtype.js";
-import type { BatchRule, JvpRule, Params, Primitive } from "../core/primitive.js";
+import type { BatchRule, JvpRule, LinearInput, Params, Primitive } from "../core/primitive.js";
 import { bind } from "../core/trace.js";
 import * as ops from "./ops.js";
+
+/** Whether a transpose-rule input is the linear (unknown) one rather than a known value. */
+export function isLinearInput(x: NDArray | LinearInput): x is LinearInput {
+  return "linear" in x && x.linear === true;
+}
 
 /** A tangent or cotangent; `null` is a symbolic zero. */
 export type MaybeZero = NDArray | null;
