@@ -26,9 +26,9 @@ export const lt = (x: NDArray, y: NDArray): NDArray => bind1(e.lt, [x, y], none)
 export const gt = (x: NDArray, y: NDArray): NDArray => bind1(e.gt, [x, y], none);
 export const unary = (p: typeof e.sin, x: NDArray): NDArray => bind1(p, [x], none);
 
-/** A rank-0 constant of `x`'s dtype (weak, so it never changes a result's dtype). */
-export const constant = (value: number, like: NDArray | DType): NDArray =>
-  scalar(value, typeof like === "string" ? like : like.dtype, true);
+/** A rank-0 constant of `like`'s dtype; weak by default, so it never changes a result's dtype. */
+export const constant = (value: number, like: NDArray | DType, weak = true): NDArray =>
+  scalar(value, typeof like === "string" ? like : like.dtype, weak);
 
 /** `x` converted to `dtype` (no equation when it already has it). */
 export function convert(x: NDArray, dtype: DType, weakType = x.weakType): NDArray {

@@ -211,7 +211,7 @@ function valueAndGradImpl(
     );
   }
   const cts = transposeProgram(lin.program, [
-    ops.convert(ops.constant(1, out.dtype), out.dtype, false),
+    ops.constant(1, out.dtype, false),
   ]);
   const grads = inputCotangents(lin, flat, cts);
   const value = tree.unflatten(lin.outTree, lin.outs);
