@@ -142,7 +142,7 @@ export function asarray(data: ArrayData, options: DTypeOptions = {}): NDArray {
 /**
  * An array of `shape` filled with `value`.
  * @example
- * np.full([2, 3], 7); // int32 sevens
+ * np.full([2, 3], 7); // float32 sevens (JS numbers give float32, as in np.array)
  */
 export function full(
   shape: number | readonly number[],
@@ -157,7 +157,8 @@ export function full(
       "np.full",
       `the fill value must be a scalar, got shape [${v.shape.join(", ")}].`,
     );
-  v = convert(v, dtype ?? v.dtype);
+  // A JS number fill gives float32, as `np.array` does; an array fill keeps its dtype.
+  v = convert(v, dtype ?? (typeof value === "number" ? "float32" : v.dtype));
   return bind1(broadcastInDim, [v], { shape: dims, broadcastDimensions: [] });
 }
 

@@ -217,7 +217,7 @@ function parseInteger(text: string, fail: (why: string) => never, what: string):
   if (/^[[(]/.test(text)) {
     fail(
       `arrays of indices cannot be written in an index string. Pass an array instead: ` +
-        `x.get(np.array([0, 2]))`,
+        `x.get([0, 2]) or x.get(np.array([0, 2], { dtype: "int32" }))`,
     );
   }
   return fail(`${what} must be integers or empty, got "${text}".`);

@@ -120,7 +120,12 @@ function normalizeItems(
       } else if (item.dtype === "int32" || item.dtype === "uint32") {
         items.push({ kind: "array", array: item });
         axis++;
-      } else bad(`arrays used as indices must be integer or bool, got ${item.dtype}`);
+      } else {
+        bad(
+          `arrays used as indices must be integer or bool, got ${item.dtype}; ` +
+            `make index arrays with np.array([...], { dtype: "int32" }) or pass a JS list`,
+        );
+      }
     } else {
       bad(`${typeof item === "object" ? "an object" : String(item)} is not a valid index item`);
     }

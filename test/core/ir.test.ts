@@ -182,7 +182,7 @@ describe("validateProgram", () => {
       makeProgram((x: NDArray, y: NDArray) => x.matmul(y).T)(np.ones([2, 3]), np.ones([3, 4])),
       makeProgram((x: NDArray) => x.get("..., ::-1", 0).reshape([-1]))(np.ones([2, 3, 2])),
       makeProgram((x: NDArray) => np.where(x.gt(0), x, 0).mean({ axis: 0 }))(np.ones([4, 2])),
-      makeProgram((x: NDArray) => x.get(np.array([0, 2])))(np.ones([3])),
+      makeProgram((x: NDArray) => x.get(np.array([0, 2], { dtype: "int32" })))(np.ones([3])),
       makeProgram((x: NDArray) => x.at(1).add(5))(np.ones([3])),
       makeProgram(() => 3)(),
     ];
@@ -307,11 +307,18 @@ describe("evalProgram", () => {
       (x) => np.where(x.gt(2), x, x.neg()).mean(),
       [np.arange(5, { dtype: "float64" })],
     ],
-    ["integer arithmetic", (x) => np.floorDivide(x.mul(3), 2), [np.array([-3, -1, 0, 5])]],
+    [
+      "integer arithmetic",
+      (x) => np.floorDivide(x.mul(3), 2),
+      [np.array([-3, -1, 0, 5], { dtype: "int32" })],
+    ],
     [
       "gather and scatter",
-      (x) => x.at(np.array([0, 0, 2])).add(x.get(np.array([1, 1, 1]))),
-      [np.array([1, 2, 3, 4])],
+      (x) =>
+        x
+          .at(np.array([0, 0, 2], { dtype: "int32" }))
+          .add(x.get(np.array([1, 1, 1], { dtype: "int32" }))),
+      [np.array([1, 2, 3, 4], { dtype: "int32" })],
     ],
     [
       "several outputs",

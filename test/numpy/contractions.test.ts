@@ -158,10 +158,14 @@ describe("einsum", () => {
   });
 
   it("promotes operands and keeps integers exact", () => {
-    const x = np.array([
-      [1, 2],
-      [3, 4],
-    ]);
+    const x = np.array(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: "int32" },
+    );
+    expect(np.einsum("ij,jk->ik", x, x).dtype).toBe("int32");
     expect(np.einsum("ij,jk->ik", x, x).toList()).toEqual([
       [7, 10],
       [15, 22],
@@ -189,7 +193,8 @@ describe("tensordot, trace, diag, diagonal", () => {
       np.trace(m, { axis1: 1, axis2: 2 }),
       np.sum(np.diagonal(m, { axis1: 1, axis2: 2 }), { axis: -1 }),
     );
-    expect(np.diag(np.array([1, 2, 3])).dtype).toBe("int32");
+    expect(np.diag(np.array([1, 2, 3], { dtype: "int32" })).dtype).toBe("int32");
+    expect(np.diag(np.array([1, 2, 3])).dtype).toBe("float32");
   });
 
   it("diagonal is a view-like slice: no gather in the IR", () => {

@@ -1,6 +1,7 @@
 /**
- * Array creation: `np.array` from nested lists, typed arrays, booleans and arrays, with JAX's
- * default dtypes (ints → int32, floats → float32, bools → bool); typed errors for ragged lists,
+ * Array creation: `np.array` from nested lists, typed arrays, booleans and arrays, with fluxion's
+ * default dtypes (JS numbers → float32, integral ones included, as in TensorFlow.js and jax-js;
+ * bools → bool; typed arrays keep theirs; ints by asking for them); typed errors for ragged lists,
  * unknown dtypes and bad arguments; arange/linspace/eye/full and friends at their edges; and
  * how arrays come back out (toList, item, toString, toTypedArray).
  */
@@ -26,13 +27,17 @@ function expectArray(x: NDArray, dtype: DType, shape: number[], list: unknown): 
 
 describe("np.array", () => {
   it("makes arrays from nested lists", () => {
-    expectArray(np.array([1, 2, 3]), "int32", [3], [1, 2, 3]);
+    expectArray(np.array([1, 2, 3]), "float32", [3], [1, 2, 3]);
+    expectArray(np.array([1, 2, 3], { dtype: "int32" }), "int32", [3], [1, 2, 3]);
     expectArray(
-      np.array([
-        [1, 2],
-        [3, 4],
-        [5, 6],
-      ]),
+      np.array(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        { dtype: "int32" },
+      ),
       "int32",
       [3, 2],
       [
@@ -45,23 +50,43 @@ describe("np.array", () => {
   });
 
   it("makes 0-d arrays from numbers and booleans", () => {
-    expectArray(np.array(5), "int32", [], 5);
+    expectArray(np.array(5), "float32", [], 5);
+    expectArray(np.array(5, { dtype: "int32" }), "int32", [], 5);
     expectArray(np.array(-2.5), "float32", [], -2.5);
     expectArray(np.array(true), "bool", [], true);
   });
 
-  it("infers int32 for integers, float32 for other numbers, bool for booleans", () => {
-    expect(np.array([1, 2]).dtype).toBe("int32");
+  it("infers float32 for JS numbers (integral ones too), bool for booleans", () => {
+    // JS cannot tell 1 from 1.0, so integral values give float32, as in TensorFlow.js and jax-js.
+    expect(np.array([1, 2]).dtype).toBe("float32");
+    expect(np.array([[0, -3]]).dtype).toBe("float32");
+    expect(np.array(0).dtype).toBe("float32");
     expect(np.array([1, 2.5]).dtype).toBe("float32");
     expect(np.array([1e-3]).dtype).toBe("float32");
     expect(np.array([NaN, 1]).dtype).toBe("float32");
     expect(np.array([Infinity]).dtype).toBe("float32");
     expect(np.array([true, false]).dtype).toBe("bool");
-    expect(np.array([true, 2]).dtype).toBe("int32");
+    expect(np.array([[true], [false]]).dtype).toBe("bool");
+    expect(np.array([true, 2]).dtype).toBe("float32");
     expect(np.array([true, 2]).toList()).toEqual([1, 2]);
     expect(np.array([false, 0.5]).dtype).toBe("float32");
     expect(np.array([2 ** 31]).dtype).toBe("float32");
-    expect(np.array([-(2 ** 31) + 1, 2 ** 31 - 1]).dtype).toBe("int32");
+    expect(np.array([-(2 ** 31) + 1, 2 ** 31 - 1]).dtype).toBe("float32");
+  });
+
+  it("gives int32 when asked, exactly, across the whole int32 range", () => {
+    expectArray(np.array([1, 2], { dtype: "int32" }), "int32", [2], [1, 2]);
+    expectArray(np.array([true, 2], { dtype: "int32" }), "int32", [2], [1, 2]);
+    // float32 would round these to ±2**31; int32 keeps them.
+    expectArray(
+      np.array([-(2 ** 31) + 1, 2 ** 31 - 1], { dtype: "int32" }),
+      "int32",
+      [2],
+      [-(2 ** 31) + 1, 2 ** 31 - 1],
+    );
+    expect(np.array([2 ** 31 - 1]).toList()).toEqual([2 ** 31]);
+    // Integer-valued typed arrays keep an integer dtype, so they need no option.
+    expect(np.array(new Int32Array([1, 2])).dtype).toBe("int32");
   });
 
   it("stores float32 values rounded to float32", () => {
@@ -367,10 +392,10 @@ describe("np.eye, np.identity", () => {
 });
 
 describe("np.full, np.zeros, np.ones and the *Like functions", () => {
-  it("fills with the value, in its dtype unless one is given", () => {
+  it("fills with the value: JS numbers give float32 (as np.array), arrays keep their dtype", () => {
     expectArray(
       np.full([2, 2], 7),
-      "int32",
+      "float32",
       [2, 2],
       [
         [7, 7],
@@ -379,10 +404,12 @@ describe("np.full, np.zeros, np.ones and the *Like functions", () => {
     );
     expectArray(np.full([2], 1.5), "float32", [2], [1.5, 1.5]);
     expectArray(np.full([2], 1.5, { dtype: "int32" }), "int32", [2], [1, 1]);
+    expectArray(np.full([2], 7, { dtype: "int32" }), "int32", [2], [7, 7]);
     expectArray(np.full([2], true), "bool", [2], [true, true]);
-    expectArray(np.full(3, 0), "int32", [3], [0, 0, 0]);
-    expectArray(np.full([], 4), "int32", [], 4);
+    expectArray(np.full(3, 0), "float32", [3], [0, 0, 0]);
+    expectArray(np.full([], 4), "float32", [], 4);
     expectArray(np.full([2], np.array(2, { dtype: "float64" })), "float64", [2], [2, 2]);
+    expectArray(np.full([2], np.array(3, { dtype: "int32" })), "int32", [2], [3, 3]);
   });
 
   it("zeros, ones and empty are float32 by default", () => {
@@ -394,7 +421,7 @@ describe("np.full, np.zeros, np.ones and the *Like functions", () => {
   });
 
   it("the *Like functions take the shape and dtype of their argument", () => {
-    const x = np.array([[1, 2, 3]]);
+    const x = np.array([[1, 2, 3]], { dtype: "int32" });
     expectArray(np.zerosLike(x), "int32", [1, 3], [[0, 0, 0]]);
     expectArray(np.onesLike(x, { dtype: "bool" }), "bool", [1, 3], [[true, true, true]]);
     expectArray(np.fullLike(x, 2.5), "int32", [1, 3], [[2, 2, 2]]);
@@ -416,7 +443,8 @@ describe("np.asarray", () => {
     expect(np.asarray(x)).toBe(x);
     expect(np.asarray(x, { dtype: "int32" })).toBe(x);
     expectArray(np.asarray(x, { dtype: "float32" }), "float32", [3], [0, 1, 2]);
-    expectArray(np.asarray([1, 2]), "int32", [2], [1, 2]);
+    expectArray(np.asarray([1, 2]), "float32", [2], [1, 2]);
+    expectArray(np.asarray([1, 2], { dtype: "int32" }), "int32", [2], [1, 2]);
   });
 });
 
@@ -464,9 +492,10 @@ describe("getting values out", () => {
   });
 
   it("toString prints the values; template strings and + use it and item()", () => {
-    const x = np.array([1, 2, 3]);
+    const x = np.array([1, 2, 3], { dtype: "int32" });
     expect(x.toString()).toMatch(/1, 2, 3/);
     expect(x.toString()).toMatch(/int32/);
+    expect(np.array([1, 2, 3]).toString()).toBe("array([1., 2., 3.], dtype=float32)");
     expect(`${x}`).toBe(x.toString());
     expect(String(x)).toBe(x.toString());
     expect(np.array([true, false]).toString()).toMatch(/True, False/);

@@ -186,7 +186,7 @@ describe("the index forms of the API", () => {
   });
 
   it("a JS number list is an integer index array", () => {
-    expect(x.get([1, 0]).toList()).toEqual(x.get(np.array([1, 0])).toList());
+    expect(x.get([1, 0]).toList()).toEqual(x.get(np.array([1, 0], { dtype: "int32" })).toList());
     expect(x.get(":", [2, -1], [0, 1]).toList()).toEqual([
       [8, 9],
       [20, 21],
@@ -194,8 +194,8 @@ describe("the index forms of the API", () => {
   });
 
   it("index arrays broadcast against each other", () => {
-    const rows = np.array([[0], [1]]);
-    const cols = np.array([0, 1, 2]);
+    const rows = np.array([[0], [1]], { dtype: "int32" });
+    const cols = np.array([0, 1, 2], { dtype: "int32" });
     const out = x.get(rows, cols, 0);
     expect(out.shape).toEqual([2, 3]);
     expect(out.toList()).toEqual([
@@ -206,9 +206,9 @@ describe("the index forms of the API", () => {
 
   it("places adjacent advanced indices where they were, separated ones first", () => {
     expect(x.get(":", [0, 1], [1, 2]).shape).toEqual([2, 2]);
-    expect(x.get(":", np.array([[0], [1]]), [1, 2]).shape).toEqual([2, 2, 2]);
+    expect(x.get(":", np.array([[0], [1]], { dtype: "int32" }), [1, 2]).shape).toEqual([2, 2, 2]);
     expect(x.get([0, 1], ":", [1, 2]).shape).toEqual([2, 3]);
-    expect(x.get(0, ":", np.array([[1, 2]])).shape).toEqual([1, 2, 3]);
+    expect(x.get(0, ":", np.array([[1, 2]], { dtype: "int32" })).shape).toEqual([1, 2, 3]);
     expect(x.get([0, 1], ":", [1, 2]).toList()).toEqual([
       [1, 5, 9],
       [14, 18, 22],
@@ -243,7 +243,7 @@ describe("the index forms of the API", () => {
     expect(
       v
         .get("::-1")
-        .get(np.array([0, -1]))
+        .get(np.array([0, -1], { dtype: "int32" }))
         .toList(),
     ).toEqual([5, 0]);
   });
@@ -260,7 +260,7 @@ describe("the index forms of the API", () => {
   it("keeps the dtype and weak type of the array", () => {
     const f = np.linspace(0, 1, 5, { dtype: "float64" });
     expect(f.get("1:3").dtype).toBe("float64");
-    expect(f.get(np.array([0, 4])).dtype).toBe("float64");
+    expect(f.get(np.array([0, 4], { dtype: "int32" })).dtype).toBe("float64");
     const b = np.array([true, false, true]);
     expect(b.get("::-1").toList()).toEqual([true, false, true]);
     expect(b.get([1]).toList()).toEqual([false]);
@@ -290,7 +290,7 @@ describe("x.at(...) semantics", () => {
     const x = np.zeros([4]);
     expect(
       x
-        .at(np.array([1, 1, 2, 1]))
+        .at(np.array([1, 1, 2, 1], { dtype: "int32" }))
         .add(1)
         .toList(),
     ).toEqual([0, 3, 1, 0]);
@@ -311,7 +311,7 @@ describe("x.at(...) semantics", () => {
     const x = np.arange(4);
     expect(
       x
-        .at(np.array([1, 7, -9]))
+        .at(np.array([1, 7, -9], { dtype: "int32" }))
         .set(9)
         .toList(),
     ).toEqual([0, 9, 2, 3]);
@@ -391,7 +391,7 @@ describe("IndexError for bad indices", () => {
   });
 
   it("index arrays out of range name the bad entry", () => {
-    expectIndexError(() => x.get(np.array([0, 2])), /index 2 is out of bounds/);
+    expectIndexError(() => x.get(np.array([0, 2], { dtype: "int32" })), /index 2 is out of bounds/);
     expectIndexError(() => x.get(":", [-4]), /index -4 is out of bounds/);
   });
 
@@ -413,6 +413,8 @@ describe("IndexError for bad indices", () => {
     expectIndexError(() => x.get("0:1.5"), /integers/);
     expectIndexError(() => x.get([0.5]), /integers/);
     expectIndexError(() => x.get(np.array([0.5, 1])), /float32/);
+    // np.array of JS numbers is float32 even when they are integral: not an index array.
+    expectIndexError(() => x.get(np.array([0, 1])), /float32/);
     expectIndexError(() => x.get(NaN));
     expectIndexError(() => x.get(Infinity));
   });

@@ -266,19 +266,25 @@ describe("np.linalg identities in float64", () => {
     expect(np.linalg.solve(a32, np.array([1, 2], { dtype: "float32" })).dtype).toBe("float32");
     expect(
       np.linalg.inv(
-        np.array([
-          [4, 1],
-          [1, 3],
-        ]),
+        np.array(
+          [
+            [4, 1],
+            [1, 3],
+          ],
+          { dtype: "int32" },
+        ),
       ).dtype,
     ).toBe("float32");
     expect(
       np.linalg
         .det(
-          np.array([
-            [4, 1],
-            [1, 3],
-          ]),
+          np.array(
+            [
+              [4, 1],
+              [1, 3],
+            ],
+            { dtype: "int32" },
+          ),
         )
         .item(),
     ).toBeCloseTo(11, 5);

@@ -152,7 +152,7 @@ describe("functional updates never write to their input", () => {
       const indices: Parameters<NDArray["at"]>[] = [
         [0],
         ["..., -1"],
-        [np.array([0, 0, 1])],
+        [np.array([0, 0, 1], { dtype: "int32" })],
         [":", [1, 1]],
         [x.gt(4)],
         ["::-1"],
