@@ -5,7 +5,7 @@ import { AbstractValue } from "../core/aval.js";
 import { ShapeError } from "../core/errors.js";
 import type { NDArray } from "../core/array.js";
 import { isFloating } from "../core/dtype.js";
-import { definePrimitive, type Primitive } from "../core/primitive.js";
+import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { formatShape } from "../core/shape.js";
 import { view, type ConcreteArray } from "../runtime/concrete.js";
 import * as ops from "./ops.js";
@@ -118,9 +118,128 @@ function transposeOperand(
   return ops.transpose(result, position);
 }
 
+/**
+ * Sweep examples: `[lhs shape, rhs shape, contracting, batch]`. Each float case is checked twice
+ * for the transpose, linear in the lhs and in the rhs.
+ */
+const dotCases: readonly (readonly [
+  readonly number[],
+  readonly number[],
+  DotGeneralParams["contracting"],
+  DotGeneralParams["batch"],
+])[] = [
+  // matmul, matrix·vector, vector·vector, outer product, scalar times a matrix
+  [
+    [2, 3],
+    [3, 4],
+    [[1], [0]],
+    [[], []],
+  ],
+  [[2, 3], [3], [[1], [0]], [[], []]],
+  [[3], [3], [[0], [0]], [[], []]],
+  [[2], [3], [[], []], [[], []]],
+  [[], [2, 3], [[], []], [[], []]],
+  // batched matmul, and batch axes in different places on each side
+  [
+    [2, 3, 4],
+    [2, 4, 5],
+    [[2], [1]],
+    [[0], [0]],
+  ],
+  [
+    [3, 2, 4],
+    [4, 5, 2],
+    [[2], [0]],
+    [[1], [2]],
+  ],
+  [
+    [2, 3, 4],
+    [3, 2, 4, 2],
+    [[2], [2]],
+    [
+      [0, 1],
+      [1, 0],
+    ],
+  ],
+  // several contracting axes, paired out of order
+  [
+    [2, 3, 4],
+    [4, 3, 5],
+    [
+      [1, 2],
+      [1, 0],
+    ],
+    [[], []],
+  ],
+  [
+    [4, 2, 3],
+    [3, 4],
+    [
+      [2, 0],
+      [0, 1],
+    ],
+    [[], []],
+  ],
+  // contracting the lhs's leading axis with the rhs's trailing one
+  [
+    [3, 2],
+    [4, 3],
+    [[0], [1]],
+    [[], []],
+  ],
+  // size-1 and size-0 axes: an empty sum gives zeros
+  [
+    [1, 3],
+    [3, 1],
+    [[1], [0]],
+    [[], []],
+  ],
+  [
+    [2, 0],
+    [0, 3],
+    [[1], [0]],
+    [[], []],
+  ],
+  [
+    [0, 3],
+    [3, 2],
+    [[1], [0]],
+    [[], []],
+  ],
+  [
+    [2, 0, 3],
+    [2, 3, 4],
+    [[2], [1]],
+    [[0], [0]],
+  ],
+];
+
+function dotExamples(): PrimitiveExample<DotGeneralParams>[] {
+  return [
+    ...dotCases.flatMap(([lhs, rhs, contracting, batch]) =>
+      [[0], [1]].map((linearIn) => ({
+        inputs: [
+          { shape: lhs, dtype: "float32" as const },
+          { shape: rhs, dtype: "float32" as const },
+        ],
+        params: { contracting, batch },
+        linearIn,
+      })),
+    ),
+    {
+      inputs: [
+        { shape: [2, 3], dtype: "int32" },
+        { shape: [3, 2], dtype: "int32" },
+      ],
+      params: { contracting: [[1], [0]], batch: [[], []] },
+    },
+  ];
+}
+
 export const dotGeneral: Primitive<DotGeneralParams> = definePrimitive<DotGeneralParams>({
   name: "dot_general",
   linear: true,
+  examples: dotExamples,
   jvp([x, y], [tx, ty], params) {
     const out = ops.dotGeneral(x!, y!, params);
     if (!isFloating(out.dtype)) return [[out], [null]];

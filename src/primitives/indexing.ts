@@ -9,7 +9,13 @@ import { AbstractValue } from "../core/aval.js";
 import { ShapeError, ValueError } from "../core/errors.js";
 import type { NDArray } from "../core/array.js";
 import { isFloating } from "../core/dtype.js";
-import { definePrimitive, type LinearInput, type Primitive } from "../core/primitive.js";
+import {
+  definePrimitive,
+  type ExampleInput,
+  type LinearInput,
+  type Primitive,
+  type PrimitiveExample,
+} from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
 import { contiguousStrides, formatShape, shapeSize, shapesEqual } from "../core/shape.js";
 import { fromStorage, type ConcreteArray } from "../runtime/concrete.js";
@@ -70,7 +76,7 @@ function forEachIndexRow(
 ): void {
   const idx = indices.contiguousData();
   const k = indexedAxes.length;
-  const rows = k === 0 ? indices.size : idx.length / k;
+  const rows = shapeSize(indices.shape.slice(0, -1));
   for (let r = 0; r < rows; r++) {
     let offset = operand.offset;
     let inside = true;
@@ -140,10 +146,105 @@ function clampIndices(
   return bind1(max, [atMost, low], {});
 }
 
+// ----------------------------------------------------------------------------- sweep examples
+
+const floats = (shape: readonly number[]): ExampleInput => ({ shape, dtype: "float32" });
+const indexValues = (shape: readonly number[], values: readonly number[]): ExampleInput => ({
+  shape,
+  dtype: "int32",
+  values,
+});
+
+/**
+ * `[operand shape, indexedAxes, indices shape, index values]`: in-range, out-of-range (clamped
+ * by gather, dropped by scatter) and repeated indices; scalar results; size-0 index batches and
+ * carried axes; no indexed axes at all.
+ */
+const indexingCases: readonly (readonly [
+  readonly number[],
+  readonly number[],
+  readonly number[],
+  readonly number[],
+])[] = [
+  [[5], [0], [3, 1], [0, 4, 2]],
+  [[4, 3], [0], [4, 1], [1, 1, 5, -1]],
+  [[3, 4], [1], [2, 1], [3, 0]],
+  [
+    [3, 4, 2],
+    [0, 2],
+    [2, 2],
+    [2, 1, 0, 1],
+  ],
+  [
+    [3, 4, 2],
+    [2, 0],
+    [2, 3, 2],
+    [1, 2, 0, 0, -3, 1, 1, 2, 0, 5, 1, 2],
+  ],
+  [[3], [0], [1], [1]],
+  [[3], [0], [0, 1], [0]],
+  [[3, 0], [0], [2, 1], [2, 0]],
+  [[2, 3], [], [2, 0], [0]],
+  [
+    [1, 2],
+    [0, 1],
+    [2, 2],
+    [0, 1, 0, 1],
+  ],
+];
+
+/** The shape of a gather's result (and of a scatter's updates) for one of `indexingCases`. */
+function gatheredShape(
+  operand: readonly number[],
+  indexedAxes: readonly number[],
+  indices: readonly number[],
+): number[] {
+  return [...indices.slice(0, -1), ...operand.filter((_, i) => !indexedAxes.includes(i))];
+}
+
+function gatherExamples(): PrimitiveExample<GatherParams>[] {
+  return [
+    ...indexingCases.map(([operand, indexedAxes, indices, values]) => ({
+      inputs: [floats(operand), indexValues(indices, values)],
+      params: { indexedAxes },
+      linearIn: [0],
+    })),
+    {
+      inputs: [{ shape: [4, 2], dtype: "int32" }, indexValues([3, 1], [3, 0, 7])],
+      params: { indexedAxes: [0] },
+    },
+  ];
+}
+
+function scatterExamples(): PrimitiveExample<ScatterParams>[] {
+  const modes: readonly ScatterMode[] = ["set", "add", "mul", "min", "max"];
+  return modes.flatMap((mode) => [
+    ...indexingCases.map(([operand, indexedAxes, indices, values]) => ({
+      inputs: [
+        floats(operand),
+        indexValues(indices, values),
+        floats(gatheredShape(operand, indexedAxes, indices)),
+      ],
+      params: { indexedAxes, mode },
+      // The JVP of mul/min/max in the updates is not defined (it throws, by design).
+      ...(mode === "set" || mode === "add" ? { linearIn: [0, 2] } : { differentiable: [0] }),
+    })),
+    {
+      inputs: [
+        { shape: [4], dtype: "int32" },
+        indexValues([3, 1], [3, 0, 3]),
+        { shape: [3], dtype: "int32" },
+      ],
+      params: { indexedAxes: [0], mode },
+    },
+  ]);
+}
+
 /** Gathers slices of `operand` at `indices`; out-of-range indices are clamped, as in JAX. */
 export const gather: Primitive<GatherParams> = definePrimitive<GatherParams>({
   name: "gather",
   linear: true,
+  examples: gatherExamples,
   jvp([operand, indices], [t], params) {
     const out = bind1(gather, [operand!, indices!], params);
     return [
@@ -218,6 +319,7 @@ const combine: Record<ScatterMode, (old: number, update: number) => number> = {
 export const scatter: Primitive<ScatterParams> = definePrimitive<ScatterParams>({
   name: "scatter",
   linear: true,
+  examples: scatterExamples,
   jvp([operand, indices, updates], [to, , tu], params) {
     const out = bind1(scatter, [operand!, indices!, updates!], params);
     if (!isFloating(out.dtype) || (to === null && tu === null)) return [[out], [null]];

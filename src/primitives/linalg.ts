@@ -14,6 +14,7 @@ import * as ops from "./ops.js";
 import { batchToFront, type MaybeZero } from "./rules.js";
 import { iota, pad, slice } from "./structural.js";
 import { checkDType, checkSameDType, concrete, output } from "./util.js";
+import { choleskyExamples, luExamples, triangularSolveExamples } from "./linalg-examples.js";
 
 type Empty = Record<string, never>;
 
@@ -133,6 +134,7 @@ function float64Data(x: ConcreteArray): Float64Array {
  */
 export const cholesky: Primitive<Empty> = definePrimitive<Empty>({
   name: "cholesky",
+  examples: choleskyExamples,
   linear: false,
   jvp([x], [t]) {
     const l = bind1(cholesky, [x!], {});
@@ -239,6 +241,7 @@ function triangularSolveShape(
 export const triangularSolve: Primitive<TriangularSolveParams> =
   definePrimitive<TriangularSolveParams>({
     name: "triangular_solve",
+    examples: triangularSolveExamples,
     linear: true,
     jvp([a, b], [ta, tb], params) {
       const x = bind1(triangularSolve, [a!, b!], params);
@@ -351,6 +354,7 @@ export const triangularSolve: Primitive<TriangularSolveParams> =
  */
 export const lu: Primitive<Empty> = definePrimitive<Empty>({
   name: "lu",
+  examples: luExamples,
   linear: false,
   jvp([a], [t]) {
     const outs = bind(lu, [a!], {}) as [NDArray, NDArray, NDArray];

@@ -6,7 +6,12 @@
 import { ShapeError } from "../core/errors.js";
 import type { NDArray } from "../core/array.js";
 import { isFloating } from "../core/dtype.js";
-import { definePrimitive, type Primitive } from "../core/primitive.js";
+import {
+  definePrimitive,
+  type ExampleInput,
+  type Primitive,
+  type PrimitiveExample,
+} from "../core/primitive.js";
 import { bind, bind1 } from "../core/trace.js";
 import { allocate } from "../core/dtype.js";
 import { formatShape, shapesEqual } from "../core/shape.js";
@@ -42,10 +47,50 @@ function takeAlongAxis(x: NDArray, perm: NDArray, axis: number): NDArray {
   return bind1(gather, [x, indices], { indexedAxes: x.shape.map((_, i) => i) });
 }
 
+const floats = (shape: readonly number[]): ExampleInput => ({ shape, dtype: "float32" });
+
+/**
+ * Sweep examples: one and several operands, one and two keys. Where keys tie (fixed values),
+ * ties are broken by the second key, then by position; tied float keys are not differentiated
+ * (the order there jumps under any perturbation), but the operands they carry are.
+ */
+function sortExamples(): PrimitiveExample<SortParams>[] {
+  const tiedKeys: ExampleInput = { shape: [6], dtype: "float32", values: [1, 0, 1, 0, 2, 1] };
+  const secondKeys: ExampleInput = { shape: [6], dtype: "int32", values: [3, 1, 0, 1, 2, 0] };
+  return [
+    { inputs: [floats([5])], params: { dimension: 0, numKeys: 1 } },
+    { inputs: [floats([2, 4])], params: { dimension: 1, numKeys: 1 } },
+    { inputs: [floats([3, 2, 2])], params: { dimension: 0, numKeys: 1 } },
+    { inputs: [floats([1, 3])], params: { dimension: 0, numKeys: 1 } },
+    { inputs: [floats([0])], params: { dimension: 0, numKeys: 1 } },
+    { inputs: [floats([2, 0])], params: { dimension: 1, numKeys: 1 } },
+    { inputs: [{ shape: [4], dtype: "int32" }], params: { dimension: 0, numKeys: 1 } },
+    {
+      inputs: [floats([2, 3]), { shape: [2, 3], dtype: "int32" }],
+      params: { dimension: 0, numKeys: 1 },
+    },
+    {
+      inputs: [floats([4]), floats([4]), floats([4])],
+      params: { dimension: 0, numKeys: 1 },
+    },
+    {
+      inputs: [tiedKeys, secondKeys, floats([6])],
+      params: { dimension: 0, numKeys: 2 },
+      differentiable: [2],
+    },
+    {
+      inputs: [tiedKeys, { ...secondKeys, values: [0, 0, 1, 0, 1, 1] }],
+      params: { dimension: 0, numKeys: 1 },
+      differentiable: [],
+    },
+  ];
+}
+
 /** Stable sort along `dimension`, by the first `numKeys` operands; the others follow. */
 export const sort: Primitive<SortParams> = definePrimitive<SortParams>({
   name: "sort",
   linear: false,
+  examples: sortExamples,
   jvp(primals, tangents, params) {
     const shape = [...primals[0]!.shape];
     const positions = bind1(iota, [], { dtype: "int32", shape, dimension: params.dimension });

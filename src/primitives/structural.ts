@@ -14,38 +14,53 @@ import * as ops from "./ops.js";
 import { batchToFront, linearJvp } from "./rules.js";
 import { copyStrided, copyStridedTo } from "../runtime/strided.js";
 import { checkSameDType, concrete, output } from "./util.js";
+import {
+  broadcastExamples,
+  concatenateExamples,
+  iotaExamples,
+  padExamples,
+  reshapeExamples,
+  revExamples,
+  sliceExamples,
+  transposeExamples,
+} from "./structural-examples.js";
 
 /**
  * `broadcast_in_dim`: places operand axis i at output axis `broadcastDimensions[i]`; every other
  * output axis is new. Operand axes of size 1 may stretch. Eagerly a view with zero strides.
  */
-interface BroadcastParams {
+export interface BroadcastParams {
   shape: readonly number[];
   broadcastDimensions: readonly number[];
 }
-interface SliceParams {
+export interface SliceParams {
   start: readonly number[];
   limit: readonly number[];
   strides: readonly number[];
 }
-type PadConfig = readonly (readonly [number, number, number])[];
+export type PadConfig = readonly (readonly [number, number, number])[];
 
 const isLinear = (x: NDArray | LinearInput): x is LinearInput => "linear" in x && x.linear === true;
 
 export const broadcastInDim: Primitive<BroadcastParams> = definePrimitive<BroadcastParams>({
   name: "broadcast_in_dim",
+  examples: broadcastExamples,
   linear: true,
   jvp: (primals, tangents, params) => linearJvp(broadcastInDim)(primals, tangents, params),
   transpose([ct], [x], { shape, broadcastDimensions }) {
     if (ct === null) return [null];
     const operandShape = x!.aval.shape;
-    const summed = shape
-      .map((_, i) => i)
-      .filter((i) => {
-        const k = broadcastDimensions.indexOf(i);
-        return k < 0 || (operandShape[k] === 1 && shape[i] !== 1);
-      });
-    return [ops.reshape(ops.reduceSum(ct, summed), operandShape)];
+    const isSummed = (i: number): boolean => {
+      const k = broadcastDimensions.indexOf(i);
+      return k < 0 || (operandShape[k] === 1 && shape[i] !== 1);
+    };
+    const axes = shape.map((_, i) => i);
+    const reduced = ops.reduceSum(ct, axes.filter(isSummed));
+    // The kept axes are in output order; put them in operand order (broadcastDimensions need
+    // not increase), then reinsert the stretched size-1 axes.
+    const kept = axes.filter((i) => !isSummed(i)).map((i) => broadcastDimensions.indexOf(i));
+    const order = kept.map((_, j) => j).sort((a, b) => kept[a]! - kept[b]!);
+    return [ops.reshape(ops.transpose(reduced, order), operandShape)];
   },
   batch([x], [axis], { shape, broadcastDimensions }) {
     const front = ops.moveAxis(x!, axis!, 0);
@@ -102,6 +117,7 @@ export const reshape: Primitive<{ newSizes: readonly number[] }> = definePrimiti
   newSizes: readonly number[];
 }>({
   name: "reshape",
+  examples: reshapeExamples,
   linear: true,
   jvp: (primals, tangents, params) => linearJvp(reshape)(primals, tangents, params),
   transpose: ([ct], [x]) => [ct === null ? null : ops.reshape(ct, x!.aval.shape)],
@@ -132,6 +148,7 @@ export const transpose: Primitive<{ permutation: readonly number[] }> = definePr
   permutation: readonly number[];
 }>({
   name: "transpose",
+  examples: transposeExamples,
   linear: true,
   jvp: (primals, tangents, params) => linearJvp(transpose)(primals, tangents, params),
   transpose([ct], _, { permutation }) {
@@ -175,6 +192,7 @@ export const transpose: Primitive<{ permutation: readonly number[] }> = definePr
 /** `slice`: elements `start[i] ≤ k < limit[i]` with step `strides[i] > 0` on each axis. A view. */
 export const slice: Primitive<SliceParams> = definePrimitive<SliceParams>({
   name: "slice",
+  examples: sliceExamples,
   linear: true,
   jvp: (primals, tangents, params) => linearJvp(slice)(primals, tangents, params),
   transpose([ct], [x], { start, strides }) {
@@ -236,6 +254,7 @@ export const rev: Primitive<{ dimensions: readonly number[] }> = definePrimitive
   dimensions: readonly number[];
 }>({
   name: "rev",
+  examples: revExamples,
   linear: true,
   jvp: (primals, tangents, params) => linearJvp(rev)(primals, tangents, params),
   transpose: ([ct], _, params) => [ct === null ? null : bind1(rev, [ct], params)],
@@ -268,6 +287,7 @@ export const concatenate: Primitive<{ dimension: number }> = definePrimitive<{
   dimension: number;
 }>({
   name: "concatenate",
+  examples: concatenateExamples,
   linear: true,
   jvp: (primals, tangents, params) => linearJvp(concatenate)(primals, tangents, params),
   transpose([ct], inputs, { dimension }) {
@@ -342,6 +362,7 @@ export const concatenate: Primitive<{ dimension: number }> = definePrimitive<{
  */
 export const pad: Primitive<{ config: PadConfig }> = definePrimitive<{ config: PadConfig }>({
   name: "pad",
+  examples: padExamples,
   linear: true,
   jvp: (primals, tangents, params) => linearJvp(pad)(primals, tangents, params),
   transpose([ct], [x, value], { config }) {
@@ -446,7 +467,7 @@ export const pad: Primitive<{ config: PadConfig }> = definePrimitive<{ config: P
 });
 
 /** `iota`: 0, 1, 2, … along `dimension` of `shape`. */
-interface IotaParams {
+export interface IotaParams {
   dtype: DType;
   shape: readonly number[];
   dimension: number;
@@ -455,10 +476,17 @@ interface IotaParams {
 /** `iota` has no operands, so it is never batched and its output is constant. */
 export const iota: Primitive<IotaParams> = definePrimitive<IotaParams>({
   name: "iota",
+  examples: iotaExamples,
   linear: false,
   jvp: (_, __, params) => [[bind1(iota, [], params)], [null]],
   batch: (_, __, params) => [[bind1(iota, [], params)], [null]],
-  abstractEval(_, { dtype, shape }) {
+  abstractEval(_, { dtype, shape, dimension }) {
+    if (!(dimension >= 0 && dimension < shape.length)) {
+      throw new ShapeError(
+        "iota",
+        `dimension ${dimension} is out of range for shape ${formatShape(shape)}.`,
+      );
+    }
     return [new AbstractValue(shape, dtype)];
   },
   impl(_, { dtype, shape, dimension }) {
