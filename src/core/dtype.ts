@@ -143,7 +143,12 @@ export function promoteTypeNodes(...types: TypeNode[]): TypeNode {
   if (types.length === 0) throw new Error("promoteTypeNodes needs at least one type");
   let node = toNode(types[0]!);
   for (let i = 1; i < types.length; i++) node = join(node, toNode(types[i]!));
-  return fromNode(node);
+  const result = fromNode(node);
+  // A weak result keeps the width of weak float64 inputs (weak f64 + weak f64 stays f64).
+  if (result.weak && result.dtype === "float32" && types.some((t) => t.weak && t.dtype === "float64")) {
+    return { dtype: "float64", weak: true };
+  }
+  return result;
 }
 
 /** The dtype two or more strong dtypes promote to (`np.promoteTypes`). */

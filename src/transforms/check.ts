@@ -49,6 +49,9 @@ function randomLike(x: NDArray, next: () => number): NDArray {
   return fromStorage(data, x.shape, "float64");
 }
 
+/** Integer outputs (and integer inputs' zero cotangents) have no derivative to check. */
+const floatsOnly = (xs: Leaves): Leaves => xs.filter((x) => isFloating(x.dtype));
+
 const toF64 = (x: NDArray): NDArray => (isFloating(x.dtype) ? ops.convert(x, "float64", false) : x);
 
 function values(x: NDArray): Float64Array {
@@ -180,7 +183,7 @@ function checkAt(
       if (order > 1) {
         const fPrime = (ls: Leaves): Leaves => {
           const [, b] = vjp((...xs: NDArray[]) => f(xs), ...ls);
-          return b(u as unknown as Leaves).map(toF64);
+          return floatsOnly(b(u as unknown as Leaves).map(toF64));
         };
         checkAt({ ...flat, f: fPrime }, owner, args, order - 1, options, next);
       }
@@ -222,7 +225,7 @@ export function checkGrads(
   const argTree = tree.structure([...args]);
   const flatF = (ls: Leaves): Leaves => {
     const out = f(...(tree.unflatten(argTree, ls) as never[]));
-    return tree.leaves(out).map((l) => toF64(toArrayLeaf("checkGrads", l, "output")));
+    return floatsOnly(tree.leaves(out).map((l) => toF64(toArrayLeaf("checkGrads", l, "output"))));
   };
   checkAt(
     { f: flatF, primals: leaves, argTree },

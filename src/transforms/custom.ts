@@ -317,7 +317,22 @@ export function customVjp<F extends (...args: never[]) => unknown>(f: F): Custom
         const back = (res: NDArray[], cts: NDArray[]): (NDArray | null)[] => {
           const ct = tree.unflatten(oTree, cts) as ReturnType<F>;
           const got = backward(tree.unflatten(resTree, res), ct);
-          const all = checkLike(name, "cotangent list returned by backward", got, primals, inTree);
+          // `null` for an argument means a zero cotangent, as None does in JAX.
+          const args = tree.unflatten(inTree, primals) as unknown[];
+          const filled = Array.isArray(got)
+            ? got.map((c, i) =>
+                c === null && i < args.length
+                  ? tree.map((p: NDArray) => ops.zerosLike(p), args[i])
+                  : c,
+              )
+            : got;
+          const all = checkLike(
+            name,
+            "cotangent list returned by backward",
+            filled,
+            primals,
+            inTree,
+          );
           return floatInputs.map((i) => all[i]!);
         };
         const ts = floatInputs.map((i) => tangents[i] ?? ops.zerosLike(primals[i]!));

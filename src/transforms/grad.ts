@@ -139,7 +139,17 @@ export function linearize<Out = NDArray>(
       );
     }
     const ts = tLeaves
-      .map((t) => toArrayLeaf("linearize", t, "tangent"))
+      .map((t, i) => {
+        const tangent = toArrayLeaf("linearize", t, "tangent");
+        const primal = flat.leaves[i]!;
+        if (!shapesEqual(tangent.shape, primal.shape)) {
+          throw new ShapeError(
+            "linearize",
+            `tangent ${i} has shape ${formatShape(tangent.shape)} but its primal has shape ${formatShape(primal.shape)}; they must match.`,
+          );
+        }
+        return tangent;
+      })
       .filter((_, i) => lin.differentiable[i])
       .map((t, i) => ops.convert(t, lin.program.invars[i]!.aval.dtype, false));
     const outs = evalProgram(lin.program, ts, (value, aval) => ops.constant(value, aval.dtype));
@@ -210,9 +220,7 @@ function valueAndGradImpl(
       `the function must return a float scalar, but it returned ${out.dtype}.`,
     );
   }
-  const cts = transposeProgram(lin.program, [
-    ops.constant(1, out.dtype, false),
-  ]);
+  const cts = transposeProgram(lin.program, [ops.constant(1, out.dtype, false)]);
   const grads = inputCotangents(lin, flat, cts);
   const value = tree.unflatten(lin.outTree, lin.outs);
   return [value, typeof options.argnums === "object" ? grads : grads[0], aux];

@@ -129,8 +129,8 @@ export function vmapFlat(
  * rowNorms(np.ones([4, 3])); // shape [4]
  */
 export function vmap<F extends (...args: never[]) => unknown>(f: F, options: VmapOptions = {}): F {
-  const inSpec = options.inAxes ?? 0;
-  const outSpec = options.outAxes ?? 0;
+  const inSpec = options.inAxes === undefined ? 0 : options.inAxes;
+  const outSpec = options.outAxes === undefined ? 0 : options.outAxes;
   const mapped = (...args: unknown[]): unknown => {
     if (Array.isArray(inSpec) && inSpec.length !== args.length) badInAxes(inSpec, args.length);
     const [leaves, inTree] = tree.flatten(args);

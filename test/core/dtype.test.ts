@@ -313,3 +313,18 @@ describe("broadcasting", () => {
     }
   });
 });
+
+describe("weak types keep their width", () => {
+  it("weak float64 with weak float64 stays float64 (weak); a strong operand decides otherwise", () => {
+    const weak64 = { dtype: "float64", weak: true } as const;
+    expect(promoteTypeNodes(weak64, weak64)).toEqual({ dtype: "float64", weak: true });
+    expect(promoteTypeNodes(weak64, { dtype: "float32", weak: true })).toEqual({
+      dtype: "float64",
+      weak: true,
+    });
+    expect(promoteTypeNodes(weak64, { dtype: "float32", weak: false })).toEqual({
+      dtype: "float32",
+      weak: false,
+    });
+  });
+});
