@@ -145,7 +145,11 @@ export function promoteTypeNodes(...types: TypeNode[]): TypeNode {
   for (let i = 1; i < types.length; i++) node = join(node, toNode(types[i]!));
   const result = fromNode(node);
   // A weak result keeps the width of weak float64 inputs (weak f64 + weak f64 stays f64).
-  if (result.weak && result.dtype === "float32" && types.some((t) => t.weak && t.dtype === "float64")) {
+  if (
+    result.weak &&
+    result.dtype === "float32" &&
+    types.some((t) => t.weak && t.dtype === "float64")
+  ) {
     return { dtype: "float64", weak: true };
   }
   return result;

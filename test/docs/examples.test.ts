@@ -37,7 +37,11 @@ function docExamples(path: string): Example[] {
       if (/^\s*\*\//.test(l) || /^\s*\*\s*@\w+/.test(l)) break;
       body.push(l.replace(/^\s*\* ?/, ""));
     }
-    examples.push({ where: `${relative(root, path)}:${i + 1}`, code: body.join("\n"), module: path });
+    examples.push({
+      where: `${relative(root, path)}:${i + 1}`,
+      code: body.join("\n"),
+      module: path,
+    });
   });
   return examples;
 }
@@ -59,9 +63,13 @@ function markdownExamples(path: string): Example[] {
  * (imports from "fluxion" are rewritten away).
  */
 async function run(example: Example): Promise<void> {
-  const withoutImports = example.code.replace(/import\s+(type\s+)?\{[^}]*\}\s+from\s+"fluxion";?/g, "");
+  const withoutImports = example.code.replace(
+    /import\s+(type\s+)?\{[^}]*\}\s+from\s+"fluxion";?/g,
+    "",
+  );
   const js = transformSync(withoutImports, { loader: "ts", format: "esm" }).code;
-  const own = example.module === undefined ? {} : ((await import(example.module)) as Record<string, unknown>);
+  const own =
+    example.module === undefined ? {} : ((await import(example.module)) as Record<string, unknown>);
   const scope: Record<string, unknown> = { ...own, ...(fluxion as Record<string, unknown>) };
   const names = Object.keys(scope).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n));
   const body = `"use strict";\nconst console = { log() {} };\n{\n${js}\n}`;

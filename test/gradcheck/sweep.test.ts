@@ -11,7 +11,12 @@ import { describe, expect, it } from "vitest";
 import { checkGrads, jvp, makeProgram, np, vjp, vmap, type NDArray } from "../../src/index.js";
 import { isFloating, type DType } from "../../src/core/dtype.js";
 import { evalProgram } from "../../src/core/ir.js";
-import { allPrimitives, type ExampleInput, type Params, type Primitive } from "../../src/core/primitive.js";
+import {
+  allPrimitives,
+  type ExampleInput,
+  type Params,
+  type Primitive,
+} from "../../src/core/primitive.js";
 import { bind } from "../../src/core/trace.js";
 import { scalar } from "../../src/runtime/concrete.js";
 
@@ -27,7 +32,12 @@ function generator(seed: number): () => number {
 }
 
 /** An input array for an example; floats in float64 when `wide` (for gradient checks). */
-function makeInput(input: ExampleInput, next: () => number, wide: boolean, batch?: number): NDArray {
+function makeInput(
+  input: ExampleInput,
+  next: () => number,
+  wide: boolean,
+  batch?: number,
+): NDArray {
   const shape = batch === undefined ? [...input.shape] : [batch, ...input.shape];
   const size = shape.reduce((n, d) => n * d, 1);
   const dtype: DType = wide && isFloating(input.dtype) ? "float64" : input.dtype;
@@ -37,7 +47,9 @@ function makeInput(input: ExampleInput, next: () => number, wide: boolean, batch
     if (input.values !== undefined) data.push(input.values[i % input.values.length]!);
     else {
       const v = lo + (hi - lo) * next();
-      data.push(dtype === "bool" ? Number(v > (lo + hi) / 2) : isFloating(dtype) ? v : Math.round(v));
+      data.push(
+        dtype === "bool" ? Number(v > (lo + hi) / 2) : isFloating(dtype) ? v : Math.round(v),
+      );
     }
   }
   return np.array(data, { dtype }).reshape(shape);
@@ -63,7 +75,9 @@ const primitives = allPrimitives();
 
 describe("the registry", () => {
   it("has examples for every primitive", () => {
-    const missing = primitives.filter((p) => p.spec.examples === undefined || p.spec.examples().length === 0);
+    const missing = primitives.filter(
+      (p) => p.spec.examples === undefined || p.spec.examples().length === 0,
+    );
     expect(missing.map((p) => p.name)).toEqual([]);
   });
 });
@@ -74,7 +88,9 @@ for (const primitive of primitives) {
     examples.forEach((example, k) => {
       const label = `${k}: ${example.inputs.map((i) => `${i.dtype}[${i.shape.join(",")}]`).join(", ")}`;
       const params = example.params as Params;
-      const floatInputs = example.inputs.map((input, i) => (isFloating(input.dtype) ? i : -1)).filter((i) => i >= 0);
+      const floatInputs = example.inputs
+        .map((input, i) => (isFloating(input.dtype) ? i : -1))
+        .filter((i) => i >= 0);
       const differentiable = example.differentiable ?? floatInputs;
 
       it(`derivatives match finite differences (order 2) — ${label}`, () => {
@@ -87,7 +103,11 @@ for (const primitive of primitives) {
           differentiable.forEach((i, j) => (all[i] = diff[j]!));
           return apply(primitive, params, all).filter((o) => isFloating(o.dtype));
         };
-        checkGrads(f, differentiable.map((i) => inputs[i]!), { order: 2, atol: 1e-5, rtol: 1e-4 });
+        checkGrads(
+          f,
+          differentiable.map((i) => inputs[i]!),
+          { order: 2, atol: 1e-5, rtol: 1e-4 },
+        );
       });
 
       it(`vmap agrees with a loop — ${label}`, () => {
@@ -95,11 +115,15 @@ for (const primitive of primitives) {
         const batch = 3;
         example.inputs.forEach((_, batched) => {
           for (const where of ["first", "last"] as const) {
-            const inputs = example.inputs.map((input, i) => makeInput(input, next, false, i === batched ? batch : undefined));
+            const inputs = example.inputs.map((input, i) =>
+              makeInput(input, next, false, i === batched ? batch : undefined),
+            );
             const axis = where === "first" ? 0 : example.inputs[batched]!.shape.length;
             const moved = inputs.map((x, i) => (i === batched ? np.moveaxis(x, 0, axis) : x));
             const inAxes = moved.map((_, i) => (i === batched ? axis : null));
-            const mapped = vmap((...xs: NDArray[]) => apply(primitive, params, xs), { inAxes })(...moved);
+            const mapped = vmap((...xs: NDArray[]) => apply(primitive, params, xs), { inAxes })(
+              ...moved,
+            );
             for (let b = 0; b < batch; b++) {
               const single = inputs.map((x, i) => (i === batched ? x.get(b) : x));
               const expected = apply(primitive, params, single);
@@ -114,7 +138,9 @@ for (const primitive of primitives) {
         const inputs = example.inputs.map((input) => makeInput(input, next, false));
         const eager = apply(primitive, params, inputs);
         const program = makeProgram((...xs: NDArray[]) => apply(primitive, params, xs))(...inputs);
-        const staged = evalProgram(program, inputs, (value, aval) => scalar(value, aval.dtype, aval.weakType));
+        const staged = evalProgram(program, inputs, (value, aval) =>
+          scalar(value, aval.dtype, aval.weakType),
+        );
         eager.forEach((e, o) => close(staged[o]!, e, 0));
       });
 
