@@ -36,9 +36,13 @@ export function convert(x: NDArray, dtype: DType, weakType = x.weakType): NDArra
   return bind1(e.convertElementType, [x], { newDType: dtype, weakType });
 }
 
-/** Zeros with `x`'s shape and dtype. */
-export function zerosLike(x: { shape: readonly number[]; dtype: DType }): NDArray {
-  return broadcast(constant(0, x.dtype), x.shape, []);
+/** Zeros with `x`'s shape and dtype (weakly typed only if `x` is). */
+export function zerosLike(x: {
+  shape: readonly number[];
+  dtype: DType;
+  weakType?: boolean;
+}): NDArray {
+  return broadcast(constant(0, x.dtype, x.weakType ?? false), x.shape, []);
 }
 
 export function broadcast(

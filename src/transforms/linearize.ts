@@ -41,7 +41,8 @@ export function linearizeFlat(
   f: (leaves: NDArray[]) => unknown,
   primals: readonly NDArray[],
 ): Linearized {
-  const builder = new ProgramBuilder();
+  // The linear program is internal (transposed or evaluated at once): no call sites needed.
+  const builder = new ProgramBuilder(false);
   return withMainTrace(
     (main: MainTrace) => new StagingTrace(main),
     builder,

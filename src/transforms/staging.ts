@@ -24,6 +24,10 @@ export class StagingTracer extends Tracer {
 /** Collects equations, constants and variables while a function is staged. */
 export class ProgramBuilder {
   readonly equations: Equation[] = [];
+
+  /** @param recordSources capture each equation's user call site (for programs users see). */
+  constructor(readonly recordSources = true) {}
+
   readonly tracerToVar = new Map<StagingTracer, Var>();
   readonly constTracers = new Map<NDArray, StagingTracer>();
   readonly constVals = new Map<Var, NDArray>();
@@ -108,7 +112,7 @@ export class StagingTrace extends Trace {
         tracers.map((t) => this.builder.getVar(t)),
         outs.map((t) => this.builder.getVar(t)),
         params,
-        new SourceInfo(),
+        this.builder.recordSources ? new SourceInfo() : undefined,
       ),
     );
     return outs;
