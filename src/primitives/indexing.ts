@@ -110,15 +110,13 @@ function front(x: NDArray, axis: number | null, size: number): NDArray {
  * gather/scatter serves the whole batch.
  */
 function batchedIndices(
-  operand: NDArray,
-  operandAxis: number | null,
-  indices: NDArray,
-  indicesAxis: number | null,
+  inputs: readonly NDArray[],
+  axes: readonly (number | null)[],
   indexedAxes: readonly number[],
   size: number,
 ): [NDArray, NDArray, number[]] {
-  const op = front(operand, operandAxis, size);
-  const idx = front(indices, indicesAxis, size);
+  const op = front(inputs[0]!, axes[0]!, size);
+  const idx = front(inputs[1]!, axes[1]!, size);
   const column = bind1(iota, [], {
     dtype: idx.dtype,
     shape: [...idx.shape.slice(0, -1), 1],
@@ -261,14 +259,7 @@ export const gather: Primitive<GatherParams> = definePrimitive<GatherParams>({
   },
   batch(inputs, axes, { indexedAxes }) {
     const size = batchSize(inputs, axes);
-    const [op, idx, indexed] = batchedIndices(
-      inputs[0]!,
-      axes[0]!,
-      inputs[1]!,
-      axes[1]!,
-      indexedAxes,
-      size,
-    );
+    const [op, idx, indexed] = batchedIndices(inputs, axes, indexedAxes, size);
     return [[bind1(gather, [op, idx], { indexedAxes: indexed })], [0]];
   },
   abstractEval([operand, indices], { indexedAxes }) {
@@ -402,14 +393,7 @@ export const scatter: Primitive<ScatterParams> = definePrimitive<ScatterParams>(
   },
   batch(inputs, axes, { indexedAxes, mode }) {
     const size = batchSize(inputs, axes);
-    const [op, idx, indexed] = batchedIndices(
-      inputs[0]!,
-      axes[0]!,
-      inputs[1]!,
-      axes[1]!,
-      indexedAxes,
-      size,
-    );
+    const [op, idx, indexed] = batchedIndices(inputs, axes, indexedAxes, size);
     const updates = front(inputs[2]!, axes[2]!, size);
     return [[bind1(scatter, [op, idx, updates], { indexedAxes: indexed, mode })], [0]];
   },

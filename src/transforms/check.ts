@@ -31,8 +31,8 @@ export interface CheckGradsOptions {
 
 type Leaves = NDArray[];
 
-/** A small deterministic generator for directions (mulberry32). */
-function generator(seed: number): () => number {
+/** A small deterministic generator of numbers in [0, 1) (mulberry32), for directions. */
+export function generator(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -104,6 +104,43 @@ function callCustom(rule: CustomRule, leaves: NDArray[]): NDArray[] {
   return rule.f(leaves);
 }
 
+/**
+ * A user function called on flat leaves. `outTree` is the output structure of the last call (or
+ * of the last rule that produced outputs), used to unflatten what the transform returns.
+ */
+class FlatCall {
+  readonly leaves: NDArray[];
+  readonly inTree: tree.TreeDef;
+  outTree: tree.TreeDef | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly fn: (...args: never[]) => unknown,
+    args: readonly unknown[],
+  ) {
+    [this.leaves, this.inTree] = flatArgs(name, args);
+  }
+
+  /** The arguments rebuilt from flat leaves. */
+  args(leaves: readonly NDArray[]): never[] {
+    return tree.unflatten(this.inTree, [...leaves]) as never[];
+  }
+
+  /** Flat outputs of a result, remembering its structure. */
+  outputs(result: unknown, role = "output"): NDArray[] {
+    const [outs, treedef] = flatOut(this.name, result, role);
+    this.outTree = treedef;
+    return outs;
+  }
+
+  readonly call: FlatFn = (leaves) => this.outputs(this.fn(...this.args(leaves)));
+
+  /** The transform's result, in the output structure. */
+  result(outs: readonly NDArray[]): unknown {
+    return tree.unflatten(this.outTree!, [...outs]);
+  }
+}
+
 function flatArgs(name: string, args: readonly unknown[]): [NDArray[], tree.TreeDef] {
   const [leaves, treedef] = tree.flatten([...args]);
   return [leaves.map((l) => toArrayLeaf(name, l, "argument")), treedef];
@@ -166,35 +203,26 @@ export function customJvp<F extends (...args: never[]) => unknown>(f: F): Custom
     | undefined;
   const name = `customJvp(${f.name || "f"})`;
   const wrapped = ((...args: Parameters<F>) => {
-    const [leaves, inTree] = flatArgs(name, args);
-    let outTree: tree.TreeDef | undefined;
-    const flatF: FlatFn = (ls) => {
-      const [outs, treedef] = flatOut(
-        name,
-        f(...(tree.unflatten(inTree, ls) as never[])),
-        "output",
-      );
-      outTree = treedef;
-      return outs;
-    };
     if (rule === undefined) return f(...(args as never[]));
     const userRule = rule;
+    const call = new FlatCall(name, f, args);
     const customRule: CustomRule = {
       name,
-      f: flatF,
+      f: call.call,
       jvp(primals, tangents) {
         const ts = tangents.map((t, i) => t ?? ops.zerosLike(primals[i]!));
         const [po, to] = userRule(
-          tree.unflatten(inTree, primals) as Parameters<F>,
-          tree.unflatten(inTree, ts) as Parameters<F>,
+          call.args(primals) as Parameters<F>,
+          call.args(ts) as Parameters<F>,
         );
-        const [pLeaves, pTree] = flatOut(name, po, "primal output of the JVP rule");
-        outTree = pTree;
-        return [pLeaves, checkLike(name, "tangent output of the JVP rule", to, pLeaves, pTree)];
+        const pLeaves = call.outputs(po, "primal output of the JVP rule");
+        return [
+          pLeaves,
+          checkLike(name, "tangent output of the JVP rule", to, pLeaves, call.outTree!),
+        ];
       },
     };
-    const outs = callCustom(customRule, leaves);
-    return tree.unflatten(outTree!, outs);
+    return call.result(callCustom(customRule, call.leaves));
   }) as CustomJvpFunction<F>;
   wrapped.defJvp = (r) => {
     rule = r;
@@ -293,23 +321,15 @@ export function customVjp<F extends (...args: never[]) => unknown>(f: F): Custom
   const wrapped = ((...args: Parameters<F>) => {
     if (passes === undefined) return f(...(args as never[]));
     const { forward, backward } = passes;
-    const [leaves, inTree] = flatArgs(name, args);
-    let outTree: tree.TreeDef | undefined;
+    const call = new FlatCall(name, f, args);
+    const inTree = call.inTree;
     const rule: CustomRule = {
       name,
-      f: (ls) => {
-        const [outs, treedef] = flatOut(
-          name,
-          f(...(tree.unflatten(inTree, ls) as never[])),
-          "output",
-        );
-        outTree = treedef;
-        return outs;
-      },
+      f: call.call,
       jvp(primals, tangents) {
-        const [out, residuals] = forward(...(tree.unflatten(inTree, primals) as Parameters<F>));
-        const [outs, oTree] = flatOut(name, out, "output");
-        outTree = oTree;
+        const [out, residuals] = forward(...(call.args(primals) as Parameters<F>));
+        const outs = call.outputs(out);
+        const oTree = call.outTree!;
         const [resLeaves, resTree] = flatOut(name, residuals, "residual");
         const floatInputs = primals
           .map((p, i) => (isFloating(p.dtype) ? i : -1))
@@ -347,8 +367,7 @@ export function customVjp<F extends (...args: never[]) => unknown>(f: F): Custom
         return [outs, outTangents];
       },
     };
-    const outs = callCustom(rule, leaves);
-    return tree.unflatten(outTree!, outs);
+    return call.result(callCustom(rule, call.leaves));
   }) as CustomVjpFunction<F>;
   wrapped.defVjp = (forward, backward) => {
     passes = {
@@ -369,17 +388,8 @@ export function customVjp<F extends (...args: never[]) => unknown>(f: F): Custom
 export function checkpoint<F extends (...args: never[]) => unknown>(f: F): F {
   const name = `checkpoint(${f.name || "f"})`;
   return ((...args: Parameters<F>) => {
-    const [leaves, inTree] = flatArgs(name, args);
-    let outTree: tree.TreeDef | undefined;
-    const flatF: FlatFn = (ls) => {
-      const [outs, treedef] = flatOut(
-        name,
-        f(...(tree.unflatten(inTree, ls) as never[])),
-        "output",
-      );
-      outTree = treedef;
-      return outs;
-    };
+    const call = new FlatCall(name, f, args);
+    const flatF = call.call;
     const rule: CustomRule = {
       name,
       f: flatF,
@@ -416,7 +426,6 @@ export function checkpoint<F extends (...args: never[]) => unknown>(f: F): F {
         return [outs, outTangents];
       },
     };
-    const outs = callCustom(rule, leaves);
-    return tree.unflatten(outTree!, outs);
+    return call.result(callCustom(rule, call.leaves));
   }) as F;
 }

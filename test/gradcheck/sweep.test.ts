@@ -19,17 +19,7 @@ import {
 } from "../../src/core/primitive.js";
 import { bind } from "../../src/core/trace.js";
 import { scalar } from "../../src/runtime/concrete.js";
-
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { generator } from "../../src/transforms/check.js";
 
 /** An input array for an example; floats in float64 when `wide` (for gradient checks). */
 function makeInput(
