@@ -15,16 +15,7 @@ import {
   unflatten,
   type KeyPath,
 } from "../../src/core/tree.js";
-
-/** The error `fn` throws (the test fails if it throws nothing). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected the call to throw");
-}
+import { thrown } from "../helpers/assertions.js";
 
 // A stand-in for NDArray: allclose only needs `shape` and `toTypedArray()`.
 class FakeArray {

@@ -4,61 +4,17 @@
  * matmul, the staged IR (one dot_general per pair of operands), and the errors a user gets for
  * bad subscripts and mismatched shapes.
  */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  FluxionError,
-  makeProgram,
-  np,
-  ShapeError,
-  ValueError,
-  type NDArray,
-} from "../../src/index.js";
+import { makeProgram, np, ShapeError, ValueError, type NDArray } from "../../src/index.js";
+import { absolute, errorOf, expectClose } from "../helpers/assertions.js";
+import { caseTitle, checkFixtureCase, loadFixture, type FixtureCase } from "../helpers/fixtures.js";
+import { random } from "../helpers/numeric.js";
+
+const file = "contractions.test.ts";
 
 // ----------------------------------------------------------------------------- fixture runner
 
-type Scalar = number | boolean | string;
-interface FixtureArray {
-  dtype: string;
-  shape: number[];
-  data: Scalar[];
-}
-type FixtureValue = FixtureArray | Scalar | null | FixtureValue[] | { [key: string]: FixtureValue };
-interface FixtureCase {
-  fn: string;
-  args: FixtureValue[];
-  kwargs?: Record<string, FixtureValue>;
-  expected: FixtureArray;
-  rtol: number;
-  atol: number;
-  note?: string;
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL("../fixtures/linalg.json", import.meta.url), "utf8"),
-) as { numpy: string; contractions: FixtureCase[] };
-
-const isFixtureArray = (v: unknown): v is FixtureArray =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && "dtype" in v && "data" in v;
-
-function decodeNumber(v: Scalar): number {
-  if (v === "nan") return NaN;
-  if (v === "inf") return Infinity;
-  if (v === "-inf") return -Infinity;
-  return Number(v);
-}
-
-function decode(v: FixtureValue): unknown {
-  if (isFixtureArray(v)) {
-    const values = v.data.map((x) => (v.dtype === "bool" ? x === true : decodeNumber(x)));
-    return np.array(values, { dtype: v.dtype as NDArray["dtype"] }).reshape(v.shape);
-  }
-  if (Array.isArray(v)) return v.map(decode);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x)]));
-  }
-  return v;
-}
+const fixture = loadFixture<{ numpy: string; contractions: FixtureCase[] }>("linalg.json");
 
 type Fn = (...args: never[]) => unknown;
 const functions: Record<string, Fn> = {
@@ -69,64 +25,12 @@ const functions: Record<string, Fn> = {
   diagonal: np.diagonal,
 };
 
-function runCase(c: FixtureCase): void {
-  const args = c.args.map(decode);
-  if (c.kwargs !== undefined) args.push(decode(c.kwargs));
-  const got = (functions[c.fn] as (...a: unknown[]) => NDArray)(...args);
-  const want = c.expected;
-  expect(got.dtype).toBe(want.dtype);
-  expect(got.shape).toEqual(want.shape);
-  const actual = Array.from(got.toTypedArray(), Number);
-  actual.forEach((a, i) => {
-    const w = decodeNumber(want.data[i]!);
-    const ok = Number.isNaN(w)
-      ? Number.isNaN(a)
-      : Number.isFinite(w)
-        ? Math.abs(a - w) <= c.atol + c.rtol * Math.abs(w)
-        : a === w;
-    if (!ok) expect.fail(`element ${i}: got ${a}, expected ${w} (got [${actual.join(", ")}])`);
-  });
-}
-
 describe(`contractions against NumPy ${fixture.numpy}`, () => {
   fixture.contractions.forEach((c, i) => {
     const label = c.fn === "einsum" ? `einsum "${String(c.args[0])}"` : c.fn;
-    it(`${label} #${i}${c.note !== undefined ? ` (${c.note})` : ""}`, () => runCase(c));
+    it(caseTitle(c, i, label), () => checkFixtureCase(c, i, functions));
   });
 });
-
-// ----------------------------------------------------------------------------- helpers
-
-function random(shape: number[], seed: number): NDArray {
-  let state = seed >>> 0;
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = Array.from({ length: size }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 31 - 1;
-  });
-  return np.array(values, { dtype: "float64" }).reshape(shape);
-}
-
-function expectClose(actual: NDArray, expected: NDArray, tol = 1e-12): void {
-  expect(actual.shape).toEqual(expected.shape);
-  const a = actual.toTypedArray();
-  const e = expected.toTypedArray();
-  const worst = Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0);
-  expect(worst).toBeLessThanOrEqual(tol);
-}
-
-/** The error `f` throws, checked to be a FluxionError of `kind` that names this test file. */
-function errorOf(f: () => unknown, kind: new (...args: never[]) => FluxionError): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(kind);
-    const message = (error as Error).message;
-    expect(message).toContain("contractions.test.ts");
-    return message;
-  }
-  throw new Error("expected an error");
-}
 
 // ----------------------------------------------------------------------------- facts
 
@@ -135,10 +39,10 @@ describe("einsum", () => {
   const b = random([2, 4, 5], 2);
 
   it("agrees with matmul, transpose and sum", () => {
-    expectClose(np.einsum("bij,bjk->bik", a, b), np.matmul(a, b));
-    expectClose(np.einsum("bij->bji", a), np.swapaxes(a, 1, 2), 0);
-    expectClose(np.einsum("bij->j", a), np.sum(a, { axis: [0, 1] }));
-    expectClose(np.einsum("...ij,...jk", a, b), np.matmul(a, b));
+    expectClose(np.einsum("bij,bjk->bik", a, b), np.matmul(a, b), absolute(1e-12));
+    expectClose(np.einsum("bij->bji", a), np.swapaxes(a, 1, 2), absolute(0));
+    expectClose(np.einsum("bij->j", a), np.sum(a, { axis: [0, 1] }), absolute(1e-12));
+    expectClose(np.einsum("...ij,...jk", a, b), np.matmul(a, b), absolute(1e-12));
   });
 
   it("contracts a chain left to right, one dot_general per pair", () => {
@@ -181,17 +85,18 @@ describe("tensordot, trace, diag, diagonal", () => {
   it("tensordot with integer axes is matmul for matrices", () => {
     const a = random([3, 4], 9);
     const b = random([4, 2], 10);
-    expectClose(np.tensordot(a, b, { axes: 1 }), np.matmul(a, b));
-    expectClose(np.tensordot(a, b, { axes: [[1], [0]] }), np.matmul(a, b));
+    expectClose(np.tensordot(a, b, { axes: 1 }), np.matmul(a, b), absolute(1e-12));
+    expectClose(np.tensordot(a, b, { axes: [[1], [0]] }), np.matmul(a, b), absolute(1e-12));
   });
 
   it("diag builds and reads diagonals; trace is the sum of the diagonal", () => {
     const v = random([4], 11);
-    for (const k of [-2, 0, 3]) expectClose(np.diag(np.diag(v, { k }), { k }), v, 0);
+    for (const k of [-2, 0, 3]) expectClose(np.diag(np.diag(v, { k }), { k }), v, absolute(0));
     const m = random([2, 4, 4], 12);
     expectClose(
       np.trace(m, { axis1: 1, axis2: 2 }),
       np.sum(np.diagonal(m, { axis1: 1, axis2: 2 }), { axis: -1 }),
+      absolute(1e-12),
     );
     expect(np.diag(np.array([1, 2, 3], { dtype: "int32" })).dtype).toBe("int32");
     expect(np.diag(np.array([1, 2, 3])).dtype).toBe("float32");
@@ -212,48 +117,50 @@ describe("errors name the user's line, the operands and the shapes", () => {
   const b = np.ones([4, 5]);
 
   it("einsum: the number of operands", () => {
-    expect(errorOf(() => np.einsum("ij,jk->ik", a), ValueError)).toContain("2 operands");
-    errorOf(() => np.einsum("ij"), ValueError);
+    expect(errorOf(() => np.einsum("ij,jk->ik", a), ValueError, file)).toContain("2 operands");
+    errorOf(() => np.einsum("ij"), ValueError, file);
   });
 
   it("einsum: malformed subscripts", () => {
-    expect(errorOf(() => np.einsum("i1->i", a), ValueError)).toContain('"1"');
-    errorOf(() => np.einsum("ij->i->j", a), ValueError);
-    errorOf(() => np.einsum("i..j", a), ValueError);
-    errorOf(() => np.einsum("....ij", a), ValueError);
-    expect(errorOf(() => np.einsum("ij->ik", a), ValueError)).toContain('"k"');
-    expect(errorOf(() => np.einsum("ij->ii", a), ValueError)).toContain("twice");
-    expect(errorOf(() => np.einsum("...j->j", np.ones([2, 3, 4])), ValueError)).toContain("...");
+    expect(errorOf(() => np.einsum("i1->i", a), ValueError, file)).toContain('"1"');
+    errorOf(() => np.einsum("ij->i->j", a), ValueError, file);
+    errorOf(() => np.einsum("i..j", a), ValueError, file);
+    errorOf(() => np.einsum("....ij", a), ValueError, file);
+    expect(errorOf(() => np.einsum("ij->ik", a), ValueError, file)).toContain('"k"');
+    expect(errorOf(() => np.einsum("ij->ii", a), ValueError, file)).toContain("twice");
+    expect(errorOf(() => np.einsum("...j->j", np.ones([2, 3, 4])), ValueError, file)).toContain(
+      "...",
+    );
   });
 
   it("einsum: subscripts that don't fit an operand's rank", () => {
-    const m = errorOf(() => np.einsum("ijk->i", a), ShapeError);
+    const m = errorOf(() => np.einsum("ijk->i", a), ShapeError, file);
     expect(m).toContain("operand 0");
     expect(m).toContain("[2, 3]");
-    errorOf(() => np.einsum("ij,jkl->ik", a, np.ones([3, 4])), ShapeError);
+    errorOf(() => np.einsum("ij,jkl->ik", a, np.ones([3, 4])), ShapeError, file);
   });
 
   it("einsum: sizes that disagree name both operands", () => {
-    const m = errorOf(() => np.einsum("ij,jk->ik", a, b), ShapeError);
+    const m = errorOf(() => np.einsum("ij,jk->ik", a, b), ShapeError, file);
     expect(m).toContain('"j"');
     expect(m).toContain("operand 0 (shape [2, 3])");
     expect(m).toContain("operand 1 (shape [4, 5])");
-    expect(errorOf(() => np.einsum("ii->i", a), ShapeError)).toContain("diagonal");
+    expect(errorOf(() => np.einsum("ii->i", a), ShapeError, file)).toContain("diagonal");
   });
 
   it("tensordot: paired axes of different sizes, bad axes", () => {
-    const m = errorOf(() => np.tensordot(a, b, { axes: 1 }), ShapeError);
+    const m = errorOf(() => np.tensordot(a, b, { axes: 1 }), ShapeError, file);
     expect(m).toContain("[2, 3]");
     expect(m).toContain("[4, 5]");
-    errorOf(() => np.tensordot(a, b, { axes: 3 }), ShapeError);
-    errorOf(() => np.tensordot(a, a, { axes: [[0, 1], [0]] }), ShapeError);
-    errorOf(() => np.tensordot(a, a, { axes: [[5], [0]] }), ShapeError);
+    errorOf(() => np.tensordot(a, b, { axes: 3 }), ShapeError, file);
+    errorOf(() => np.tensordot(a, a, { axes: [[0, 1], [0]] }), ShapeError, file);
+    errorOf(() => np.tensordot(a, a, { axes: [[5], [0]] }), ShapeError, file);
   });
 
   it("trace, diag and diagonal need the right rank and distinct axes", () => {
-    expect(errorOf(() => np.trace(np.ones([3])), ShapeError)).toContain("[3]");
-    expect(errorOf(() => np.diag(np.ones([2, 2, 2])), ShapeError)).toContain("np.diagonal");
-    errorOf(() => np.diagonal(a, { axis1: 1, axis2: -1 }), ValueError);
-    errorOf(() => np.trace(a, { offset: 0.5 }), ValueError);
+    expect(errorOf(() => np.trace(np.ones([3])), ShapeError, file)).toContain("[3]");
+    expect(errorOf(() => np.diag(np.ones([2, 2, 2])), ShapeError, file)).toContain("np.diagonal");
+    errorOf(() => np.diagonal(a, { axis1: 1, axis2: -1 }), ValueError, file);
+    errorOf(() => np.trace(a, { offset: 0.5 }), ValueError, file);
   });
 });

@@ -8,16 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { DtypeError, FluxionError, NDArray, ShapeError, ValueError, np } from "../../src/index.js";
 import type { DType } from "../../src/index.js";
-
-/** The error that `f` throws (the test fails when it returns). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected an error, but nothing was thrown");
-}
+import { thrown } from "../helpers/assertions.js";
 
 function expectArray(x: NDArray, dtype: DType, shape: number[], list: unknown): void {
   expect(x.dtype).toBe(dtype);

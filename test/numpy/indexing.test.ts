@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FluxionError, IndexError, NDArray, makeProgram, np } from "../../src/index.js";
 import type { IndexItem } from "../../src/index.js";
+import { thrown } from "../helpers/assertions.js";
 
 type FixtureItem =
   | { t: "str"; v: string }
@@ -99,16 +100,6 @@ function expectResult(actual: NDArray, expected: FixtureResult): void {
   expect(actual.shape).toEqual(expected.shape);
   expect(actual.dtype).toBe("int32");
   expect(Array.from(actual.toTypedArray())).toEqual(expected.data);
-}
-
-/** The error that `f` throws (the test fails when it returns). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected an error, but nothing was thrown");
 }
 
 function expectIndexError(f: () => unknown, message?: RegExp): void {

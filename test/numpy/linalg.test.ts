@@ -4,11 +4,9 @@
  * a user relies on (a·solve(a, b) = b, P·a = L·U, …), the derivative and batching rules against
  * finite differences and loops, and the errors a user gets for bad shapes.
  */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   DtypeError,
-  FluxionError,
   makeProgram,
   np,
   ShapeError,
@@ -22,52 +20,15 @@ import {
   triangularSolve,
   type TriangularSolveParams,
 } from "../../src/primitives/linalg.js";
+import { absolute, errorOf, expectClose } from "../helpers/assertions.js";
+import { caseTitle, checkFixtureCase, loadFixture, type FixtureCase } from "../helpers/fixtures.js";
+import { random } from "../helpers/numeric.js";
+
+const file = "linalg.test.ts";
 
 // ----------------------------------------------------------------------------- fixture runner
 
-type Scalar = number | boolean | string;
-interface FixtureArray {
-  dtype: string;
-  shape: number[];
-  data: Scalar[];
-}
-type FixtureValue = FixtureArray | Scalar | null | FixtureValue[] | { [key: string]: FixtureValue };
-interface FixtureCase {
-  fn: string;
-  args: FixtureValue[];
-  kwargs?: Record<string, FixtureValue>;
-  expected: FixtureArray | FixtureArray[];
-  rtol: number;
-  atol: number;
-  note?: string;
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL("../fixtures/linalg.json", import.meta.url), "utf8"),
-) as { numpy: string; linalg: FixtureCase[] };
-
-const isFixtureArray = (v: unknown): v is FixtureArray =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && "dtype" in v && "data" in v;
-
-function decodeNumber(v: Scalar): number {
-  if (v === "nan") return NaN;
-  if (v === "inf") return Infinity;
-  if (v === "-inf") return -Infinity;
-  return typeof v === "boolean" ? Number(v) : Number(v);
-}
-
-function decode(v: FixtureValue): unknown {
-  if (isFixtureArray(v)) {
-    const values = v.data.map((x) => (v.dtype === "bool" ? x === true : decodeNumber(x)));
-    return np.array(values, { dtype: v.dtype as NDArray["dtype"] }).reshape(v.shape);
-  }
-  if (Array.isArray(v)) return v.map(decode);
-  if (v === "inf" || v === "-inf" || v === "nan") return decodeNumber(v);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x)]));
-  }
-  return v;
-}
+const fixture = loadFixture<{ numpy: string; linalg: FixtureCase[] }>("linalg.json");
 
 type Fn = (...args: never[]) => unknown;
 const functions: Record<string, Fn> = {
@@ -83,90 +44,18 @@ const functions: Record<string, Fn> = {
     bind1(triangularSolve, [a, b], params),
 };
 
-/** Describes how `got` differs from `want`, or returns undefined when it matches. */
-function mismatch(
-  want: FixtureArray,
-  got: unknown,
-  rtol: number,
-  atol: number,
-): string | undefined {
-  const x = got as NDArray;
-  if (x.dtype !== want.dtype) return `dtype ${x.dtype}, expected ${want.dtype}`;
-  if (JSON.stringify(x.shape) !== JSON.stringify(want.shape)) {
-    return `shape [${x.shape.join(", ")}], expected [${want.shape.join(", ")}]`;
-  }
-  const actual = Array.from(x.toTypedArray(), Number);
-  for (let i = 0; i < actual.length; i++) {
-    const w = decodeNumber(want.data[i]!);
-    const a = actual[i]!;
-    const ok = Number.isNaN(w)
-      ? Number.isNaN(a)
-      : Number.isFinite(w)
-        ? Math.abs(a - w) <= atol + rtol * Math.abs(w)
-        : a === w;
-    if (!ok) return `element ${i}: got ${a}, expected ${w} (got [${actual.join(", ")}])`;
-  }
-  return undefined;
-}
-
-function runCase(c: FixtureCase): void {
-  const args = c.args.map(decode);
-  if (c.kwargs !== undefined) args.push(decode(c.kwargs));
-  const result = (functions[c.fn] as (...a: unknown[]) => unknown)(...args);
-  const wants = Array.isArray(c.expected) ? c.expected : [c.expected];
-  const gots = Array.isArray(c.expected) ? (result as unknown[]) : [result];
-  expect(gots.length).toBe(wants.length);
-  wants.forEach((w, k) => {
-    const m = mismatch(w, gots[k], c.rtol, c.atol);
-    if (m !== undefined)
-      expect.fail(`${c.fn} ${JSON.stringify(c.kwargs ?? {})}, output ${k}: ${m}`);
-  });
-}
-
 describe(`np.linalg and linalg primitives against NumPy ${fixture.numpy}`, () => {
   fixture.linalg.forEach((c, i) => {
-    it(`${c.fn} #${i}${c.note !== undefined ? ` (${c.note})` : ""}`, () => runCase(c));
+    it(caseTitle(c, i), () => checkFixtureCase(c, i, functions));
   });
 });
 
 // ----------------------------------------------------------------------------- helpers
 
-/** Deterministic pseudo-random float64 values in [-1, 1). */
-function random(shape: number[], seed: number): NDArray {
-  let state = seed >>> 0;
-  const size = shape.reduce((a, b) => a * b, 1);
-  const values = Array.from({ length: size }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 31 - 1;
-  });
-  return np.array(values, { dtype: "float64" }).reshape(shape);
-}
-
 /** Well-conditioned float64 matrices: random + 3·I. */
 function wellConditioned(shape: number[], seed: number): NDArray {
   const n = shape[shape.length - 1]!;
   return random(shape, seed).add(np.eye(n, { dtype: "float64" }).mul(3));
-}
-
-function expectClose(actual: NDArray, expected: NDArray, tol = 1e-12): void {
-  expect(actual.shape).toEqual(expected.shape);
-  const a = actual.toTypedArray();
-  const e = expected.toTypedArray();
-  const worst = Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0);
-  expect(worst).toBeLessThanOrEqual(tol);
-}
-
-/** The error `f` throws, checked to be a FluxionError of `kind` that names this test file. */
-function errorOf(f: () => unknown, kind: new (...args: never[]) => FluxionError): string {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(kind);
-    const message = (error as Error).message;
-    expect(message).toContain("linalg.test.ts");
-    return message;
-  }
-  throw new Error("expected an error");
 }
 
 const dot = (x: NDArray, y: NDArray): number => Number(np.sum(x.mul(y)).item());
@@ -180,14 +69,14 @@ describe("np.linalg identities in float64", () => {
     const b = random([3, 4, 2], 2);
     const x = np.linalg.solve(a, b);
     expect(x.shape).toEqual([2, 3, 4, 2]);
-    expectClose(np.matmul(a, x), np.broadcastTo(b, [2, 3, 4, 2]), 1e-13);
+    expectClose(np.matmul(a, x), np.broadcastTo(b, [2, 3, 4, 2]), absolute(1e-13));
     const v = random([4], 3);
     const y = np.linalg.solve(a, v);
     expect(y.shape).toEqual([2, 3, 4]);
     expectClose(
       np.matmul(a, y.reshape([2, 3, 4, 1])).reshape([2, 3, 4]),
       np.broadcastTo(v, [2, 3, 4]),
-      1e-13,
+      absolute(1e-13),
     );
     expect(y.dtype).toBe("float64");
   });
@@ -196,23 +85,23 @@ describe("np.linalg identities in float64", () => {
     expectClose(
       np.matmul(a, np.linalg.inv(a)),
       np.broadcastTo(np.eye(4, { dtype: "float64" }), a.shape),
-      1e-13,
+      absolute(1e-13),
     );
   });
 
   it("det is multiplicative, and slogdet agrees with it", () => {
     const b = wellConditioned([2, 3, 4, 4], 4);
     const lhs = np.linalg.det(np.matmul(a, b));
-    expectClose(lhs, np.linalg.det(a).mul(np.linalg.det(b)), 1e-9);
+    expectClose(lhs, np.linalg.det(a).mul(np.linalg.det(b)), absolute(1e-9));
     const [sign, logabsdet] = np.linalg.slogdet(a);
-    expectClose(sign.mul(np.exp(logabsdet)), np.linalg.det(a), 1e-10);
+    expectClose(sign.mul(np.exp(logabsdet)), np.linalg.det(a), absolute(1e-10));
   });
 
   it("cholesky: L is lower triangular and L·Lᵀ = a", () => {
     const g = random([3, 5, 5], 5);
     const spd = np.matmul(g, np.swapaxes(g, -1, -2)).add(np.eye(5, { dtype: "float64" }));
     const l = np.linalg.cholesky(spd);
-    expectClose(np.matmul(l, np.swapaxes(l, -1, -2)), spd, 1e-13);
+    expectClose(np.matmul(l, np.swapaxes(l, -1, -2)), spd, absolute(1e-13));
     const upper = l.mul(
       np.eye(5, { k: 1, dtype: "float64" }).add(np.eye(5, { k: 2, dtype: "float64" })),
     );
@@ -320,8 +209,8 @@ describe("derivative rules against central differences (float64)", () => {
     const t = random([2, 4, 4], 12); // not symmetric: only its lower triangle matters
     const [[out], [tangent]] = cholesky.spec.jvp([spd], [t], {});
     const f = (x: NDArray): NDArray => bind1(cholesky, [x], {});
-    expectClose(out!, f(spd));
-    expectClose(tangent!, centralDifference(f, spd, t), 1e-7);
+    expectClose(out!, f(spd), absolute(1e-12));
+    expectClose(tangent!, centralDifference(f, spd, t), absolute(1e-7));
   });
 
   it("triangular_solve, every side, triangle, transpose and unit diagonal", () => {
@@ -342,7 +231,7 @@ describe("derivative rules against central differences (float64)", () => {
               np.zeros([], { dtype: "float64" }),
               np.ones([], { dtype: "float64" }),
             );
-            expectClose(tangent!, numeric, 1e-7);
+            expectClose(tangent!, numeric, absolute(1e-7));
           }
         }
       }
@@ -378,8 +267,8 @@ describe("derivative rules against central differences (float64)", () => {
       expect(tangents[1]).toBeNull();
       expect(tangents[2]).toBeNull();
       const f = (y: NDArray): NDArray => bind(lu, [y], {})[0]!;
-      expectClose(outs[0]!, f(x));
-      expectClose(tangents[0]!, centralDifference(f, x, t), 1e-7);
+      expectClose(outs[0]!, f(x), absolute(1e-12));
+      expectClose(tangents[0]!, centralDifference(f, x, t), absolute(1e-7));
     }
   });
 });
@@ -393,11 +282,15 @@ describe("batching rules against a loop", () => {
     const moved = np.moveaxis(spd, 0, 1); // batch axis 1
     const [[l], [axis]] = cholesky.spec.batch([moved], [1], {});
     expect(axis).toBe(0);
-    expectClose(l!, stackOf([0, 1, 2].map((i) => bind1(cholesky, [spd.get(i)], {}))));
+    expectClose(
+      l!,
+      stackOf([0, 1, 2].map((i) => bind1(cholesky, [spd.get(i)], {}))),
+      absolute(1e-12),
+    );
     const [outs, axes] = lu.spec.batch([moved], [1], {});
     expect(axes).toEqual([0, 0, 0]);
     outs.forEach((o, k) =>
-      expectClose(o, stackOf([0, 1, 2].map((i) => bind(lu, [spd.get(i)], {})[k]!)), 0),
+      expectClose(o, stackOf([0, 1, 2].map((i) => bind(lu, [spd.get(i)], {})[k]!)), absolute(0)),
     );
   });
 
@@ -408,7 +301,7 @@ describe("batching rules against a loop", () => {
     const [[x], [axis]] = triangularSolve.spec.batch([a, b], [null, 2], params);
     expect(axis).toBe(0);
     const loop = [0, 1, 2, 3].map((i) => bind1(triangularSolve, [a, b.get("...", i)], params));
-    expectClose(x!, stackOf(loop));
+    expectClose(x!, stackOf(loop), absolute(1e-12));
   });
 });
 
@@ -416,55 +309,58 @@ describe("batching rules against a loop", () => {
 
 describe("errors name the user's line and the shapes", () => {
   it("non-square matrices", () => {
-    expect(errorOf(() => np.linalg.inv(np.ones([2, 3])), ShapeError)).toContain("[2, 3]");
-    expect(errorOf(() => np.linalg.det(np.ones([3])), ShapeError)).toContain("square");
-    expect(errorOf(() => np.linalg.cholesky(np.ones([4, 2, 3])), ShapeError)).toContain(
+    expect(errorOf(() => np.linalg.inv(np.ones([2, 3])), ShapeError, file)).toContain("[2, 3]");
+    expect(errorOf(() => np.linalg.det(np.ones([3])), ShapeError, file)).toContain("square");
+    expect(errorOf(() => np.linalg.cholesky(np.ones([4, 2, 3])), ShapeError, file)).toContain(
       "[4, 2, 3]",
     );
-    expect(errorOf(() => np.linalg.solve(np.ones([2, 3]), np.ones([2])), ShapeError)).toContain(
-      "square",
-    );
-    expect(errorOf(() => np.linalg.slogdet(np.ones([3, 2])), ShapeError)).toContain("square");
+    expect(
+      errorOf(() => np.linalg.solve(np.ones([2, 3]), np.ones([2])), ShapeError, file),
+    ).toContain("square");
+    expect(errorOf(() => np.linalg.slogdet(np.ones([3, 2])), ShapeError, file)).toContain("square");
   });
 
   it("solve with mismatched right-hand sides or batch axes", () => {
-    const m = errorOf(() => np.linalg.solve(np.eye(3), np.ones([4])), ShapeError);
+    const m = errorOf(() => np.linalg.solve(np.eye(3), np.ones([4])), ShapeError, file);
     expect(m).toContain("np.linalg.solve");
     expect(m).toContain("[4]");
-    errorOf(() => np.linalg.solve(np.eye(3), np.ones([2, 3])), ShapeError);
+    errorOf(() => np.linalg.solve(np.eye(3), np.ones([2, 3])), ShapeError, file);
     const batch = errorOf(
       () => np.linalg.solve(np.ones([2, 3, 3]), np.ones([4, 3, 1])),
       ShapeError,
+      file,
     );
     expect(batch).toContain("[2, 3, 3]");
     expect(batch).toContain("[4, 3, 1]");
   });
 
   it("the primitives check shapes, batch axes and dtypes", () => {
-    errorOf(() => bind1(cholesky, [np.ones([2, 3])], {}), ShapeError);
-    errorOf(() => bind1(cholesky, [np.eye(2, { dtype: "int32" })], {}), DtypeError);
+    errorOf(() => bind1(cholesky, [np.ones([2, 3])], {}), ShapeError, file);
+    errorOf(() => bind1(cholesky, [np.eye(2, { dtype: "int32" })], {}), DtypeError, file);
     const params = { leftSide: true, lower: true, transposeA: false, unitDiagonal: false };
     const batch = errorOf(
       () => bind1(triangularSolve, [np.ones([2, 3, 3]), np.ones([3, 3, 1])], params),
       ShapeError,
+      file,
     );
     expect(batch).toContain("batch");
-    errorOf(() => bind1(triangularSolve, [np.eye(3), np.ones([2, 1])], params), ShapeError);
+    errorOf(() => bind1(triangularSolve, [np.eye(3), np.ones([2, 1])], params), ShapeError, file);
     errorOf(
       () => bind1(triangularSolve, [np.eye(3), np.ones([3, 1], { dtype: "float64" })], params),
       DtypeError,
+      file,
     );
-    errorOf(() => bind(lu, [np.ones([3])], {}), ShapeError);
+    errorOf(() => bind(lu, [np.ones([3])], {}), ShapeError, file);
   });
 
   it("norms that need singular values, and bad orders or axes", () => {
     const m = np.ones([3, 3]);
-    expect(errorOf(() => np.linalg.norm(m, { ord: 2 }), ValueError)).toContain("svd");
-    expect(errorOf(() => np.linalg.norm(m, { ord: "nuc" }), ValueError)).toContain("svd");
-    errorOf(() => np.linalg.norm(m, { ord: 3 }), ValueError);
-    errorOf(() => np.linalg.norm(np.ones([3]), { ord: "fro" }), ValueError);
-    errorOf(() => np.linalg.norm(np.ones([2, 2, 2]), { ord: 1 }), ValueError);
-    errorOf(() => np.linalg.norm(m, { axis: [0, 0] }), ValueError);
-    errorOf(() => np.linalg.norm(m, { axis: 2 }), ShapeError);
+    expect(errorOf(() => np.linalg.norm(m, { ord: 2 }), ValueError, file)).toContain("svd");
+    expect(errorOf(() => np.linalg.norm(m, { ord: "nuc" }), ValueError, file)).toContain("svd");
+    errorOf(() => np.linalg.norm(m, { ord: 3 }), ValueError, file);
+    errorOf(() => np.linalg.norm(np.ones([3]), { ord: "fro" }), ValueError, file);
+    errorOf(() => np.linalg.norm(np.ones([2, 2, 2]), { ord: 1 }), ValueError, file);
+    errorOf(() => np.linalg.norm(m, { axis: [0, 0] }), ValueError, file);
+    errorOf(() => np.linalg.norm(m, { axis: 2 }), ShapeError, file);
   });
 });

@@ -15,7 +15,8 @@ import {
   vmap,
   type NDArray,
 } from "../../src/index.js";
-import { expectTypedError, f64 } from "./helpers.js";
+import { expectTypedError } from "../helpers/assertions.js";
+import { f64 } from "../helpers/numeric.js";
 
 const file = "check-grads.test.ts";
 

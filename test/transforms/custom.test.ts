@@ -24,16 +24,15 @@ import {
   vmap,
   type NDArray,
 } from "../../src/index.js";
+import { expectClose, expectTypedError } from "../helpers/assertions.js";
 import {
-  expectClose,
-  expectTypedError,
   f64,
   numericGrad,
   numericHessian,
   numericJacobian,
   numericJvp,
   values,
-} from "./helpers.js";
+} from "../helpers/numeric.js";
 
 const file = "custom.test.ts";
 const tol = { rtol: 1e-6, atol: 1e-7 };

@@ -21,7 +21,8 @@ import {
   type NDArray,
 } from "../../src/index.js";
 import { Tracer } from "../../src/core/trace.js";
-import { expectClose, expectTypedError, f64, numericGrad, numericJvp, values } from "./helpers.js";
+import { expectClose, expectTypedError } from "../helpers/assertions.js";
+import { f64, numericGrad, numericJvp, values } from "../helpers/numeric.js";
 
 const file = "grad.test.ts";
 const tol = { rtol: 1e-6, atol: 1e-7 };

@@ -16,7 +16,8 @@ import {
 } from "../../src/index.js";
 import { evalProgram } from "../../src/core/ir.js";
 import * as ops from "../../src/primitives/ops.js";
-import { expectClose, expectTypedError, f64, lineHere } from "./helpers.js";
+import { expectClose, expectTypedError, lineHere } from "../helpers/assertions.js";
+import { f64 } from "../helpers/numeric.js";
 
 const file = "introspection.test.ts";
 

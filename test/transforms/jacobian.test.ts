@@ -18,14 +18,8 @@ import {
   vmap,
   type NDArray,
 } from "../../src/index.js";
-import {
-  expectClose,
-  expectTypedError,
-  f64,
-  numericGrad,
-  numericHessian,
-  numericJacobian,
-} from "./helpers.js";
+import { expectClose, expectTypedError } from "../helpers/assertions.js";
+import { f64, numericGrad, numericHessian, numericJacobian } from "../helpers/numeric.js";
 
 const file = "jacobian.test.ts";
 const tol = { rtol: 1e-6, atol: 1e-7 };

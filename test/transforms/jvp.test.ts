@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { grad, jvp, np, ShapeError, TreeError, vmap, type NDArray } from "../../src/index.js";
-import { expectClose, expectTypedError, f64, numericGrad, numericJvp, values } from "./helpers.js";
+import { expectClose, expectTypedError } from "../helpers/assertions.js";
+import { f64, numericGrad, numericJvp, values } from "../helpers/numeric.js";
 
 const file = "jvp.test.ts";
 const tol = { rtol: 1e-6, atol: 1e-7 };

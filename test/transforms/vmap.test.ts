@@ -21,11 +21,9 @@ import {
   expectClose,
   expectCleanState,
   expectTypedError,
-  f64,
   lineHere,
-  numericGrad,
-  values,
-} from "./helpers.js";
+} from "../helpers/assertions.js";
+import { f64, numericGrad, values } from "../helpers/numeric.js";
 
 const file = "vmap.test.ts";
 const exact = { rtol: 1e-12, atol: 1e-12 };

@@ -1,15 +1,23 @@
 /**
- * Shared helpers of the transform tests: float64 central differences (the reference every
- * derivative is checked against), a pytree comparison with readable failures, and the check that
- * a user mistake gives a typed error naming the test file and leaves no trace level behind.
+ * Float64 test data and references: small array helpers, deterministic pseudo-random arrays, and
+ * the central differences (gradient, JVP, Jacobian, Hessian) every derivative is checked against.
  */
-import { expect } from "vitest";
-import { FluxionError, NDArray, grad, np, tree } from "../../src/index.js";
-import { traceDepth } from "../../src/core/trace.js";
+import { NDArray, np, tree } from "../../src/index.js";
 
 /** A float64 array. */
 export function f64(data: number | number[] | number[][] | number[][][]): NDArray {
   return np.array(data, { dtype: "float64" });
+}
+
+/** Deterministic pseudo-random float64 values in [-1, 1) (a linear congruential generator). */
+export function random(shape: number[], seed: number): NDArray {
+  let state = seed >>> 0;
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = Array.from({ length: size }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 31 - 1;
+  });
+  return np.array(data, { dtype: "float64" }).reshape(shape);
 }
 
 /** The elements of `x` as JS numbers (row-major). */
@@ -17,42 +25,11 @@ export function values(x: NDArray): number[] {
   return Array.from(x.toTypedArray() as ArrayLike<number>, Number);
 }
 
-function asArray(x: unknown): NDArray {
+/** A pytree leaf as an array (JS numbers and booleans become 0-d arrays). */
+export function asArray(x: unknown): NDArray {
   if (x instanceof NDArray) return x;
   if (typeof x === "number" || typeof x === "boolean") return np.array(Number(x));
   throw new Error(`expected an array leaf, got ${String(x)}`);
-}
-
-/** Options of {@link expectClose}. */
-export interface CloseOptions {
-  rtol?: number;
-  atol?: number;
-}
-
-/**
- * Asserts that two pytrees have the same structure, the same leaf shapes and close values
- * (`|a - e| <= atol + rtol * |e|` elementwise).
- */
-export function expectClose(actual: unknown, expected: unknown, options: CloseOptions = {}): void {
-  const { rtol = 1e-6, atol = 1e-8 } = options;
-  const [actualLeaves, actualTree] = tree.flatten(actual);
-  const [expectedLeaves, expectedTree] = tree.flatten(expected);
-  expect(actualTree.toString()).toBe(expectedTree.toString());
-  const mismatches: string[] = [];
-  actualLeaves.forEach((leaf, i) => {
-    const a = asArray(leaf);
-    const e = asArray(expectedLeaves[i]);
-    expect(a.shape, `shape of leaf ${i}`).toEqual(e.shape);
-    const av = values(a);
-    const ev = values(e);
-    av.forEach((v, k) => {
-      const w = ev[k]!;
-      if (!(Math.abs(v - w) <= atol + rtol * Math.abs(w))) {
-        mismatches.push(`leaf ${i}, element ${k}: got ${v}, expected ${w}`);
-      }
-    });
-  });
-  expect(mismatches).toEqual([]);
 }
 
 function scalarOf(out: unknown): number {
@@ -162,49 +139,4 @@ export function numericHessian(f: (x: NDArray) => NDArray, x: NDArray, eps = 1e-
     }
   }
   return np.array(data, { dtype: "float64" }).reshape([...x.shape, ...x.shape]);
-}
-
-/** The line of this call in the caller's file (for errors that must name an exact line). */
-export function lineHere(): number {
-  const frame = new Error().stack!.split("\n")[2]!;
-  return Number(/:(\d+):\d+\)?$/.exec(frame)![1]);
-}
-
-/** Nothing is left on the trace stack, and a plain `grad` works and is right. */
-export function expectCleanState(): void {
-  expect(traceDepth()).toBe(0);
-  const square = (x: NDArray): NDArray => x.mul(x).sum();
-  const x = f64([1, -2, 0.5]);
-  expectClose(grad(square)(x), numericGrad(square, [x]), { rtol: 1e-6, atol: 1e-6 });
-}
-
-type ErrorClass = abstract new (...args: never[]) => FluxionError;
-
-/**
- * Runs `f`, which must throw a `type` (a `FluxionError` subclass) whose message names `file`
- * (e.g. `"grad.test.ts"`) with a line number and contains each of `fragments`; then checks that
- * the trace stack is empty and `grad` still works. Returns the error.
- */
-export function expectTypedError(
-  f: () => unknown,
-  type: ErrorClass,
-  file: string,
-  ...fragments: string[]
-): FluxionError {
-  let caught: unknown;
-  try {
-    f();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, "expected an error, but nothing was thrown").toBeDefined();
-  expect(caught).toBeInstanceOf(FluxionError);
-  expect(caught).toBeInstanceOf(type);
-  const error = caught as FluxionError;
-  if (type !== FluxionError) expect(error.name).toBe(type.name);
-  expect(error.message).toMatch(new RegExp(`${file.replace(/\./g, "\\.")}:\\d+:\\d+`));
-  expect(error.site?.file.endsWith(file)).toBe(true);
-  for (const fragment of fragments) expect(error.message).toContain(fragment);
-  expectCleanState();
-  return error;
 }
