@@ -36,3 +36,12 @@ export { jacfwd, jacrev, hessian, evalShape } from "./transforms/jacobian.js";
 export type { JacobianOptions } from "./transforms/jacobian.js";
 export { checkGrads } from "./transforms/check.js";
 export type { CheckGradsOptions } from "./transforms/check.js";
+export { jit, Lowered, Compiled } from "./transforms/jit.js";
+export type {
+  JitOptions,
+  Jitted,
+  CostAnalysis,
+  CompileReport,
+  KernelReport,
+} from "./transforms/jit.js";
+import "./runtime/jit-backend.js";

@@ -107,17 +107,39 @@ function alphabetic(i: number): string {
   return s;
 }
 
+/**
+ * Each equation of `program` printed as in `program.toString()` (same variable names), for
+ * reports and generated-code comments.
+ */
+export function equationLines(program: Program): Map<Equation, string> {
+  const namer = new Namer();
+  for (const v of [...program.constvars, ...program.invars]) namer.name(v);
+  return new Map(program.equations.map((eq) => [eq, printEquation(namer, eq)]));
+}
+
+function printEquation(namer: Namer, eq: Equation): string {
+  const outs = eq.outputs.map((v) => namer.binder(v)).join(" ");
+  const params = eq.primitive.formatParams(eq.params);
+  const args = eq.inputs.map((a) => namer.atom(a)).join(" ");
+  const head = params === "" ? eq.primitive.name : `${eq.primitive.name}[${params}]`;
+  return `${outs} = ${head} ${args}`.trimEnd();
+}
+
+/** The printed name of each variable of `program`, as `program.toString()` names them. */
+export function variableNames(program: Program): (v: Var) => string {
+  const namer = new Namer();
+  for (const v of [...program.constvars, ...program.invars]) namer.name(v);
+  for (const eq of program.equations) for (const v of eq.outputs) namer.name(v);
+  return (v) => namer.name(v);
+}
+
 function printProgram(program: Program, options: { sourceInfo: boolean }): string {
   const namer = new Namer();
   const consts = program.constvars.map((v) => namer.binder(v)).join(", ");
   const ins = program.invars.map((v) => namer.binder(v)).join(", ");
   const lines = [`{ lambda ${consts}${consts === "" ? "" : " "}; ${ins}. let`];
   for (const eq of program.equations) {
-    const outs = eq.outputs.map((v) => namer.binder(v)).join(" ");
-    const params = eq.primitive.formatParams(eq.params);
-    const args = eq.inputs.map((a) => namer.atom(a)).join(" ");
-    const head = params === "" ? eq.primitive.name : `${eq.primitive.name}[${params}]`;
-    let line = `    ${outs} = ${head} ${args}`.trimEnd();
+    let line = `    ${printEquation(namer, eq)}`;
     if (options.sourceInfo && eq.source !== undefined) {
       const site = eq.source.toString();
       if (site !== "") line += `    # ${site}`;

@@ -84,6 +84,11 @@ interface PrimitiveSpecBase<P extends Params> {
   batch: BatchRule<P>;
   /** Formats params for the IR printer; the default prints them as `key=value`. */
   formatParams?: (params: P) => string;
+  /**
+   * For elementwise primitives: the function of one element, given the input dtypes. The
+   * compiler fuses chains of these into one loop; eager execution uses the same functions.
+   */
+  scalar?: (inputDTypes: readonly DType[], params: P) => (...xs: number[]) => number;
   /** Sample applications for the registry sweep (the sweep fails for a primitive without). */
   examples?: () => readonly PrimitiveExample<P>[];
 }

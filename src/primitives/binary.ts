@@ -87,6 +87,18 @@ function binaryExamples(spec: BinarySpec): PrimitiveExample<Empty>[] {
   );
 }
 
+function kernelFor(spec: BinarySpec, dtype: DType): (x: number, y: number) => number {
+  const specific =
+    dtype === "int32"
+      ? spec.int32
+      : dtype === "uint32"
+        ? spec.uint32
+        : dtype === "bool"
+          ? spec.bool
+          : undefined;
+  return specific ?? spec.f;
+}
+
 function binary(spec: BinarySpec): Primitive<Empty> {
   const rules =
     spec.transpose === undefined
@@ -110,18 +122,12 @@ function binary(spec: BinarySpec): Primitive<Empty> {
       const weak = spec.outDType === undefined && avals.every((a) => a.weakType);
       return [new AbstractValue(shape, spec.outDType ?? dtype, weak)];
     },
+    scalar: ([dtype]) => kernelFor(spec, dtype!),
     impl(inputs) {
       const [x, y] = concrete(inputs);
       const shape = x!.ndim > 0 ? x!.shape : y!.shape;
       const dtype = x!.dtype;
-      const f =
-        (dtype === "int32"
-          ? spec.int32
-          : dtype === "uint32"
-            ? spec.uint32
-            : dtype === "bool"
-              ? spec.bool
-              : undefined) ?? spec.f;
+      const f = kernelFor(spec, dtype);
       const weak = spec.outDType === undefined && x!.weakType && y!.weakType;
       return [
         output(shape, spec.outDType ?? dtype, weak, (out) =>

@@ -24,6 +24,13 @@ import {
 export * from "./unary.js";
 export * from "./binary.js";
 
+const choose = (p: number, x: number, y: number): number => (p !== 0 ? x : y);
+
+/** The element conversion of `convert_element_type`. */
+function caster(newDType: DType): (v: number) => number {
+  return newDType === "bool" ? (v) => (v !== 0 ? 1 : 0) : (v) => castScalar(v, newDType);
+}
+
 const shapeOf = (x: NDArray | LinearInput): readonly number[] => x.aval.shape;
 const isLinear = isLinearInput;
 
@@ -69,6 +76,7 @@ export const select: Primitive<Empty> = definePrimitive<Empty>({
     ];
   },
   batch: (inputs, axes, params) => batchElementwise(select)(inputs, axes, params),
+  scalar: () => choose,
   abstractEval(avals) {
     const [pred, a, b] = avals as [AbstractValue, AbstractValue, AbstractValue];
     checkDType("select", pred, "bool", "the predicate");
@@ -83,9 +91,7 @@ export const select: Primitive<Empty> = definePrimitive<Empty>({
     const operands = all.map((x) => alignedOperand(x, shape));
     return [
       output(shape, a.dtype, a.weakType && b.weakType, (out) =>
-        mapTernary(shape, operands[0]!, operands[1]!, operands[2]!, out, (p, x, y) =>
-          p !== 0 ? x : y,
-        ),
+        mapTernary(shape, operands[0]!, operands[1]!, operands[2]!, out, choose),
       ),
     ];
   },
@@ -126,15 +132,16 @@ export const convertElementType: Primitive<ConvertParams> = definePrimitive<Conv
       : bind1(convertElementType, [ct], { newDType: x!.aval.dtype, weakType: x!.aval.weakType }),
   ],
   batch: (inputs, axes, params) => [[bind1(convertElementType, [inputs[0]!], params)], [axes[0]!]],
+  scalar: (_, { newDType }) => caster(newDType),
   abstractEval([x], { newDType, weakType }) {
     return [new AbstractValue(x!.shape, newDType, weakType)];
   },
   impl(inputs, { newDType, weakType }) {
     const [x] = concrete(inputs);
-    const f =
-      newDType === "bool"
-        ? (v: number) => (v !== 0 ? 1 : 0)
-        : (v: number) => castScalar(v, newDType);
-    return [output(x!.shape, newDType, weakType, (out) => mapUnary(x!.shape, x!.operand, out, f))];
+    return [
+      output(x!.shape, newDType, weakType, (out) =>
+        mapUnary(x!.shape, x!.operand, out, caster(newDType)),
+      ),
+    ];
   },
 });

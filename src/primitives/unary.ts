@@ -55,6 +55,10 @@ function unaryExamples(
   );
 }
 
+function kernelFor(spec: UnarySpec, dtype: DType): (x: number) => number {
+  return (dtype === "int32" ? spec.int32 : dtype === "uint32" ? spec.uint32 : undefined) ?? spec.f;
+}
+
 function unary(spec: UnarySpec): Primitive<Empty> {
   const primitive: Primitive<Empty> = definePrimitive<Empty>({
     name: spec.name,
@@ -71,12 +75,11 @@ function unary(spec: UnarySpec): Primitive<Empty> {
       const dtype = spec.outDType ?? x!.dtype;
       return [new AbstractValue(x!.shape, dtype, spec.outDType === undefined && x!.weakType)];
     },
+    scalar: ([dtype]) => kernelFor(spec, dtype!),
     impl(inputs) {
       const [x] = concrete(inputs);
       const dtype = spec.outDType ?? x!.dtype;
-      const f =
-        (x!.dtype === "int32" ? spec.int32 : x!.dtype === "uint32" ? spec.uint32 : undefined) ??
-        spec.f;
+      const f = kernelFor(spec, x!.dtype);
       return [
         output(x!.shape, dtype, spec.outDType === undefined && x!.weakType, (out) =>
           mapUnary(x!.shape, x!.operand, out, f),
@@ -90,6 +93,8 @@ function unary(spec: UnarySpec): Primitive<Empty> {
 const c = (value: number, like: NDArray): NDArray => ops.constant(value, like);
 const u = (p: Primitive<Empty>, x: NDArray): NDArray => ops.unary(p, x);
 
+const negate = (v: number): number => -v;
+
 /** Negation: linear, so it also has a transpose rule. */
 export const neg: Primitive<Empty> = definePrimitive<Empty>({
   name: "neg",
@@ -99,12 +104,11 @@ export const neg: Primitive<Empty> = definePrimitive<Empty>({
     checkDType("neg", x!, "numeric");
     return [x!];
   },
+  scalar: () => negate,
   impl(inputs) {
     const [x] = concrete(inputs);
     return [
-      output(x!.shape, x!.dtype, x!.weakType, (out) =>
-        mapUnary(x!.shape, x!.operand, out, (v) => -v),
-      ),
+      output(x!.shape, x!.dtype, x!.weakType, (out) => mapUnary(x!.shape, x!.operand, out, negate)),
     ];
   },
   jvp: ([x], [t]) => [[ops.neg(x!)], [t === null ? null : ops.neg(t)]],

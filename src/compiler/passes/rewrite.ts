@@ -1,0 +1,78 @@
+/**
+ * Shared machinery of IR passes: substituting atoms for variables through a program.
+ */
+import { Equation, Literal, Program, Var, type Atom } from "../../core/ir.js";
+
+/** Variables replaced by other atoms; lookups follow chains (a → b → c). */
+export class Substitution {
+  private readonly map = new Map<Var, Atom>();
+
+  set(from: Var, to: Atom): void {
+    this.map.set(from, to);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  apply(a: Atom): Atom {
+    let current: Atom = a;
+    while (current instanceof Var) {
+      const next = this.map.get(current);
+      if (next === undefined) break;
+      current = next;
+    }
+    return current;
+  }
+
+  equation(eq: Equation, inputs: readonly Atom[] = eq.inputs): Equation {
+    return new Equation(
+      eq.primitive,
+      inputs.map((a) => this.apply(a)),
+      eq.outputs,
+      eq.params,
+      eq.source,
+    );
+  }
+}
+
+/** A copy of `program` with new equations (and optionally constants), outputs substituted. */
+export function withEquations(
+  program: Program,
+  equations: readonly Equation[],
+  substitution: Substitution,
+  constvars: readonly Var[] = program.constvars,
+  consts = program.consts,
+): Program {
+  return new Program(
+    constvars,
+    consts,
+    program.invars,
+    equations,
+    program.outputs.map((a) => substitution.apply(a)),
+  );
+}
+
+/** A stable key for an atom (identity for vars, value and type for literals). */
+export function atomKey(a: Atom, ids: Map<Var, number>): string {
+  if (a instanceof Literal) return `${a.value}:${a.aval.toString()}:${a.aval.weakType ? "w" : ""}`;
+  let id = ids.get(a);
+  if (id === undefined) {
+    id = ids.size;
+    ids.set(a, id);
+  }
+  return `v${id}`;
+}
+
+/** A stable key for params (plain data; functions by identity). */
+export function paramsKey(params: object): string {
+  const functions: unknown[] = [];
+  return JSON.stringify(params, (_, v: unknown) => {
+    if (typeof v === "function") {
+      let i = functions.indexOf(v);
+      if (i < 0) i = functions.push(v) - 1;
+      return `<fn ${i}>`;
+    }
+    return v;
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Algebraic simplification, as small rewrite rules: x*1, 1*x, x+0, 0+x, x-0, x/1 → x;
+ * neg(neg(x)) → x; transpose of transpose → one transpose (or none); reshape of reshape → one
+ * reshape; no-op reshapes, casts and broadcasts → their input; select(p, x, x) → x.
+ */
+import { Equation, Literal, type Program, type Var, type Atom } from "../../core/ir.js";
+import type { Params } from "../../core/primitive.js";
+import { Substitution, withEquations } from "./rewrite.js";
+
+const isLiteral = (a: Atom, value: number): boolean => a instanceof Literal && a.value === value;
+
+/** `a` can replace an output of type `out` (same shape, dtype and weak type). */
+const sameType = (a: Atom, out: Var): boolean => a.aval.strictlyEquals(out.aval);
+
+type Rule = (
+  eq: Equation,
+  definition: (a: Atom) => Equation | undefined,
+) => Atom | Equation | undefined;
+
+const identityRules: Record<string, (inputs: readonly Atom[]) => Atom | undefined> = {
+  mul: ([x, y]) => (isLiteral(y!, 1) ? x : isLiteral(x!, 1) ? y : undefined),
+  add: ([x, y]) => (isLiteral(y!, 0) ? x : isLiteral(x!, 0) ? y : undefined),
+  sub: ([x, y]) => (isLiteral(y!, 0) ? x : undefined),
+  div: ([x, y]) => (isLiteral(y!, 1) ? x : undefined),
+  select: ([, x, y]) => (x === y ? x : undefined),
+  reshape: ([x]) => x,
+  convert_element_type: ([x]) => x,
+  broadcast_in_dim: ([x]) => x,
+  transpose: ([x]) => x,
+};
+
+const rules: Rule[] = [
+  // Identities: the result is one of the inputs, when it has the output's exact type.
+  (eq) => {
+    const rule = identityRules[eq.primitive.name];
+    const candidate = rule?.(eq.inputs);
+    return candidate !== undefined && eq.outputs.length === 1 && sameType(candidate, eq.outputs[0]!)
+      ? candidate
+      : undefined;
+  },
+  // neg(neg(x)) → x.
+  (eq, definition) => {
+    if (eq.primitive.name !== "neg") return undefined;
+    const inner = definition(eq.inputs[0]!);
+    return inner?.primitive.name === "neg" ? inner.inputs[0] : undefined;
+  },
+  // transpose(transpose(x, p), q) → transpose(x, p∘q).
+  (eq, definition) => {
+    if (eq.primitive.name !== "transpose") return undefined;
+    const inner = definition(eq.inputs[0]!);
+    if (inner?.primitive.name !== "transpose") return undefined;
+    const p = (inner.params as { permutation: readonly number[] }).permutation;
+    const q = (eq.params as { permutation: readonly number[] }).permutation;
+    const permutation = q.map((i) => p[i]!);
+    return withInputs(eq, [inner.inputs[0]!], { permutation });
+  },
+  // reshape(reshape(x)) → reshape(x).
+  (eq, definition) => {
+    if (eq.primitive.name !== "reshape") return undefined;
+    const inner = definition(eq.inputs[0]!);
+    return inner?.primitive.name === "reshape"
+      ? withInputs(eq, [inner.inputs[0]!], eq.params)
+      : undefined;
+  },
+];
+
+function withInputs(eq: Equation, inputs: readonly Atom[], params: Params): Equation {
+  return new Equation(eq.primitive, inputs, eq.outputs, params, eq.source);
+}
+
+export function simplify(program: Program): Program {
+  const substitution = new Substitution();
+  const definitions = new Map<Var, Equation>();
+  const definition = (a: Atom): Equation | undefined =>
+    a instanceof Literal ? undefined : definitions.get(a);
+  const equations: Equation[] = [];
+  let changed = false;
+  for (const original of program.equations) {
+    let eq = substitution.equation(original);
+    let replaced: Atom | undefined;
+    for (const rule of rules) {
+      const result = rule(eq, definition);
+      if (result === undefined) continue;
+      changed = true;
+      if (result instanceof Equation) eq = result;
+      else {
+        replaced = result;
+        break;
+      }
+    }
+    if (replaced !== undefined) {
+      substitution.set(eq.outputs[0]!, replaced);
+      continue;
+    }
+    for (const v of eq.outputs) definitions.set(v, eq);
+    equations.push(eq);
+  }
+  if (!changed) return program;
+  return withEquations(program, equations, substitution);
+}

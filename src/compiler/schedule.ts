@@ -1,0 +1,277 @@
+/**
+ * Scheduling an optimised program into kernels: elementwise chains fuse into one loop (and a
+ * trailing reduction over the same elements joins them), everything else is a kernel of its own.
+ * The schedule also carries what the report shows: FLOPs and bytes per kernel, buffers updated
+ * in place, and the peak memory of a call.
+ */
+import type { AbstractValue } from "../core/aval.js";
+import { itemSize } from "../core/dtype.js";
+import { Var, type Equation, type Program } from "../core/ir.js";
+import { shapesEqual } from "../core/shape.js";
+
+/** One kernel: equations run together. */
+export interface Kernel {
+  /** `"fused"`: elementwise equations in one loop; `"single"`: one equation on its own. */
+  kind: "fused" | "single";
+  equations: readonly Equation[];
+  /** Values read from outside the kernel. */
+  inputs: readonly Var[];
+  /** Values the kernel produces that are used after it (or are program outputs). */
+  outputs: readonly Var[];
+  flops: number;
+  bytes: number;
+  /** Output buffers written over an input buffer that dies here: `[input, output]`. */
+  inPlace: readonly (readonly [Var, Var])[];
+}
+
+export interface Schedule {
+  program: Program;
+  kernels: readonly Kernel[];
+  /** Bytes live at the worst point of a call (inputs, constants and outputs included). */
+  peakBytes: number;
+  /** Arguments whose buffers the caller donated. */
+  donated: ReadonlySet<Var>;
+}
+
+const elementwiseNames = new Set([
+  "neg",
+  "abs",
+  "sign",
+  "floor",
+  "ceil",
+  "round",
+  "exp",
+  "exp2",
+  "log",
+  "log1p",
+  "expm1",
+  "sqrt",
+  "cbrt",
+  "sin",
+  "cos",
+  "tan",
+  "asin",
+  "acos",
+  "atan",
+  "sinh",
+  "cosh",
+  "tanh",
+  "asinh",
+  "acosh",
+  "atanh",
+  "is_finite",
+  "not",
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "rem",
+  "pow",
+  "max",
+  "min",
+  "atan2",
+  "and",
+  "or",
+  "xor",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+  "select",
+  "convert_element_type",
+]);
+
+/** Whether an equation can join a fused elementwise loop. */
+export function isElementwise(eq: Equation): boolean {
+  return eq.primitive.spec.scalar !== undefined && elementwiseNames.has(eq.primitive.name);
+}
+
+const bytesOf = (aval: AbstractValue): number => aval.size * itemSize(aval.dtype);
+
+/** FLOPs of one equation: one per output element for elementwise work; 2mnk for contractions. */
+export function equationFlops(eq: Equation): number {
+  const name = eq.primitive.name;
+  if (isElementwise(eq)) return eq.outputs[0]!.aval.size;
+  if (name === "dot_general") {
+    const out = eq.outputs[0]!.aval.size;
+    const params = eq.params as { contracting: readonly [readonly number[], readonly number[]] };
+    const k = params.contracting[0].reduce((n, a) => n * eq.inputs[0]!.aval.shape[a]!, 1);
+    return 2 * out * k;
+  }
+  if (name.startsWith("reduce_") || name.startsWith("cum") || name.startsWith("arg")) {
+    return eq.inputs[0]!.aval.size;
+  }
+  return 0;
+}
+
+const reductionNames = new Set(["reduce_sum", "reduce_max", "reduce_min"]);
+
+/** A sum/max/min over the trailing axes: it can end a fused loop (one output per block). */
+export function isTrailingReduction(eq: Equation): boolean {
+  if (!reductionNames.has(eq.primitive.name)) return false;
+  const axes = (eq.params as { axes: readonly number[] }).axes;
+  const ndim = eq.inputs[0]!.aval.ndim;
+  return axes.every((a, i) => a === ndim - axes.length + i);
+}
+
+/** Positions of the equations that read each variable. */
+function usesOf(program: Program): Map<Var, number[]> {
+  const uses = new Map<Var, number[]>();
+  program.equations.forEach((eq, i) => {
+    for (const a of eq.inputs) {
+      if (a instanceof Var) {
+        const list = uses.get(a) ?? [];
+        list.push(i);
+        uses.set(a, list);
+      }
+    }
+  });
+  return uses;
+}
+
+interface Group {
+  members: number[];
+  shape: readonly number[];
+  /** A reduction ends the group: nothing may join after it. */
+  closed: boolean;
+}
+
+/** Greedy producer–consumer fusion over the equation list. */
+function fuse(program: Program, uses: Map<Var, number[]>): number[][] {
+  const groupOf = new Map<number, Group>();
+  const groups: Group[] = [];
+  const defining = new Map<Var, number>();
+  program.equations.forEach((eq, i) => eq.outputs.forEach((v) => defining.set(v, i)));
+  program.equations.forEach((eq, i) => {
+    const elementwise = isElementwise(eq);
+    const reduction = isTrailingReduction(eq);
+    if (!elementwise && !reduction) {
+      groups.push({ members: [i], shape: [], closed: true });
+      return;
+    }
+    const shape = elementwise ? eq.outputs[0]!.aval.shape : eq.inputs[0]!.aval.shape;
+    // Join the group of a producer with the same loop shape, if every value that group exports
+    // to other consumers is read after this equation (so the fused kernel can run here).
+    let joined: Group | undefined;
+    for (const a of eq.inputs) {
+      if (!(a instanceof Var)) continue;
+      const producer = defining.get(a);
+      const group = producer === undefined ? undefined : groupOf.get(producer);
+      if (group === undefined || group.closed || !shapesEqual(group.shape, shape)) continue;
+      const exportsLater = group.members.every((m) =>
+        program.equations[m]!.outputs.every((v) =>
+          (uses.get(v) ?? []).every((u) => u >= i || group.members.includes(u)),
+        ),
+      );
+      if (exportsLater && (joined === undefined || joined === group)) joined = group;
+    }
+    if (joined === undefined) {
+      joined = { members: [], shape, closed: false };
+      groups.push(joined);
+    }
+    joined.members.push(i);
+    if (reduction) joined.closed = true;
+    groupOf.set(i, joined);
+  });
+  return groups.map((g) => g.members);
+}
+
+/**
+ * Builds the schedule of an (optimised) program. `donated[i]` says the caller gave up argument
+ * i's buffer, so it may be reused in place.
+ */
+export function schedule(program: Program, donated: readonly boolean[] = []): Schedule {
+  const uses = usesOf(program);
+  const programOutputs = new Set(program.outputs.filter((a): a is Var => a instanceof Var));
+  const memberLists = fuse(program, uses);
+  // Kernels run in the order of their last member.
+  memberLists.sort((a, b) => a[a.length - 1]! - b[b.length - 1]!);
+  const kernels = memberLists.map((members): Kernel => {
+    const equations = members.map((m) => program.equations[m]!);
+    const defined = new Set(equations.flatMap((eq) => eq.outputs));
+    const inputs = [
+      ...new Set(
+        equations
+          .flatMap((eq) => eq.inputs)
+          .filter((a): a is Var => a instanceof Var && !defined.has(a)),
+      ),
+    ];
+    const last = members[members.length - 1]!;
+    const outputs = [...defined].filter(
+      (v) =>
+        programOutputs.has(v) || (uses.get(v) ?? []).some((u) => u > last || !members.includes(u)),
+    );
+    const flops = equations.reduce((n, eq) => n + equationFlops(eq), 0);
+    const bytes = [...inputs, ...outputs].reduce((n, v) => n + bytesOf(v.aval), 0);
+    return {
+      kind: members.length > 1 || isElementwise(equations[0]!) ? "fused" : "single",
+      equations,
+      inputs,
+      outputs,
+      flops,
+      bytes,
+      inPlace: [],
+    };
+  });
+  return planMemory(
+    program,
+    kernels,
+    programOutputs,
+    new Set(program.invars.filter((_, i) => donated[i] === true)),
+  );
+}
+
+/**
+ * Liveness over kernels: a buffer is live from the kernel that writes it to its last reader.
+ * A kernel's output may take over an input buffer of the same size that dies at that kernel (and
+ * is not an argument, constant or output of the program): an in-place update.
+ */
+function planMemory(
+  program: Program,
+  kernels: Kernel[],
+  programOutputs: Set<Var>,
+  donated: Set<Var>,
+): Schedule {
+  const lastUse = new Map<Var, number>();
+  kernels.forEach((k, i) => k.inputs.forEach((v) => lastUse.set(v, i)));
+  const external = new Set<Var>([
+    ...program.invars.filter((v) => !donated.has(v)),
+    ...program.constvars,
+  ]);
+  let live = [...program.invars, ...program.constvars].reduce((n, v) => n + bytesOf(v.aval), 0);
+  let peak = live;
+  const planned = kernels.map((k, i) => {
+    const dying = k.inputs.filter(
+      (v) => lastUse.get(v) === i && !external.has(v) && !programOutputs.has(v),
+    );
+    const inPlace: [Var, Var][] = [];
+    const free = [...dying];
+    let allocated = 0;
+    for (const out of k.outputs) {
+      const j = free.findIndex(
+        (v) => bytesOf(v.aval) === bytesOf(out.aval) && v.aval.dtype === out.aval.dtype,
+      );
+      if (j >= 0 && reusable(k, free[j]!, out)) {
+        inPlace.push([free[j]!, out]);
+        free.splice(j, 1);
+      } else allocated += bytesOf(out.aval);
+    }
+    live += allocated;
+    peak = Math.max(peak, live);
+    live -= free.reduce((n, v) => n + bytesOf(v.aval), 0);
+    return { ...k, inPlace };
+  });
+  return { program, kernels: planned, peakBytes: peak, donated };
+}
+
+/**
+ * Whether `out` may overwrite `input` inside kernel `k`: elementwise loops read each element
+ * before writing it, and scatter updates its operand.
+ */
+function reusable(k: Kernel, input: Var, out: Var): boolean {
+  if (k.kind === "fused") return k.equations.every(isElementwise);
+  const eq = k.equations[0]!;
+  return eq.primitive.name === "scatter" && eq.inputs[0] === input && eq.outputs[0] === out;
+}

@@ -1,0 +1,94 @@
+/**
+ * Running compiled programs: a schedule's kernels are instantiated once (fused loops become
+ * JavaScript functions) and each call then runs them in order, with no tracing and no dispatch
+ * through the trace stack.
+ */
+import type { NDArray } from "../core/array.js";
+import { allocate } from "../core/dtype.js";
+import { Literal, Var, type Atom } from "../core/ir.js";
+import type { FusedKernelCode } from "../compiler/codegen/fused.js";
+import type { Kernel, Schedule } from "../compiler/schedule.js";
+import { asConcrete, fromStorage, scalar, type ConcreteArray } from "./concrete.js";
+
+type Step = (env: Map<Var, ConcreteArray>) => void;
+
+/** A compiled program: call it with concrete arrays (the flattened arguments). */
+export type Executable = (args: readonly NDArray[]) => NDArray[];
+
+function literal(a: Literal): ConcreteArray {
+  return scalar(a.value, a.aval.dtype, a.aval.weakType);
+}
+
+function singleStep(kernel: Kernel): Step {
+  const eq = kernel.equations[0]!;
+  const impl = eq.primitive.spec.impl;
+  const literals = eq.inputs.map((a) => (a instanceof Literal ? literal(a) : undefined));
+  return (env) => {
+    const inputs = eq.inputs.map((a, i) => literals[i] ?? env.get(a as Var)!);
+    const outs = impl(inputs, eq.params);
+    eq.outputs.forEach((v, i) => env.set(v, asConcrete(outs[i]!)));
+  };
+}
+
+function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Set<ConcreteArray>): Step {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled kernels are generated code
+  const factory = new Function(`return ${code.source}`)() as (
+    ...fs: ((...xs: number[]) => number)[]
+  ) => (...args: unknown[]) => void;
+  const run = factory(...code.functions);
+  const reuse = new Map(kernel.inPlace.map(([input, output]) => [output, input]));
+  return (env) => {
+    const args: unknown[] = code.inputs.map((v) => {
+      const x = env.get(v)!;
+      return v.aval.ndim === 0 ? x.data[x.offset] : x.contiguousData();
+    });
+    const outs = code.outputs.map((v) => {
+      const donor = reuse.get(v);
+      const candidate = donor === undefined ? undefined : env.get(donor);
+      if (
+        candidate !== undefined &&
+        owned.has(candidate) &&
+        candidate.data.length === v.aval.size
+      ) {
+        return candidate.data;
+      }
+      return allocate(v.aval.dtype, v.aval.size);
+    });
+    run(...args, ...outs);
+    code.outputs.forEach((v, i) => {
+      const out = fromStorage(outs[i]!, v.aval.shape, v.aval.dtype, v.aval.weakType);
+      owned.add(out);
+      env.set(v, out);
+    });
+  };
+}
+
+/** Instantiates a schedule; `fused` gives the generated code of each fused kernel. */
+export function instantiate(
+  schedule: Schedule,
+  fused: ReadonlyMap<Kernel, FusedKernelCode>,
+): Executable {
+  const { program } = schedule;
+  const owned = new Set<ConcreteArray>();
+  const steps = schedule.kernels.map((k) => {
+    const code = fused.get(k);
+    return code === undefined ? singleStep(k) : fusedStep(k, code, owned);
+  });
+  const consts = program.consts.map(asConcrete);
+  const read = (env: Map<Var, ConcreteArray>, a: Atom): NDArray =>
+    a instanceof Literal ? literal(a) : env.get(a)!;
+  return (args) => {
+    owned.clear();
+    const env = new Map<Var, ConcreteArray>();
+    program.constvars.forEach((v, i) => env.set(v, consts[i]!));
+    program.invars.forEach((v, i) => {
+      const x = asConcrete(args[i]!);
+      env.set(v, x);
+      // A donated argument's buffer may be reused when it holds exactly this array.
+      if (schedule.donated.has(v) && x.isContiguous && x.offset === 0 && x.data.length === x.size)
+        owned.add(x);
+    });
+    for (const step of steps) step(env);
+    return program.outputs.map((a) => read(env, a));
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * The compiler behind `jit`: optimisation passes, scheduling into kernels, code generation, and
+ * instantiation into something callable. Installed into the jit transform when the package loads.
+ */
+import { equationLines, variableNames, type Program } from "../core/ir.js";
+import { generateFused, type FusedKernelCode } from "../compiler/codegen/fused.js";
+import { optimize } from "../compiler/passes/pipeline.js";
+import { schedule, type Kernel, type Schedule } from "../compiler/schedule.js";
+import {
+  installJitBackend,
+  type CompiledProgram,
+  type CompileReport,
+  type KernelReport,
+} from "../transforms/jit.js";
+import { instantiate } from "./executor.js";
+
+function kernelName(k: Kernel, i: number): string {
+  return k.kind === "fused" ? `kernel${i}_fused` : `kernel${i}_${k.equations[0]!.primitive.name}`;
+}
+
+function reportOf(s: Schedule): CompileReport {
+  const name = variableNames(s.program);
+  const kernels: KernelReport[] = s.kernels.map((k, i) => ({
+    kernel: kernelName(k, i),
+    equations: k.equations.map((eq) => eq.primitive.name),
+    inPlace: k.inPlace.map(([input, output]) => `${name(input)} → ${name(output)}`),
+    flops: k.flops,
+    bytes: k.bytes,
+  }));
+  const peakBytes = s.peakBytes;
+  return {
+    kernels,
+    peakBytes,
+    toString() {
+      const header = ["kernel", "equations", "in place", "FLOPs", "bytes"];
+      const rows = kernels.map((k) => [
+        k.kernel,
+        k.equations.join(" → "),
+        k.inPlace.join(", ") || "-",
+        String(k.flops),
+        String(k.bytes),
+      ]);
+      const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+      const line = (cells: string[]): string =>
+        cells
+          .map((cell, c) => cell.padEnd(widths[c]!))
+          .join("  ")
+          .trimEnd();
+      return [line(header), ...rows.map(line), `peak memory: ${peakBytes} bytes`].join("\n");
+    },
+  };
+}
+
+function codeOf(s: Schedule, fused: ReadonlyMap<Kernel, FusedKernelCode>): string {
+  const lines = equationLines(s.program);
+  return s.kernels
+    .map((k, i) => {
+      const header = [
+        `// ${kernelName(k, i)}: ${k.equations.length} equation(s), ${k.flops} FLOPs, ${k.bytes} bytes`,
+        ...k.equations.map((eq) => `//   ${lines.get(eq)!}`),
+      ];
+      const code = fused.get(k);
+      const body =
+        code === undefined ? `// runs the ${k.equations[0]!.primitive.name} kernel` : code.source;
+      return [...header, body].join("\n");
+    })
+    .join("\n\n");
+}
+
+function compile(program: Program, donated: readonly boolean[]): CompiledProgram {
+  const planned = schedule(program, donated);
+  const fused = new Map<Kernel, FusedKernelCode>();
+  for (const k of planned.kernels) if (k.kind === "fused") fused.set(k, generateFused(k));
+  const run = instantiate(planned, fused);
+  const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
+  const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
+  return {
+    run,
+    code: codeOf(planned, fused),
+    report: reportOf(planned),
+    cost: { flops, bytesAccessed },
+  };
+}
+
+installJitBackend({ optimize, compile });
