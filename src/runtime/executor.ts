@@ -31,7 +31,6 @@ function singleStep(kernel: Kernel): Step {
 }
 
 function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Set<ConcreteArray>): Step {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled kernels are generated code
   const factory = new Function(`return ${code.source}`)() as (
     ...fs: ((...xs: number[]) => number)[]
   ) => (...args: unknown[]) => void;

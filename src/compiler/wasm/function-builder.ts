@@ -499,14 +499,7 @@ export class FunctionBuilderCore {
  * per instruction in the opcode tables, named after the text format: `f32.add` → `f32Add()`,
  * `f64.load` → `f64Load(offset?, align?)`, `f32x4.extract_lane` → `f32x4ExtractLane(lane)`.
  * Every method returns the builder, so instructions chain. Create it with
- * `ModuleBuilder.addFunction`.
- *
- * @example
- * const m = new ModuleBuilder();
- * const f = m.addFunction("axpy", { params: ["f32", "f32", "f32"], results: ["f32"], export: true });
- * f.localGet(0).localGet(1).f32Mul().localGet(2).f32Add();
- * const { exports } = new WebAssembly.Instance(new WebAssembly.Module(m.build()));
- * if ((exports.axpy as (a: number, x: number, y: number) => number)(2, 3, 1) !== 7) throw new Error();
+ * `ModuleBuilder.addFunction` (whose example shows one in use).
  */
 export interface FunctionBuilder
   extends FunctionBuilderCore,
