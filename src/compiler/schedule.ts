@@ -223,10 +223,15 @@ export function schedule(program: Program, donated: readonly boolean[] = []): Sc
   );
 }
 
+/** Primitives whose eager result may be a view sharing its input's storage. */
+const viewPrimitives = new Set(["broadcast_in_dim", "reshape", "transpose", "slice", "rev"]);
+
 /**
- * Liveness over kernels: a buffer is live from the kernel that writes it to its last reader.
- * A kernel's output may take over an input buffer of the same size that dies at that kernel (and
- * is not an argument, constant or output of the program): an in-place update.
+ * Liveness over kernels. Views share storage, so liveness is tracked per buffer (the root value a
+ * chain of views starts from): a buffer is live from the kernel that writes it to the last reader
+ * of it or of any view of it. A kernel's output may take over an input buffer of the same size
+ * that dies at that kernel (and is not an argument, constant or output of the program): an
+ * in-place update. Peak memory counts buffers, not views.
  */
 function planMemory(
   program: Program,
@@ -234,29 +239,50 @@ function planMemory(
   programOutputs: Set<Var>,
   donated: Set<Var>,
 ): Schedule {
+  const root = new Map<Var, Var>();
+  const rootOf = (v: Var): Var => root.get(v) ?? v;
+  for (const k of kernels) {
+    const eq = k.equations[0]!;
+    if (
+      k.kind === "single" &&
+      viewPrimitives.has(eq.primitive.name) &&
+      eq.inputs[0] instanceof Var
+    ) {
+      root.set(eq.outputs[0]!, rootOf(eq.inputs[0]));
+    }
+  }
   const lastUse = new Map<Var, number>();
-  kernels.forEach((k, i) => k.inputs.forEach((v) => lastUse.set(v, i)));
-  const external = new Set<Var>([
+  kernels.forEach((k, i) => k.inputs.forEach((v) => lastUse.set(rootOf(v), i)));
+  const pinned = new Set<Var>([
     ...program.invars.filter((v) => !donated.has(v)),
     ...program.constvars,
+    ...[...programOutputs].map(rootOf),
   ]);
   let live = [...program.invars, ...program.constvars].reduce((n, v) => n + bytesOf(v.aval), 0);
   let peak = live;
   const planned = kernels.map((k, i) => {
-    const dying = k.inputs.filter(
-      (v) => lastUse.get(v) === i && !external.has(v) && !programOutputs.has(v),
+    const isView = k.kind === "single" && viewPrimitives.has(k.equations[0]!.primitive.name);
+    const dying = [...new Set(k.inputs.map(rootOf))].filter(
+      (r) => lastUse.get(r) === i && !pinned.has(r),
     );
     const inPlace: [Var, Var][] = [];
     const free = [...dying];
     let allocated = 0;
-    for (const out of k.outputs) {
-      const j = free.findIndex(
-        (v) => bytesOf(v.aval) === bytesOf(out.aval) && v.aval.dtype === out.aval.dtype,
-      );
-      if (j >= 0 && reusable(k, free[j]!, out)) {
-        inPlace.push([free[j]!, out]);
-        free.splice(j, 1);
-      } else allocated += bytesOf(out.aval);
+    if (!isView) {
+      for (const out of k.outputs) {
+        const donor = k.inputs.find((v) => {
+          const r = rootOf(v);
+          return (
+            free.includes(r) &&
+            bytesOf(r.aval) === bytesOf(out.aval) &&
+            r.aval.dtype === out.aval.dtype
+          );
+        });
+        if (donor !== undefined && reusable(k, donor, out)) {
+          inPlace.push([donor, out]);
+          free.splice(free.indexOf(rootOf(donor)), 1);
+        } else allocated += bytesOf(out.aval);
+      }
     }
     live += allocated;
     peak = Math.max(peak, live);

@@ -8,7 +8,7 @@
 import { AbstractValue } from "../core/aval.js";
 import { ShapeError, ValueError } from "../core/errors.js";
 import type { NDArray } from "../core/array.js";
-import { isFloating } from "../core/dtype.js";
+import { isFloating, type TypedArray } from "../core/dtype.js";
 import {
   definePrimitive,
   type ExampleInput,
@@ -304,6 +304,46 @@ const combine: Record<ScatterMode, (old: number, update: number) => number> = {
 };
 
 /**
+ * Combines `updates` into `out` (contiguous storage of an array of `shape`) at `indices`, in
+ * place. The scatter kernel: eager execution runs it on a copy of the operand, compiled code
+ * directly on a dying operand's buffer.
+ */
+export function scatterInto(
+  out: TypedArray,
+  shape: readonly number[],
+  indices: ConcreteArray,
+  updates: ConcreteArray,
+  { indexedAxes, mode }: ScatterParams,
+): void {
+  if (out.length === 0) return;
+  const restAxes = shape.map((_, i) => i).filter((i) => !indexedAxes.includes(i));
+  const restShape = restAxes.map((a) => shape[a]!);
+  const f = combine[mode];
+  const outStrides = contiguousStrides(shape);
+  const target = { shape, strides: outStrides, offset: 0 };
+  const upd = updates.contiguousData();
+  const block = restShape.reduce((n, d) => n * d, 1);
+  const restStrides = restAxes.map((a) => outStrides[a]!);
+  const updStrides = contiguousStrides(restShape);
+  forEachIndexRow(target, indices, indexedAxes, false, (row, offset) => {
+    if (offset < 0) return;
+    forEachRow(
+      restShape,
+      [
+        { data: out, strides: restStrides, offset },
+        { data: upd, strides: updStrides, offset: row * block },
+      ],
+      (_, count, offsets, strides) => {
+        let o = offsets[0]!;
+        let u = offsets[1]!;
+        for (let i = 0; i < count; i++, o += strides[0]!, u += strides[1]!)
+          out[o] = f(out[o]!, upd[u]!);
+      },
+    );
+  });
+}
+
+/**
  * `operand` with `updates` combined in at `indices` (`mode`: set/add/mul/min/max). Out-of-range
  * indices are dropped, as in JAX; repeated indices apply in order (so `add` accumulates).
  */
@@ -414,9 +454,6 @@ export const scatter: Primitive<ScatterParams> = definePrimitive<ScatterParams>(
       ConcreteArray,
       ConcreteArray,
     ];
-    const restAxes = operand.shape.map((_, i) => i).filter((i) => !indexedAxes.includes(i));
-    const restShape = restAxes.map((a) => operand.shape[a]!);
-    const f = combine[mode];
     return [
       output(operand.shape, operand.dtype, operand.weakType, (out) => {
         copyStridedTo(operand.shape, operand.operand, {
@@ -424,29 +461,7 @@ export const scatter: Primitive<ScatterParams> = definePrimitive<ScatterParams>(
           strides: contiguousStrides(operand.shape),
           offset: 0,
         });
-        if (out.length === 0) return;
-        const outStrides = contiguousStrides(operand.shape);
-        // Offsets are taken in `out`, a contiguous copy of the operand.
-        const target = { shape: operand.shape, strides: outStrides, offset: 0 };
-        const upd = updates.contiguousData();
-        const block = restShape.reduce((n, d) => n * d, 1);
-        const restStrides = restAxes.map((a) => outStrides[a]!);
-        forEachIndexRow(target, indices, indexedAxes, false, (row, offset) => {
-          if (offset < 0) return;
-          forEachRow(
-            restShape,
-            [
-              { data: out, strides: restStrides, offset },
-              { data: upd, strides: contiguousStrides(restShape), offset: row * block },
-            ],
-            (_, count, offsets, strides) => {
-              let o = offsets[0]!;
-              let u = offsets[1]!;
-              for (let i = 0; i < count; i++, o += strides[0]!, u += strides[1]!)
-                out[o] = f(out[o]!, upd[u]!);
-            },
-          );
-        });
+        scatterInto(out, operand.shape, indices, updates, { indexedAxes, mode });
       }),
     ];
   },

@@ -8,6 +8,7 @@ import { allocate } from "../core/dtype.js";
 import { Literal, Var, type Atom } from "../core/ir.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
+import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, type ConcreteArray } from "./concrete.js";
 
 type Step = (env: Map<Var, ConcreteArray>) => void;
@@ -19,18 +20,41 @@ function literal(a: Literal): ConcreteArray {
   return scalar(a.value, a.aval.dtype, a.aval.weakType);
 }
 
-function singleStep(kernel: Kernel): Step {
+/** Buffers this call allocated (or was given by donation): only these may be overwritten. */
+type Owned = Set<unknown>;
+
+/** `x`'s storage, if `x` is exactly that whole buffer (so writing it in place is safe). */
+function wholeBuffer(
+  x: ConcreteArray | undefined,
+  owned: Owned,
+  size: number,
+): ConcreteArray["data"] | undefined {
+  if (x === undefined || !owned.has(x.data)) return undefined;
+  return x.isContiguous && x.offset === 0 && x.data.length === size ? x.data : undefined;
+}
+
+function singleStep(kernel: Kernel, owned: Owned): Step {
   const eq = kernel.equations[0]!;
   const impl = eq.primitive.spec.impl;
   const literals = eq.inputs.map((a) => (a instanceof Literal ? literal(a) : undefined));
+  const inPlace = kernel.inPlace.length > 0 && eq.primitive.name === "scatter";
   return (env) => {
     const inputs = eq.inputs.map((a, i) => literals[i] ?? env.get(a as Var)!);
+    if (inPlace) {
+      const out = eq.outputs[0]!;
+      const target = wholeBuffer(inputs[0], owned, out.aval.size);
+      if (target !== undefined) {
+        scatterInto(target, out.aval.shape, inputs[1]!, inputs[2]!, eq.params as ScatterParams);
+        env.set(out, fromStorage(target, out.aval.shape, out.aval.dtype, out.aval.weakType));
+        return;
+      }
+    }
     const outs = impl(inputs, eq.params);
     eq.outputs.forEach((v, i) => env.set(v, asConcrete(outs[i]!)));
   };
 }
 
-function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Set<ConcreteArray>): Step {
+function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Owned): Step {
   const factory = new Function(`return ${code.source}`)() as (
     ...fs: ((...xs: number[]) => number)[]
   ) => (...args: unknown[]) => void;
@@ -43,21 +67,14 @@ function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Set<ConcreteArr
     });
     const outs = code.outputs.map((v) => {
       const donor = reuse.get(v);
-      const candidate = donor === undefined ? undefined : env.get(donor);
-      if (
-        candidate !== undefined &&
-        owned.has(candidate) &&
-        candidate.data.length === v.aval.size
-      ) {
-        return candidate.data;
-      }
-      return allocate(v.aval.dtype, v.aval.size);
+      const buffer =
+        donor === undefined ? undefined : wholeBuffer(env.get(donor), owned, v.aval.size);
+      return buffer ?? allocate(v.aval.dtype, v.aval.size);
     });
     run(...args, ...outs);
     code.outputs.forEach((v, i) => {
-      const out = fromStorage(outs[i]!, v.aval.shape, v.aval.dtype, v.aval.weakType);
-      owned.add(out);
-      env.set(v, out);
+      owned.add(outs[i]);
+      env.set(v, fromStorage(outs[i]!, v.aval.shape, v.aval.dtype, v.aval.weakType));
     });
   };
 }
@@ -68,10 +85,10 @@ export function instantiate(
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
 ): Executable {
   const { program } = schedule;
-  const owned = new Set<ConcreteArray>();
+  const owned: Owned = new Set();
   const steps = schedule.kernels.map((k) => {
     const code = fused.get(k);
-    return code === undefined ? singleStep(k) : fusedStep(k, code, owned);
+    return code === undefined ? singleStep(k, owned) : fusedStep(k, code, owned);
   });
   const consts = program.consts.map(asConcrete);
   const read = (env: Map<Var, ConcreteArray>, a: Atom): NDArray =>

@@ -4,11 +4,11 @@
  *  - under vmap against a loop of single applications, with the batch on axis 0, on the last
  *    axis, and unbatched (inAxes null) for each input in turn;
  *  - if linear, its JVP against its transpose: ⟨u, J v⟩ = ⟨Jᵀ u, v⟩;
- *  - staged (makeProgram + evalProgram) against eager.
+ *  - staged (makeProgram + evalProgram) and compiled (jit) against eager, bit for bit.
  * A primitive added later is swept with no edit here; one without examples fails.
  */
 import { describe, expect, it } from "vitest";
-import { checkGrads, jvp, makeProgram, np, vjp, vmap, type NDArray } from "../../src/index.js";
+import { checkGrads, jit, jvp, makeProgram, np, vjp, vmap, type NDArray } from "../../src/index.js";
 import { isFloating, type DType } from "../../src/core/dtype.js";
 import { evalProgram } from "../../src/core/ir.js";
 import {
@@ -121,6 +121,14 @@ for (const primitive of primitives) {
             }
           }
         });
+      });
+
+      it(`compiled (jit) equals eager — ${label}`, () => {
+        const next = generator(59 + k);
+        const inputs = example.inputs.map((input) => makeInput(input, next, false));
+        const eager = apply(primitive, params, inputs);
+        const compiled = jit((...xs: NDArray[]) => apply(primitive, params, xs))(...inputs);
+        eager.forEach((e, o) => close(compiled[o]!, e, 0));
       });
 
       it(`staged evaluation equals eager — ${label}`, () => {

@@ -17,6 +17,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  jit,
   checkGrads,
   grad,
   hessian,
@@ -270,6 +271,13 @@ const transforms: Transform[] = [
     reference: "jacfwd",
     apply: (f) => (x) => jacrev(f)(x),
     alternative: (f) => (x) => jacfwd(f)(x),
+    batches: false,
+  },
+  {
+    name: "jit",
+    reference: "eager",
+    apply: (f) => jit(f),
+    alternative: (f) => f,
     batches: false,
   },
   {

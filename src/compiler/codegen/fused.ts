@@ -111,19 +111,21 @@ export function generateFused(kernel: Kernel): FusedKernelCode {
   } else {
     const name = reduction.primitive.name;
     const value = ref(reduction.inputs[0]!);
-    const exported = outputs
+    // Intermediates used elsewhere are written element by element inside the loop.
+    const elementWrites = outputs
       .map((v, i) => [v, i] as const)
-      .filter(([v]) => v !== reduction.outputs[0]);
-    if (exported.length > 0)
-      throw new Error("internal error: a reduction kernel exports an intermediate");
+      .filter(([v]) => v !== reduction.outputs[0])
+      .map(([v, i]) => `        out${i}[e] = ${names.get(v)!};`);
+    const result = outputs.indexOf(reduction.outputs[0]!);
     loop = [
       `    for (let b = 0, e = 0; b < ${reduction.outputs[0]!.aval.size}; b++) {`,
       `      let acc = ${reductionInit[name]!};`,
       `      for (let r = 0; r < ${blockSize}; r++, e++) {`,
       ...lines.map((l) => `  ${l}`),
+      ...elementWrites,
       `        acc = ${reductionStep[name]!("acc", value)};`,
       "      }",
-      `      out0[b] = acc;`,
+      ...(result >= 0 ? [`      out${result}[b] = acc;`] : []),
       "    }",
     ].join("\n");
   }

@@ -17,23 +17,33 @@ type Rule = (
   definition: (a: Atom) => Equation | undefined,
 ) => Atom | Equation | undefined;
 
-const identityRules: Record<string, (inputs: readonly Atom[]) => Atom | undefined> = {
-  mul: ([x, y]) => (isLiteral(y!, 1) ? x : isLiteral(x!, 1) ? y : undefined),
-  add: ([x, y]) => (isLiteral(y!, 0) ? x : isLiteral(x!, 0) ? y : undefined),
-  sub: ([x, y]) => (isLiteral(y!, 0) ? x : undefined),
-  div: ([x, y]) => (isLiteral(y!, 1) ? x : undefined),
-  select: ([, x, y]) => (x === y ? x : undefined),
-  reshape: ([x]) => x,
-  convert_element_type: ([x]) => x,
-  broadcast_in_dim: ([x]) => x,
-  transpose: ([x]) => x,
-};
+const isIdentityPermutation = (p: readonly number[]): boolean => p.every((v, i) => v === i);
+
+/** Rules whose result is one of the inputs (applied only when the types match exactly). */
+const identityRules: Record<string, (inputs: readonly Atom[], params: Params) => Atom | undefined> =
+  {
+    mul: ([x, y]) => (isLiteral(y!, 1) ? x : isLiteral(x!, 1) ? y : undefined),
+    add: ([x, y]) => (isLiteral(y!, 0) ? x : isLiteral(x!, 0) ? y : undefined),
+    sub: ([x, y]) => (isLiteral(y!, 0) ? x : undefined),
+    div: ([x, y]) => (isLiteral(y!, 1) ? x : undefined),
+    select: ([, x, y]) => (x === y ? x : undefined),
+    // Same shape means same row-major elements.
+    reshape: ([x]) => x,
+    convert_element_type: ([x]) => x,
+    // Only the identity permutation / placement leaves the elements where they are.
+    broadcast_in_dim: ([x], p) =>
+      isIdentityPermutation((p as { broadcastDimensions: readonly number[] }).broadcastDimensions)
+        ? x
+        : undefined,
+    transpose: ([x], p) =>
+      isIdentityPermutation((p as { permutation: readonly number[] }).permutation) ? x : undefined,
+  };
 
 const rules: Rule[] = [
   // Identities: the result is one of the inputs, when it has the output's exact type.
   (eq) => {
     const rule = identityRules[eq.primitive.name];
-    const candidate = rule?.(eq.inputs);
+    const candidate = rule?.(eq.inputs, eq.params);
     return candidate !== undefined && eq.outputs.length === 1 && sameType(candidate, eq.outputs[0]!)
       ? candidate
       : undefined;

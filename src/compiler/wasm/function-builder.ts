@@ -159,7 +159,8 @@ export class FunctionBuilderCore {
 
   /** The type of local `index` (parameters first). */
   localType(index: number): ValueType {
-    const type = index < this.params.length ? this.params[index] : this.locals[index - this.params.length];
+    const type =
+      index < this.params.length ? this.params[index] : this.locals[index - this.params.length];
     if (type === undefined) {
       throw new RangeError(`${this.name}: no local ${index} (it has ${this.localCount}).`);
     }
@@ -346,7 +347,8 @@ export class FunctionBuilderCore {
 
   /** Pushes a v128 from its 16 bytes (lane 0 first, little-endian). */
   v128Const(bytes: ArrayLike<number>): this {
-    if (bytes.length !== 16) throw new RangeError(`v128Const: expected 16 bytes, got ${bytes.length}.`);
+    if (bytes.length !== 16)
+      throw new RangeError(`v128Const: expected 16 bytes, got ${bytes.length}.`);
     this.code.byte(Opcode.simdPrefix).u32(SimdOpcode.const).bytes(bytes);
     return this;
   }
@@ -405,7 +407,9 @@ export class FunctionBuilderCore {
   /** `i8x16.shuffle`: picks 16 bytes from two vectors by index (0–15 first, 16–31 second). */
   i8x16Shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) {
-      throw new RangeError(`i8x16Shuffle: expected 16 lane indices in [0, 32), got [${lanes.join(", ")}].`);
+      throw new RangeError(
+        `i8x16Shuffle: expected 16 lane indices in [0, 32), got [${lanes.join(", ")}].`,
+      );
     }
     this.code.byte(Opcode.simdPrefix).u32(SimdOpcode.shuffle).bytes(lanes);
     return this;
@@ -422,14 +426,17 @@ export class FunctionBuilderCore {
   /** Emits a load or store by its text name, with a byte `offset` and an `align` in bytes. */
   memoryOp(name: AnyMemoryOpName, offset = 0, align?: number): this {
     const info = memoryInfo.get(name);
-    if (info === undefined) throw new Error(`memoryOp: unknown instruction ${JSON.stringify(name)}.`);
+    if (info === undefined)
+      throw new Error(`memoryOp: unknown instruction ${JSON.stringify(name)}.`);
     let alignLog2 = info.align;
     if (align !== undefined) {
       alignLog2 = 31 - Math.clz32(align);
       const allowed = info.atomic ? alignLog2 === info.align : alignLog2 <= info.align;
       if (align <= 0 || 2 ** alignLog2 !== align || !allowed) {
         const rule = info.atomic ? "exactly" : "a power of two up to";
-        throw new RangeError(`${name}: align must be ${rule} ${2 ** info.align} bytes, got ${align}.`);
+        throw new RangeError(
+          `${name}: align must be ${rule} ${2 ** info.align} bytes, got ${align}.`,
+        );
       }
     }
     if (info.prefix >= 0) this.code.byte(info.prefix);
@@ -451,7 +458,9 @@ export class FunctionBuilderCore {
   checkComplete(): void {
     if (this.labels.length > 0) {
       const kinds = this.labels.map((l) => l.kind).join(", ");
-      throw new Error(`${this.name}: ${this.labels.length} block(s) still open (${kinds}); call end().`);
+      throw new Error(
+        `${this.name}: ${this.labels.length} block(s) still open (${kinds}); call end().`,
+      );
     }
   }
 
@@ -483,7 +492,9 @@ export class FunctionBuilderCore {
   private depthOf(target: Label | number): number {
     if (typeof target === "number") {
       if (!Number.isInteger(target) || target < 0 || target > this.labels.length) {
-        throw new RangeError(`${this.name}: branch depth ${target} is outside [0, ${this.labels.length}].`);
+        throw new RangeError(
+          `${this.name}: branch depth ${target} is outside [0, ${this.labels.length}].`,
+        );
       }
       return target;
     }
@@ -502,10 +513,7 @@ export class FunctionBuilderCore {
  * `ModuleBuilder.addFunction` (whose example shows one in use).
  */
 export interface FunctionBuilder
-  extends FunctionBuilderCore,
-    PlainMethods,
-    MemoryMethods,
-    LaneMethods {}
+  extends FunctionBuilderCore, PlainMethods, MemoryMethods, LaneMethods {}
 
 const prototype = FunctionBuilderCore.prototype as unknown as Record<string, unknown>;
 for (const [name, bytes] of plainBytes) {
