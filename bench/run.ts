@@ -1,150 +1,138 @@
 /**
- * `npm run bench`: fluxion's eager execution against plain JavaScript loops, in one process.
- * Prints a table of timings and ratios and writes `bench/results/latest.json`.
- * (Compiled code and the peer libraries join when `jit` lands.)
+ * `npm run bench`: fluxion against jax-js (wasm), TensorFlow.js (wasm) and plain JS loops, in one
+ * process. Prints a table and the fluxion/peer ratios, and writes `bench/results/latest.json`.
+ *
+ * Every number is the median over several timed runs after warm-up runs; each run ends at the
+ * library's sync point (see bench/peers/*.ts). Workloads are in bench/workloads.ts.
+ * `npm run bench -- matmul mlp` runs only the workloads whose id starts with one of the words.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { grad, np, type NDArray } from "../src/index.js";
+import { cpus } from "node:os";
+import { measure } from "./measure.js";
+import { fluxion } from "./peers/fluxion.js";
+import { jaxjs } from "./peers/jax.js";
+import { plain } from "./peers/plain.js";
+import { tfjs } from "./peers/tfjs.js";
+import { fmt, formatReport, toJson, type Cell, type WorkloadResult } from "./report.js";
+import { resultKey, workloads, type MlpCase, type Peer } from "./workloads.js";
 
-interface Row {
-  workload: string;
-  fluxionMs: number;
-  baselineMs: number;
-  baseline: string;
-}
+const started = performance.now();
+const log = (s: string): void => void process.stderr.write(s);
+const message = (e: unknown): string =>
+  (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 160);
 
-/** Median wall time of `run` in milliseconds over `repeats` runs (after one warm-up). */
-function time(run: () => unknown, repeats = 7): number {
-  run();
-  const samples: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    run();
-    samples.push(performance.now() - start);
+// Libraries that fail to start are reported and left out of the measurements.
+const descriptions: Record<string, string> = {};
+const peers: Peer[] = [];
+for (const peer of [fluxion, jaxjs, tfjs, plain]) {
+  try {
+    descriptions[peer.name] = await peer.setup();
+    peers.push(peer);
+  } catch (e) {
+    descriptions[peer.name] = `failed to start: ${message(e)}`;
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
 }
+console.log("Libraries:");
+for (const [name, text] of Object.entries(descriptions))
+  console.log(`  ${name.padEnd(10)} ${text}`);
+console.log(`Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), node ${process.version}`);
+console.log("");
 
-const rows: Row[] = [];
+const medians = new Map<string, number>();
+const mlpLosses: Record<string, [number, number]> = {};
+const results: WorkloadResult[] = [];
 
-// Elementwise tanh(2x + 1) * x on 1e6 floats.
-{
-  const n = 1_000_000;
-  const data = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
-  const x = np.array(data);
-  const out = new Float32Array(n);
-  rows.push({
-    workload: "elementwise tanh(2x+1)*x, 1e6 f32",
-    fluxionMs: time(() => np.tanh(x.mul(2).add(1)).mul(x).toTypedArray()),
-    baselineMs: time(() => {
-      for (let i = 0; i < n; i++) out[i] = Math.tanh(2 * data[i]! + 1) * data[i]!;
-    }),
-    baseline: "plain loop",
-  });
-}
-
-// Eager dispatch overhead: a 10-element add.
-{
-  const a = np.arange(10).astype("float32");
-  const b = np.ones([10]);
-  const ta = a.toTypedArray() as Float32Array;
-  const tb = b.toTypedArray() as Float32Array;
-  const reps = 10_000;
-  rows.push({
-    workload: "eager add of 10 elements (per op, µs)",
-    fluxionMs:
-      (time(() => {
-        for (let i = 0; i < reps; i++) a.add(b);
-      }) *
-        1000) /
-      reps,
-    baselineMs:
-      (time(() => {
-        for (let i = 0; i < reps; i++) {
-          const o = new Float32Array(10);
-          for (let k = 0; k < 10; k++) o[k] = ta[k]! + tb[k]!;
-        }
-      }) *
-        1000) /
-      reps,
-    baseline: "plain loop",
-  });
-}
-
-// Matmul 256×256 f32.
-{
-  const n = 256;
-  const a = np.linspace(-1, 1, n * n).reshape([n, n]);
-  const b = np.linspace(1, -1, n * n).reshape([n, n]);
-  const da = a.toTypedArray() as Float32Array;
-  const db = b.toTypedArray() as Float32Array;
-  rows.push({
-    workload: "matmul 256x256 f32",
-    fluxionMs: time(() => np.matmul(a, b), 3),
-    baselineMs: time(() => {
-      const c = new Float32Array(n * n);
-      for (let i = 0; i < n; i++)
-        for (let k = 0; k < n; k++) {
-          const aik = da[i * n + k]!;
-          for (let j = 0; j < n; j++) c[i * n + j] += aik * db[k * n + j]!;
-        }
-    }, 3),
-    baseline: "plain triple loop",
-  });
-}
-
-// MLP 784-256-256-10, batch 128: gradient of the loss (eager, no jit yet).
-{
-  const key = (shape: number[], scale: number): NDArray =>
-    np
-      .sin(np.arange(shape.reduce((p, d) => p * d, 1)).astype("float32"))
-      .mul(scale)
-      .reshape(shape);
-  const params = {
-    w1: key([784, 256], 0.05),
-    w2: key([256, 256], 0.05),
-    w3: key([256, 10], 0.05),
-  };
-  const x = key([128, 784], 1);
-  const onehot = np
-    .equal(np.mod(np.arange(128), 10).reshape([128, 1]), np.arange(10))
-    .astype("float32");
-  const loss = (p: typeof params): NDArray => {
-    const h1 = np.tanh(np.matmul(x, p.w1));
-    const h2 = np.tanh(np.matmul(h1, p.w2));
-    const logits = np.matmul(h2, p.w3);
-    return np
-      .logsumexp(logits, { axis: 1 })
-      .sub(logits.mul(onehot).sum({ axis: 1 }))
-      .mean();
-  };
-  rows.push({
-    workload: "MLP 784-256-256-10 b128 grad (eager)",
-    fluxionMs: time(() => grad(loss)(params), 3),
-    baselineMs: Number.NaN,
-    baseline: "none yet (jit issue adds peers)",
-  });
-}
-
-console.log(
-  "workload".padEnd(42),
-  "fluxion ms".padStart(12),
-  "baseline ms".padStart(12),
-  "ratio".padStart(8),
+const only = process.argv.slice(2);
+const selected = workloads().filter(
+  (w) => only.length === 0 || only.some((prefix) => w.id.startsWith(prefix)),
 );
-for (const r of rows) {
-  const ratio = r.fluxionMs / r.baselineMs;
-  console.log(
-    r.workload.padEnd(42),
-    r.fluxionMs.toFixed(3).padStart(12),
-    (Number.isNaN(r.baselineMs) ? "-" : r.baselineMs.toFixed(3)).padStart(12),
-    (Number.isNaN(ratio) ? "-" : ratio.toFixed(2)).padStart(8),
-    ` (${r.baseline})`,
-  );
+for (const workload of selected) {
+  const cells = new Map<string, Cell>();
+  results.push({ workload, cells });
+  for (const peer of peers) {
+    const skip = workload.skip?.(peer, medians);
+    if (skip !== undefined) {
+      cells.set(peer.name, { status: "skipped", reason: skip });
+      continue;
+    }
+    log(`${workload.title} · ${peer.name} ... `);
+    let made;
+    try {
+      made = await workload.make(peer);
+    } catch (e) {
+      cells.set(peer.name, { status: "error", reason: message(e) });
+      log(`error: ${message(e)}\n`);
+      continue;
+    }
+    if (made === undefined) {
+      cells.set(peer.name, { status: "n/a", reason: "not applicable" });
+      log("n/a\n");
+      continue;
+    }
+    try {
+      const t = await measure(() => made.run(), workload.options);
+      const value = workload.value(t.medianMs);
+      medians.set(resultKey(workload.id, peer.name), t.medianMs);
+      cells.set(peer.name, {
+        status: "ok",
+        value,
+        medianMs: t.medianMs,
+        minMs: t.minMs,
+        reps: t.reps,
+        ...(made.note === undefined ? {} : { note: `${peer.name}: ${made.note}` }),
+      });
+      if ("losses" in made) mlpLosses[peer.name] = (made as MlpCase).losses;
+      log(`${fmt(value)} ${workload.unit} (${t.reps} runs)\n`);
+    } catch (e) {
+      cells.set(peer.name, { status: "error", reason: message(e) });
+      log(`error: ${message(e)}\n`);
+    } finally {
+      made.dispose?.();
+    }
+  }
 }
+
+const names = peers.map((p) => p.name);
+console.log(
+  formatReport(results, names, [
+    "Medians of timed runs after warm-up. Sync points: fluxion and plain JS compute synchronously;",
+    "jax-js: blockUntilReady (MLP: data() of the loss); tfjs: await data() (a read-back copy).",
+    "First call: a fresh jit object per run in a warm process (library-wide kernel caches stay warm).",
+    "Eager add: independent adds, all results kept and realised, divided by the number of adds.",
+  ]),
+);
+
+// The MLP implementations must agree: same data, same initial parameters, same loss.
+console.log("");
+console.log("MLP cross-check, loss at step 1 and step 2 (after one SGD update):");
+const reference = Object.values(mlpLosses)[0];
+let agree = true;
+for (const [name, [l0, l1]] of Object.entries(mlpLosses)) {
+  if (reference !== undefined) {
+    agree &&= Math.abs(l0 - reference[0]) <= 1e-3 * Math.abs(reference[0]);
+    agree &&= Math.abs(l1 - reference[1]) <= 1e-3 * Math.abs(reference[1]);
+  }
+  console.log(`  ${name.padEnd(10)} ${l0.toFixed(6)} ${l1.toFixed(6)}`);
+}
+console.log(agree ? "  agree to 1e-3 (relative)" : "  DISAGREE: some implementation is wrong");
+
+const seconds = (performance.now() - started) / 1000;
+console.log("");
+console.log(`Total ${seconds.toFixed(1)} s.`);
+
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+const json = toJson(results, names, {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? null,
+  libraries: descriptions,
+  mlpLosses,
+  mlpLossesAgree: agree,
+  totalSeconds: seconds,
+  filter: only.length === 0 ? null : only,
+});
 writeFileSync(
   new URL("./results/latest.json", import.meta.url),
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2) + "\n",
+  JSON.stringify(json, null, 2) + "\n",
 );

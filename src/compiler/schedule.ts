@@ -204,7 +204,9 @@ export function schedule(program: Program, donated: readonly boolean[] = []): Sc
         programOutputs.has(v) || (uses.get(v) ?? []).some((u) => u > last || !members.includes(u)),
     );
     const flops = equations.reduce((n, eq) => n + equationFlops(eq), 0);
-    const bytes = [...inputs, ...outputs].reduce((n, v) => n + bytesOf(v.aval), 0);
+    // Views (reshape, transpose, …) move no data.
+    const isView = members.length === 1 && viewPrimitives.has(equations[0]!.primitive.name);
+    const bytes = isView ? 0 : [...inputs, ...outputs].reduce((n, v) => n + bytesOf(v.aval), 0);
     return {
       kind: members.length > 1 || isElementwise(equations[0]!) ? "fused" : "single",
       equations,

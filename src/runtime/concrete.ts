@@ -13,6 +13,8 @@ import { copyStrided, type Operand } from "./strided.js";
 
 export class ConcreteArray extends NDArray {
   readonly aval: AbstractValue;
+  /** @internal Whether another array views the same storage (so it must never be written). */
+  sharesStorage = false;
 
   /** @internal Use `np.array` and friends to make arrays. */
   constructor(
@@ -140,10 +142,13 @@ export function view(
   strides: readonly number[],
   offset: number,
 ): ConcreteArray {
-  return new ConcreteArray(
+  const result = new ConcreteArray(
     new AbstractValue(shape, base.dtype, base.weakType),
     base.data,
     strides,
     offset,
   );
+  base.sharesStorage = true;
+  result.sharesStorage = true;
+  return result;
 }

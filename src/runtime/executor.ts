@@ -43,7 +43,10 @@ function singleStep(kernel: Kernel, owned: Owned): Step {
     if (inPlace) {
       const out = eq.outputs[0]!;
       const target = wholeBuffer(inputs[0], owned, out.aval.size);
-      if (target !== undefined) {
+      // The indices and updates must not be read from the buffer being written.
+      const shared =
+        target !== undefined && inputs.slice(1).some((x) => x.data.buffer === target.buffer);
+      if (target !== undefined && !shared) {
         scatterInto(target, out.aval.shape, inputs[1]!, inputs[2]!, eq.params as ScatterParams);
         env.set(out, fromStorage(target, out.aval.shape, out.aval.dtype, out.aval.weakType));
         return;
@@ -69,7 +72,17 @@ function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Owned): Step {
       const donor = reuse.get(v);
       const buffer =
         donor === undefined ? undefined : wholeBuffer(env.get(donor), owned, v.aval.size);
-      return buffer ?? allocate(v.aval.dtype, v.aval.size);
+      // Element e is read before it is written, but only through the donor itself: another
+      // input viewing the same storage at other offsets would see overwritten values.
+      const aliased =
+        buffer !== undefined &&
+        code.inputs.some(
+          (u, k) =>
+            u !== donor &&
+            typeof args[k] === "object" &&
+            (args[k] as { buffer: unknown }).buffer === buffer.buffer,
+        );
+      return buffer !== undefined && !aliased ? buffer : allocate(v.aval.dtype, v.aval.size);
     });
     run(...args, ...outs);
     code.outputs.forEach((v, i) => {
@@ -100,9 +113,12 @@ export function instantiate(
     program.invars.forEach((v, i) => {
       const x = asConcrete(args[i]!);
       env.set(v, x);
-      // A donated argument's buffer may be reused when it holds exactly this array.
-      if (schedule.donated.has(v) && x.isContiguous && x.offset === 0 && x.data.length === x.size)
-        owned.add(x);
+      // A donated argument's buffer may be reused (when it holds exactly this array, and no
+      // other argument shares it).
+      const sharedWithAnother = args.some(
+        (y, j) => j !== i && asConcrete(y).data.buffer === x.data.buffer,
+      );
+      if (schedule.donated.has(v) && !sharedWithAnother && !x.sharesStorage) owned.add(x.data);
     });
     for (const step of steps) step(env);
     return program.outputs.map((a) => read(env, a));

@@ -145,20 +145,27 @@ interface Entry {
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 0;
 
-/** A key for a static argument: plain data by value, objects and functions by identity. */
+/**
+ * A key for a static argument: plain data by value (with NaN, ±inf, -0, undefined and bigint kept
+ * distinct), other objects and functions by identity.
+ */
 function staticKey(value: unknown): string {
-  if (
-    typeof value === "function" ||
-    (typeof value === "object" && value !== null && !isPlainData(value))
-  ) {
-    let id = objectIds.get(value);
-    if (id === undefined) {
-      id = nextObjectId++;
-      objectIds.set(value, id);
-    }
-    return `<object #${id}>`;
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null || value === undefined || typeof value === "boolean") return String(value);
+  if (typeof value === "object" && isPlainData(value)) {
+    if (Array.isArray(value)) return `[${value.map(staticKey).join(",")}]`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${staticKey(v)}`)
+      .join(",")}}`;
   }
-  return JSON.stringify(value) ?? String(value);
+  let id = objectIds.get(value as object);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(value as object, id);
+  }
+  return `<object #${id}>`;
 }
 
 function isPlainData(value: unknown): boolean {
@@ -229,7 +236,7 @@ export function jit<F extends (...args: never[]) => unknown>(
     args: readonly unknown[],
     leaves: readonly NDArray[],
     inTree: tree.TreeDef,
-  ): [Lowered, tree.TreeDef] => {
+  ): [Lowered, tree.TreeDef] | undefined => {
     const full = (...dynamicArgs: unknown[]): unknown =>
       f(...(args.map((a, i) => (statics.includes(i) ? a : dynamicArgs[i])) as never[]));
     const [program, outTree] = stage(
@@ -238,6 +245,8 @@ export function jit<F extends (...args: never[]) => unknown>(
       leaves.map((l) => l.aval),
       inTree,
     );
+    // f closed over a value of an enclosing transform (grad, vmap, jit): nothing to compile.
+    if (program.consts.some((c) => c instanceof Tracer)) return undefined;
     const donated = leaves.map(() => false);
     let k = 0;
     args.forEach((a, i) => {
@@ -271,7 +280,10 @@ export function jit<F extends (...args: never[]) => unknown>(
     let entry = cache.get(key);
     if (entry === undefined) {
       if (options.explainCacheMisses === true) explain(signature);
-      const [lowered, outTree] = lowerWith(args, leaves, inTree);
+      const staged = lowerWith(args, leaves, inTree);
+      // f closed over a value of an enclosing transform: trace through f itself.
+      if (staged === undefined) return f(...(args as never[]));
+      const [lowered, outTree] = staged;
       entry = { lowered, compiled: lowered.compile(), outTree, signature };
       cache.set(key, entry);
     }
@@ -282,7 +294,14 @@ export function jit<F extends (...args: never[]) => unknown>(
 
   jitted.lower = (...args: Parameters<F>): Lowered => {
     const { leaves, inTree } = split(args);
-    return lowerWith(args, leaves, inTree)[0];
+    const staged = lowerWith(args, leaves, inTree);
+    if (staged === undefined) {
+      throw new ValueError(
+        `jit(${name}).lower`,
+        "the function closes over a value traced by an enclosing transform, so it cannot be compiled on its own; pass that value as an argument.",
+      );
+    }
+    return staged[0];
   };
   jitted.cacheSize = () => cache.size;
   return jitted;

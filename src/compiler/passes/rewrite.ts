@@ -55,7 +55,10 @@ export function withEquations(
 
 /** A stable key for an atom (identity for vars, value and type for literals). */
 export function atomKey(a: Atom, ids: Map<Var, number>): string {
-  if (a instanceof Literal) return `${a.value}:${a.aval.toString()}:${a.aval.weakType ? "w" : ""}`;
+  if (a instanceof Literal) {
+    const value = Object.is(a.value, -0) ? "-0" : String(a.value);
+    return `${value}:${a.aval.toString()}:${a.aval.weakType ? "w" : ""}`;
+  }
   let id = ids.get(a);
   if (id === undefined) {
     id = ids.size;
@@ -64,15 +67,23 @@ export function atomKey(a: Atom, ids: Map<Var, number>): string {
   return `v${id}`;
 }
 
-/** A stable key for params (plain data; functions by identity). */
+const functionIds = new WeakMap<object, number>();
+
+/** A stable key for params (plain data by value, with -0, NaN and ±inf distinct; functions by identity). */
 export function paramsKey(params: object): string {
-  const functions: unknown[] = [];
   return JSON.stringify(params, (_, v: unknown) => {
     if (typeof v === "function") {
-      let i = functions.indexOf(v);
-      if (i < 0) i = functions.push(v) - 1;
-      return `<fn ${i}>`;
+      let id = functionIds.get(v);
+      if (id === undefined) {
+        id = nextFunctionId++;
+        functionIds.set(v, id);
+      }
+      return `<fn ${id}>`;
     }
+    if (typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)))
+      return `<number ${Object.is(v, -0) ? "-0" : String(v)}>`;
     return v;
   });
 }
+
+let nextFunctionId = 0;
