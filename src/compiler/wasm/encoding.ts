@@ -54,12 +54,14 @@ export class ByteBuffer {
     }
     if (this.length + 5 > this.data.length) this.grow(5);
     const data = this.data;
+    let at = this.length;
     let v = value;
     while (v >= 0x80) {
-      data[this.length++] = (v & 0x7f) | 0x80;
+      data[at++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    data[this.length++] = v;
+    data[at++] = v;
+    this.length = at;
     return this;
   }
 
@@ -70,15 +72,17 @@ export class ByteBuffer {
     }
     if (this.length + 5 > this.data.length) this.grow(5);
     const data = this.data;
+    let at = this.length;
     let v = value;
     for (;;) {
       const b = v & 0x7f;
       v >>= 7;
       if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-        data[this.length++] = b;
+        data[at++] = b;
+        this.length = at;
         return this;
       }
-      data[this.length++] = b | 0x80;
+      data[at++] = b | 0x80;
     }
   }
 

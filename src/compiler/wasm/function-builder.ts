@@ -187,14 +187,14 @@ export class FunctionBuilderCore {
   block(body: (label: Label) => void): this;
   block(type: BlockType, body: (label: Label) => void): this;
   block(a: BlockType | ((label: Label) => void), b?: (label: Label) => void): this {
-    return this.structured(a, b, (type) => this.beginBlock(type));
+    return this.structured(Opcode.block, "block", a, b);
   }
 
   /** `loop … end`: `br(label)` inside jumps back to the start. */
   loop(body: (label: Label) => void): this;
   loop(type: BlockType, body: (label: Label) => void): this;
   loop(a: BlockType | ((label: Label) => void), b?: (label: Label) => void): this {
-    return this.structured(a, b, (type) => this.beginLoop(type));
+    return this.structured(Opcode.loop, "loop", a, b);
   }
 
   /** `if … else … end` on the i32 condition on the stack; `otherwise` is optional. */
@@ -355,13 +355,19 @@ export class FunctionBuilderCore {
 
   /** Pushes a v128 with four i32 lanes. */
   i32x4Const(a: number, b: number, c: number, d: number): this {
-    [a, b, c, d].forEach((v, i) => v128Scratch.setInt32(4 * i, v, true));
+    v128Scratch.setInt32(0, a, true);
+    v128Scratch.setInt32(4, b, true);
+    v128Scratch.setInt32(8, c, true);
+    v128Scratch.setInt32(12, d, true);
     return this.v128Const(v128Bytes);
   }
 
   /** Pushes a v128 with four f32 lanes. */
   f32x4Const(a: number, b: number, c: number, d: number): this {
-    [a, b, c, d].forEach((v, i) => v128Scratch.setFloat32(4 * i, v, true));
+    v128Scratch.setFloat32(0, a, true);
+    v128Scratch.setFloat32(4, b, true);
+    v128Scratch.setFloat32(8, c, true);
+    v128Scratch.setFloat32(12, d, true);
     return this.v128Const(v128Bytes);
   }
 
@@ -426,8 +432,19 @@ export class FunctionBuilderCore {
   /** Emits a load or store by its text name, with a byte `offset` and an `align` in bytes. */
   memoryOp(name: AnyMemoryOpName, offset = 0, align?: number): this {
     const info = memoryInfo.get(name);
-    if (info === undefined)
+    if (info === undefined) {
       throw new Error(`memoryOp: unknown instruction ${JSON.stringify(name)}.`);
+    }
+    return this.memarg(name, info, offset, align);
+  }
+
+  /** Writes a memory instruction and its memarg (alignment as log₂, then the offset). */
+  private memarg(
+    name: string,
+    info: MemoryOpInfo,
+    offset: number,
+    align: number | undefined,
+  ): this {
     let alignLog2 = info.align;
     if (align !== undefined) {
       alignLog2 = 31 - Math.clz32(align);
@@ -472,14 +489,15 @@ export class FunctionBuilderCore {
   }
 
   private structured(
+    opcode: number,
+    kind: "block" | "loop",
     a: BlockType | ((label: Label) => void),
     b: ((label: Label) => void) | undefined,
-    begin: (type: BlockType) => Label,
   ): this {
     const typed = typeof a !== "function";
-    const label = begin(typed ? a : undefined);
+    const label = this.open(opcode, kind, typed ? a : undefined);
     (typed ? b! : a)(label);
-    this.expectTop(label, label.kind);
+    this.expectTop(label, kind);
     return this.end();
   }
 
@@ -515,6 +533,16 @@ export class FunctionBuilderCore {
 export interface FunctionBuilder
   extends FunctionBuilderCore, PlainMethods, MemoryMethods, LaneMethods {}
 
+/** The private memarg writer, for the generated memory methods. */
+interface MemargWriter {
+  memarg(
+    name: string,
+    info: MemoryOpInfo,
+    offset: number,
+    align: number | undefined,
+  ): FunctionBuilderCore;
+}
+
 const prototype = FunctionBuilderCore.prototype as unknown as Record<string, unknown>;
 for (const [name, bytes] of plainBytes) {
   const [first, second, third] = bytes;
@@ -530,9 +558,9 @@ for (const [name, bytes] of plainBytes) {
           return this;
         };
 }
-for (const name of memoryInfo.keys()) {
+for (const [name, info] of memoryInfo) {
   prototype[methodName(name)] = function (this: FunctionBuilderCore, offset = 0, align?: number) {
-    return this.memoryOp(name as AnyMemoryOpName, offset, align);
+    return (this as unknown as MemargWriter).memarg(name, info, offset, align);
   };
 }
 for (const name of Object.keys(simdLaneOpcodes)) {

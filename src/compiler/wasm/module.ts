@@ -180,14 +180,14 @@ export class ModuleBuilder {
   }
 
   /**
-   * Imports a host function `module.field` with the given signature; `call` it by the returned
-   * handle. Import functions before adding any: imports take the first function indices.
+   * Imports a host function `module.field` with the signature in `options` (and a `name` for
+   * the text, default `field`); `call` it by the returned handle. Import functions before adding
+   * any: imports take the first function indices.
    */
   importFunction(
     module: string,
     field: string,
-    signature: { params?: readonly ValueType[]; results?: readonly ValueType[] } = {},
-    name: string = field,
+    options: { params?: readonly ValueType[]; results?: readonly ValueType[]; name?: string } = {},
   ): ImportedFunction {
     if (this.functions.length > 0) {
       throw new Error(
@@ -195,13 +195,13 @@ export class ModuleBuilder {
           "since imported functions take the first indices.",
       );
     }
-    const params = [...(signature.params ?? [])];
-    const results = [...(signature.results ?? [])];
+    const params = [...(options.params ?? [])];
+    const results = [...(options.results ?? [])];
     const imported: ImportedFunction = {
       index: this.importedFunctions.length,
       module,
       field,
-      name,
+      name: options.name ?? field,
       params,
       results,
       typeIndex: this.typeIndex(params, results),
@@ -375,7 +375,7 @@ export class ModuleBuilder {
     for (const f of this.importedFunctions) sub.u32(f.index).name(f.name);
     for (const f of this.functions) sub.u32(f.index).name(f.name);
     subsection(1);
-    const named = this.functions.filter((f) => f.localNames.some((n) => n !== undefined));
+    const named = this.functions.filter((f) => f.localNames.length > 0);
     if (named.length > 0) {
       sub.vector(named, (b, f) => {
         const entries = f.localNames.flatMap((n, i) => (n === undefined ? [] : [[i, n] as const]));

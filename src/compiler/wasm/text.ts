@@ -52,7 +52,7 @@ const typeNames = new Map(
   Object.entries(valueTypeCodes).map(([name, code]) => [code, name as ValueType]),
 );
 
-/** The text of a whole module. */
+/** The text of a whole module: types, imports, globals, exports, then each function. */
 export function toText(module: ModuleBuilder): string {
   const names = functionIds(module);
   const lines = ["(module"];
@@ -220,10 +220,8 @@ function prefixed(prefix: number, reader: ByteReader): string {
     reader.byte();
     return "atomic.fence";
   }
-  if (prefix === Opcode.simdPrefix && code === SimdOpcode.const) {
-    const lanes = Array.from({ length: 4 }, () => `0x${hex(readU32LE(reader), 8)}`);
-    return `v128.const i32x4 ${lanes.join(" ")}`;
-  }
+  if (prefix === Opcode.simdPrefix && code === SimdOpcode.const)
+    return vectorConstant(reader.take(16));
   if (prefix === Opcode.simdPrefix && code === SimdOpcode.shuffle) {
     return `i8x16.shuffle ${Array.from(reader.take(16)).join(" ")}`;
   }
@@ -248,9 +246,26 @@ function instruction(decoded: Decoded, reader: ByteReader): string {
   }
 }
 
-function readU32LE(reader: ByteReader): number {
-  const b = reader.take(4);
-  return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+/**
+ * `v128.const` in the shape whose lanes read as plain numbers (`f64x2 0.5 -2`, `f32x4 1 1 1 1`),
+ * else as four hexadecimal i32 lanes. The bytes are the same whichever shape is shown.
+ */
+function vectorConstant(bytes: Uint8Array): string {
+  const view = new DataView(bytes.slice().buffer);
+  const plain = (v: number, smallestNormal: number, text: string): boolean =>
+    v === 0 || (Number.isFinite(v) && Math.abs(v) >= smallestNormal && text.length <= 10);
+  const f64 = [view.getFloat64(0, true), view.getFloat64(8, true)];
+  const f64Text = f64.map((v) => formatNumber("f64", v));
+  if (f64.every((v, i) => plain(v, 2 ** -1022, f64Text[i]!)) && f64.some((v) => v !== 0)) {
+    return `v128.const f64x2 ${f64Text.join(" ")}`;
+  }
+  const f32 = [0, 4, 8, 12].map((at) => view.getFloat32(at, true));
+  const f32Text = f32.map((v) => formatNumber("f32", v));
+  if (f32.every((v, i) => plain(v, 2 ** -126, f32Text[i]!)) && f32.some((v) => v !== 0)) {
+    return `v128.const f32x4 ${f32Text.join(" ")}`;
+  }
+  const lanes = [0, 4, 8, 12].map((at) => `0x${hex(view.getUint32(at, true), 8)}`);
+  return `v128.const i32x4 ${lanes.join(" ")}`;
 }
 
 function hex(value: number, digits: number): string {
