@@ -9,7 +9,7 @@ import { ModuleBuilder } from "../../src/compiler/wasm/module.js";
 import type { OpName } from "../../src/compiler/wasm/function-builder.js";
 import { miscOpcodes, plainOpcodes, type ValueType } from "../../src/compiler/wasm/opcodes.js";
 import { simdOpcodes } from "../../src/compiler/wasm/simd-opcodes.js";
-import { WebAssembly } from "./webassembly.js";
+import { WebAssembly } from "../../src/runtime/webassembly.js";
 
 type Scalar = number | bigint;
 type ScalarType = Exclude<ValueType, "v128">;

@@ -17,7 +17,7 @@ import {
 } from "../../src/compiler/wasm/encoding.js";
 import { ModuleBuilder, type FunctionBuilder } from "../../src/compiler/wasm/module.js";
 import { toText } from "../../src/compiler/wasm/text.js";
-import { WebAssembly, type WasmGlobal, type WasmImports } from "./webassembly.js";
+import { WebAssembly, type WasmGlobal, type WasmImports } from "../../src/runtime/webassembly.js";
 
 type Exported = Record<string, (...args: (number | bigint)[]) => number | bigint>;
 

@@ -1,7 +1,7 @@
 /**
- * The parts of the WebAssembly JavaScript API the emitter tests use, typed. The project's type
- * environment (lib ES2022 and @types/node 20) declares no `WebAssembly` global, so tests import
- * this binding of the real one instead.
+ * The parts of the WebAssembly JavaScript API fluxion uses, typed. The project's type environment
+ * (lib ES2022 and @types/node 20) declares no `WebAssembly` global, so code imports this binding
+ * of the real one instead.
  */
 
 /** A compiled module. */
