@@ -90,6 +90,73 @@ export function copyStrided(shape: readonly number[], src: Operand, out: TypedAr
   });
 }
 
+type Scalar = (...xs: number[]) => number;
+type Loop = (out: TypedArray, start: number, count: number, ...dataAndOffsets: unknown[]) => void;
+
+/** Generated loops per scalar function, indexed by the operands' inner-stride pattern. */
+const loops = new WeakMap<Scalar, (Loop | undefined)[]>();
+
+/**
+ * A loop specialised to `f` and to each operand's inner stride (0 or 1), generated once: the call
+ * to `f` then has a single target, which V8 inlines. Rows with other strides return `undefined`.
+ */
+function loopFor(f: Scalar, strides: readonly number[]): Loop | undefined {
+  let code = 0;
+  for (let k = 0; k < strides.length; k++) {
+    const st = strides[k]!;
+    if (st !== 0 && st !== 1) return undefined;
+    code |= st << k;
+  }
+  let table = loops.get(f);
+  if (table === undefined) {
+    table = [];
+    loops.set(f, table);
+  }
+  let loop = table[code];
+  if (loop === undefined) {
+    const params = strides.map((_, k) => `d${k}, o${k}`).join(", ");
+    const args = strides
+      .map((st, k) => (st === 0 ? `d${k}[o${k}]` : `d${k}[o${k} + i]`))
+      .join(", ");
+    loop = new Function(
+      "f",
+      `return function loop(out, start, count, ${params}) {\n` +
+        `  for (let i = 0; i < count; i++) out[start + i] = f(${args});\n};`,
+    )(f) as Loop;
+    table[code] = loop;
+  }
+  return loop;
+}
+
+/** `out[i] = f(operands[0][i], …)` over strided operands aligned to `shape`. */
+function mapN(
+  shape: readonly number[],
+  operands: readonly Operand[],
+  out: TypedArray,
+  f: Scalar,
+): void {
+  const n = operands.length;
+  forEachRow(shape, operands, (start, count, offsets, strides) => {
+    const loop = loopFor(f, strides);
+    if (loop !== undefined) {
+      const [a, b, c] = operands;
+      if (n === 1) loop(out, start, count, a!.data, offsets[0]);
+      else if (n === 2) loop(out, start, count, a!.data, offsets[0], b!.data, offsets[1]);
+      else loop(out, start, count, a!.data, offsets[0], b!.data, offsets[1], c!.data, offsets[2]);
+      return;
+    }
+    const o = offsets.slice();
+    const xs = new Array<number>(n);
+    for (let i = 0; i < count; i++) {
+      for (let k = 0; k < n; k++) {
+        xs[k] = operands[k]!.data[o[k]!]!;
+        o[k]! += strides[k]!;
+      }
+      out[start + i] = f(...xs);
+    }
+  });
+}
+
 /** `out[i] = f(a[i])` over a strided operand. */
 export function mapUnary(
   shape: readonly number[],
@@ -97,12 +164,7 @@ export function mapUnary(
   out: TypedArray,
   f: (x: number) => number,
 ): void {
-  const data = a.data;
-  forEachRow(shape, [a], (start, count, offsets, strides) => {
-    let o = offsets[0]!;
-    const s = strides[0]!;
-    for (let i = 0; i < count; i++, o += s) out[start + i] = f(data[o]!);
-  });
+  mapN(shape, [a], out, f as Scalar);
 }
 
 /** `out[i] = f(a[i], b[i])` over two strided operands aligned to `shape`. */
@@ -113,15 +175,7 @@ export function mapBinary(
   out: TypedArray,
   f: (x: number, y: number) => number,
 ): void {
-  const da = a.data;
-  const db = b.data;
-  forEachRow(shape, [a, b], (start, count, offsets, strides) => {
-    let oa = offsets[0]!;
-    let ob = offsets[1]!;
-    const sa = strides[0]!;
-    const sb = strides[1]!;
-    for (let i = 0; i < count; i++, oa += sa, ob += sb) out[start + i] = f(da[oa]!, db[ob]!);
-  });
+  mapN(shape, [a, b], out, f as Scalar);
 }
 
 /** `out[i] = f(a[i], b[i], c[i])` over three strided operands aligned to `shape`. */
@@ -133,18 +187,7 @@ export function mapTernary(
   out: TypedArray,
   f: (x: number, y: number, z: number) => number,
 ): void {
-  const da = a.data;
-  const db = b.data;
-  const dc = c.data;
-  forEachRow(shape, [a, b, c], (start, count, offsets, strides) => {
-    let oa = offsets[0]!;
-    let ob = offsets[1]!;
-    let oc = offsets[2]!;
-    const [sa, sb, sc] = strides as [number, number, number];
-    for (let i = 0; i < count; i++, oa += sa, ob += sb, oc += sc) {
-      out[start + i] = f(da[oa]!, db[ob]!, dc[oc]!);
-    }
-  });
+  mapN(shape, [a, b, c], out, f as Scalar);
 }
 
 /** Copies a strided operand into a strided destination (both aligned to `shape`). */
