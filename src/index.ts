@@ -45,3 +45,4 @@ export type {
   KernelReport,
 } from "./transforms/jit.js";
 import "./runtime/jit-backend.js";
+import "./runtime/matmul.js";

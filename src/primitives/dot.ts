@@ -70,6 +70,24 @@ export function dotGeneralShape(
   ];
 }
 
+/**
+ * A faster implementation installed by the runtime (WebAssembly SIMD kernels); it returns
+ * `undefined` for cases it does not take (integer dtypes, tiny products).
+ */
+type FastDot = (
+  lhs: ConcreteArray,
+  rhs: ConcreteArray,
+  params: DotGeneralParams,
+  shape: readonly number[],
+) => ConcreteArray | undefined;
+
+let fastDot: FastDot | undefined;
+
+/** Installs the fast `dot_general` (called once by the runtime). @internal */
+export function installFastDot(f: FastDot): void {
+  fastDot = f;
+}
+
 function permuted(x: ConcreteArray, perm: readonly number[]): Float64Array {
   const v = view(
     x,
@@ -296,6 +314,8 @@ export const dotGeneral: Primitive<DotGeneralParams> = definePrimitive<DotGenera
   },
   impl(inputs, params) {
     const [lhs, rhs] = concrete(inputs) as [ConcreteArray, ConcreteArray];
+    const fast = fastDot?.(lhs, rhs, params, dotGeneralShape(lhs.shape, rhs.shape, params));
+    if (fast !== undefined) return [fast];
     const [lc, rc] = params.contracting;
     const [lb, rb] = params.batch;
     const lf = freeAxes(lhs.ndim, [...lc, ...lb]);
