@@ -9,7 +9,7 @@ import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/ker
 import { ModuleBuilder } from "../compiler/wasm/module.js";
 import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
-import { copyIn, copyOut, instantiateKernel, layout, reserve } from "./wasm-memory.js";
+import { copyIn, copyOut, instantiateKernel, layout, reserve, runKernel } from "./wasm-memory.js";
 
 /** Below this many multiply-adds the plain loop wins (no kernel to build, nothing to copy). */
 const minimumWork = 32 * 1024;
@@ -107,7 +107,7 @@ function fastDot(
   reserve(total);
   copyIn(a.data, offsets[0]!);
   copyIn(b.data, offsets[1]!);
-  kernel(offsets[0]!, offsets[1]!, offsets[2]!, offsets[3]!);
+  runKernel("dot_general", () => kernel(offsets[0]!, offsets[1]!, offsets[2]!, offsets[3]!));
   const out = copyOut(dtype, offsets[2]!, outCount);
   return fromStorage(out, shape, dtype, lhs.weakType && rhs.weakType);
 }

@@ -3,6 +3,7 @@
  * operands in, runs, and copies its results out. Arrays stay GC-managed JavaScript typed arrays.
  */
 import { allocate, type DType, type TypedArray } from "../core/dtype.js";
+import { FluxionError } from "../core/errors.js";
 import { WebAssembly, type WasmImports, type WasmMemory } from "./webassembly.js";
 
 const pageBytes = 65536;
@@ -48,6 +49,24 @@ export function copyOut(dtype: DType, offset: number, length: number): TypedArra
   const out = allocate(dtype, length);
   new Uint8Array(out.buffer).set(new Uint8Array(kernelMemory().buffer, offset, out.byteLength));
   return out;
+}
+
+/**
+ * Runs a kernel; a WebAssembly trap (which memory planning should make impossible) becomes a
+ * `FluxionError` naming the operation instead of an engine error.
+ */
+export function runKernel(operation: string, run: () => void): void {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) {
+      throw new FluxionError(
+        operation,
+        `the compiled WebAssembly kernel stopped with "${error.message}". This is a bug in fluxion; please report it with the shapes involved.`,
+      );
+    }
+    throw error;
+  }
 }
 
 /** Compiles and instantiates module bytes against the shared memory; returns its exports. */
