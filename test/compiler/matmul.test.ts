@@ -65,7 +65,7 @@ interface Result {
 
 /**
  * Builds the kernel of `spec`, runs it on pseudo-random operands laid out by its strides, and
- * returns C with the reference. `kernels` lets several specs share one module.
+ * returns C with the reference.
  */
 function run(spec: MatmulSpec, seed = 1): Result {
   const { batch, m, n, k } = spec;

@@ -1,11 +1,11 @@
 /**
- * Packing for the matmul kernels (`matmul.ts`): copies a `rows × depth` slice of an operand, with
- * any strides, into panels of `R` rows that are contiguous over depth (`panel[p][r]`), padded
- * with zeros to `R` rows and `kc` deep. Both operands use it: A with its rows as rows, B with
- * its columns as rows.
+ * Parts of the matmul kernels (`matmul.ts`): address and vector helpers, and packing. Packing
+ * copies a `rows × depth` slice of an operand, with any strides, into panels of `R` rows that
+ * are contiguous over depth (`panel[p][r]`), zero-padded to `R` rows and `kc` deep. Both operands
+ * use it: A with its rows as rows, B with its columns as rows.
  */
 import type { FunctionBuilder, ModuleBuilder } from "../wasm/module.js";
-import type { MatmulPlan } from "./matmul.js";
+import type { MatmulDtype, MatmulPlan } from "./matmul.js";
 
 /**
  * Pushes the address for an access at `byteOffset` from the pointer in local `pointer` and
@@ -25,6 +25,91 @@ export function bump(f: FunctionBuilder, local: number, bytes: number): void {
     .i32Const(bytes | 0)
     .i32Add()
     .localSet(local);
+}
+
+/** Pushes `min(x, y)` of two i32 locals (signed). */
+export function minLocal(f: FunctionBuilder, x: number, y: number): void {
+  f.localGet(x).localGet(y).localGet(x).localGet(y).i32LtS().select();
+}
+
+/** The vector instructions of a dtype. */
+export interface VectorOps {
+  splatLoad(f: FunctionBuilder, offset: number): void;
+  mul(f: FunctionBuilder): void;
+  add(f: FunctionBuilder): void;
+  max(f: FunctionBuilder): void;
+  load(f: FunctionBuilder, offset: number): void;
+  store(f: FunctionBuilder, offset: number): void;
+  replaceLane(f: FunctionBuilder, lane: number): void;
+  extractLane(f: FunctionBuilder, lane: number): void;
+}
+
+export const vectorOps: Record<MatmulDtype, VectorOps> = {
+  float32: {
+    splatLoad: (f, offset) => f.v128Load32Splat(offset, 4),
+    mul: (f) => f.f32x4Mul(),
+    add: (f) => f.f32x4Add(),
+    max: (f) => f.f32x4Max(),
+    load: (f, offset) => f.f32Load(offset, 4),
+    store: (f, offset) => f.f32Store(offset, 4),
+    replaceLane: (f, lane) => f.f32x4ReplaceLane(lane),
+    extractLane: (f, lane) => f.f32x4ExtractLane(lane),
+  },
+  float64: {
+    splatLoad: (f, offset) => f.v128Load64Splat(offset, 8),
+    mul: (f) => f.f64x2Mul(),
+    add: (f) => f.f64x2Add(),
+    max: (f) => f.f64x2Max(),
+    load: (f, offset) => f.f64Load(offset, 8),
+    store: (f, offset) => f.f64Store(offset, 8),
+    replaceLane: (f, lane) => f.f64x2ReplaceLane(lane),
+    extractLane: (f, lane) => f.f64x2ExtractLane(lane),
+  },
+};
+
+export const zeroVector = new Uint8Array(16);
+
+/** Pushes a vector of `valid` elements at `pointer + byteOffset` (the other lanes zero). */
+export function loadVector(
+  f: FunctionBuilder,
+  ops: VectorOps,
+  plan: MatmulPlan,
+  pointer: number,
+  byteOffset: number,
+  valid: number,
+): void {
+  if (valid === plan.lanes) {
+    f.v128Load(address(f, pointer, byteOffset), plan.es);
+    return;
+  }
+  f.v128Const(zeroVector);
+  for (let lane = 0; lane < valid; lane++) {
+    ops.load(f, address(f, pointer, byteOffset + lane * plan.es));
+    ops.replaceLane(f, lane);
+  }
+}
+
+/** Stores the first `valid` elements of the vector in local `vector` at `pointer + byteOffset`. */
+export function storeVector(
+  f: FunctionBuilder,
+  ops: VectorOps,
+  plan: MatmulPlan,
+  pointer: number,
+  byteOffset: number,
+  vector: number,
+  valid: number,
+): void {
+  if (valid === plan.lanes) {
+    const offset = address(f, pointer, byteOffset);
+    f.localGet(vector).v128Store(offset, plan.es);
+    return;
+  }
+  for (let lane = 0; lane < valid; lane++) {
+    const offset = address(f, pointer, byteOffset + lane * plan.es);
+    f.localGet(vector);
+    ops.extractLane(f, lane);
+    ops.store(f, offset);
+  }
 }
 
 /** Copies `bytes` contiguous bytes from `src + from` to `dst + to`, in 16/8/4-byte pieces. */

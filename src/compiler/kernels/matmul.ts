@@ -11,10 +11,12 @@
  *   `A @ B`.
  * - **Micro-kernel**: an `MR × NR` block of C lives in `MR·NR/lanes` v128 locals; each step of k
  *   loads `NR/lanes` vectors of the B panel, broadcasts `MR` scalars of the A panel
- *   (`v128.load32_splat`) and does a mul + add per accumulator. The k loop is unrolled with the
- *   offsets as load immediates, and its trip count is a constant (kc is padded to the unroll).
- *   Tiles at the bottom and right edges get their own specialised kernels, which compute only
- *   the valid rows and vectors and store only the valid elements.
+ *   (`v128.load32_splat`) and does a mul + add per accumulator, with the offsets as load
+ *   immediates and a constant trip count (kc is padded to the unroll). The default 4×8 (f32) /
+ *   4×4 (f64) block with one k step per iteration is what V8's TurboFan keeps in the 15 usable
+ *   xmm registers: it schedules every load of an unrolled body before the arithmetic, so larger
+ *   blocks or unrolling spill (measured slower). Tiles at the bottom and right edges get their
+ *   own kernels, which compute only the valid rows and vectors and store only valid elements.
  * - **Cache blocking**: k is cut into `kc`-deep slices (the micro-panels stay in L1), the packed
  *   A block (`mc × kc`) is sized for L2 and the packed B block (`kc × nc`) for L2/L3.
  * - **Epilogue**: on the last k slice, the micro-kernel adds a bias row vector and applies ReLU
@@ -24,7 +26,15 @@
  * generated code; only the loop counters are run-time values.
  */
 import type { FunctionBuilder, ModuleBuilder } from "../wasm/module.js";
-import { address, bump, emitPack } from "./matmul-pack.js";
+import {
+  bump,
+  emitPack,
+  loadVector,
+  minLocal,
+  storeVector,
+  vectorOps,
+  zeroVector,
+} from "./matmul-pack.js";
 
 /** Element type: `float32` runs on f32x4, `float64` on f64x2. */
 export type MatmulDtype = "float32" | "float64";
@@ -205,91 +215,6 @@ export function matmulScratchBytes(spec: MatmulSpec): number {
 /** Floating-point operations of the product (2·batch·m·n·k), for GFLOP/s figures. */
 export function matmulFlops(spec: Pick<MatmulSpec, "batch" | "m" | "n" | "k">): number {
   return 2 * spec.batch * spec.m * spec.n * spec.k;
-}
-
-/** Pushes `min(x, y)` of two i32 locals (signed). */
-function minLocal(f: FunctionBuilder, x: number, y: number): void {
-  f.localGet(x).localGet(y).localGet(x).localGet(y).i32LtS().select();
-}
-
-/** The vector instructions of a dtype. */
-interface VectorOps {
-  splatLoad(f: FunctionBuilder, offset: number): void;
-  mul(f: FunctionBuilder): void;
-  add(f: FunctionBuilder): void;
-  max(f: FunctionBuilder): void;
-  load(f: FunctionBuilder, offset: number): void;
-  store(f: FunctionBuilder, offset: number): void;
-  replaceLane(f: FunctionBuilder, lane: number): void;
-  extractLane(f: FunctionBuilder, lane: number): void;
-}
-
-const vectorOps: Record<MatmulDtype, VectorOps> = {
-  float32: {
-    splatLoad: (f, offset) => f.v128Load32Splat(offset, 4),
-    mul: (f) => f.f32x4Mul(),
-    add: (f) => f.f32x4Add(),
-    max: (f) => f.f32x4Max(),
-    load: (f, offset) => f.f32Load(offset, 4),
-    store: (f, offset) => f.f32Store(offset, 4),
-    replaceLane: (f, lane) => f.f32x4ReplaceLane(lane),
-    extractLane: (f, lane) => f.f32x4ExtractLane(lane),
-  },
-  float64: {
-    splatLoad: (f, offset) => f.v128Load64Splat(offset, 8),
-    mul: (f) => f.f64x2Mul(),
-    add: (f) => f.f64x2Add(),
-    max: (f) => f.f64x2Max(),
-    load: (f, offset) => f.f64Load(offset, 8),
-    store: (f, offset) => f.f64Store(offset, 8),
-    replaceLane: (f, lane) => f.f64x2ReplaceLane(lane),
-    extractLane: (f, lane) => f.f64x2ExtractLane(lane),
-  },
-};
-
-const zeroVector = new Uint8Array(16);
-
-/** Pushes a vector of `valid` elements at `pointer + byteOffset` (the other lanes zero). */
-function loadVector(
-  f: FunctionBuilder,
-  ops: VectorOps,
-  plan: MatmulPlan,
-  pointer: number,
-  byteOffset: number,
-  valid: number,
-): void {
-  if (valid === plan.lanes) {
-    f.v128Load(address(f, pointer, byteOffset), plan.es);
-    return;
-  }
-  f.v128Const(zeroVector);
-  for (let lane = 0; lane < valid; lane++) {
-    ops.load(f, address(f, pointer, byteOffset + lane * plan.es));
-    ops.replaceLane(f, lane);
-  }
-}
-
-/** Stores the first `valid` elements of the vector in local `vector` at `pointer + byteOffset`. */
-function storeVector(
-  f: FunctionBuilder,
-  ops: VectorOps,
-  plan: MatmulPlan,
-  pointer: number,
-  byteOffset: number,
-  vector: number,
-  valid: number,
-): void {
-  if (valid === plan.lanes) {
-    const offset = address(f, pointer, byteOffset);
-    f.localGet(vector).v128Store(offset, plan.es);
-    return;
-  }
-  for (let lane = 0; lane < valid; lane++) {
-    const offset = address(f, pointer, byteOffset + lane * plan.es);
-    f.localGet(vector);
-    ops.extractLane(f, lane);
-    ops.store(f, offset);
-  }
 }
 
 /** `mode` bits passed to the macro- and micro-kernels. */
@@ -487,9 +412,12 @@ function emitMacroKernel(module: ModuleBuilder, plan: MatmulPlan, name: string):
 
 /**
  * Adds the exported function `name(aPtr, bPtr, cPtr, scratchPtr[, biasPtr])` computing the
- * product of `spec` (pointers are byte offsets into the module's imported memory; `scratchPtr`
- * points at `matmulScratchBytes(spec)` bytes, best 64-byte aligned, which it overwrites), plus
- * its helper functions (named `name$…`). The module must import its memory.
+ * product of `spec`, plus its helper functions (named `name$…`). Pointers are byte offsets into
+ * the module's imported memory (`importMemory` first): `aPtr` / `bPtr` / `cPtr` at element
+ * `(0, 0, 0)` of each operand, `scratchPtr` at `matmulScratchBytes(spec)` bytes it overwrites
+ * (16-byte aligned; 64 is best), `biasPtr` at n elements when `epilogue.bias`. C must not
+ * overlap A, B, the bias or the scratch area: with k split in slices, C is written while A
+ * and B are still being read.
  */
 export function emitMatmul(module: ModuleBuilder, name: string, spec: MatmulSpec): void {
   if (module.memory === undefined) {
@@ -497,8 +425,7 @@ export function emitMatmul(module: ModuleBuilder, name: string, spec: MatmulSpec
   }
   const plan = planMatmul(spec);
   const { es, batch, m, n, k, kc, mc, nc } = plan;
-  const params = plan.bias ? ["aPtr", "bPtr", "cPtr", "scratchPtr", "biasPtr"] : undefined;
-  const names = params ?? ["aPtr", "bPtr", "cPtr", "scratchPtr"];
+  const names = ["aPtr", "bPtr", "cPtr", "scratchPtr", ...(plan.bias ? ["biasPtr"] : [])];
   const description =
     `C[${batch}×${m}×${n}] = ${plan.bias ? "bias + " : ""}A[${m}×${k}] @ B[${k}×${n}]` +
     `${plan.relu ? ", relu" : ""} (${spec.dtype}; A strides ${plan.a.batchStride},${plan.a.rowStride},` +

@@ -1,0 +1,318 @@
+/**
+ * `npx tsx bench/matmul-kernel.ts`: GFLOP/s of the wasm SIMD matmul kernels
+ * (src/compiler/kernels/matmul.ts) against a plain JS triple loop, single-threaded, in one run.
+ *
+ * Rows: f32 256/512/1024, f64 512, transposed-A and transposed-B variants (same data read
+ * through swapped strides), a batched product and the bias + relu epilogue. Each number is the
+ * median of several timed calls after warm-up calls (V8 tiers the kernels up to TurboFan); the
+ * result of every kernel is checked against the JS loop.
+ *
+ * Options: `--quick` (fewer sizes), `--tfjs` (adds TensorFlow.js wasm `matMul` on the f32 sizes),
+ * `--sweep` (tries blocking variants for f32 512 and f64 512).
+ */
+import { cpus } from "node:os";
+import {
+  defaultMatmulBlocking,
+  emitMatmul,
+  matmulFlops,
+  matmulScratchBytes,
+  type MatmulBlocking,
+  type MatmulSpec,
+} from "../src/compiler/kernels/matmul.js";
+import { ModuleBuilder } from "../src/compiler/wasm/module.js";
+import { WebAssembly, type WasmMemory } from "../src/runtime/webassembly.js";
+import { measure } from "./measure.js";
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has("--quick");
+
+type Float = Float32Array | Float64Array;
+type Layout = "nn" | "tn" | "nt";
+
+interface Row {
+  label: string;
+  spec: MatmulSpec;
+}
+
+const align = (x: number): number => Math.ceil(x / 64) * 64;
+
+/** A row-major `rows × cols` operand, read directly or (for `t`) as the transpose it holds. */
+function layoutOf(rows: number, cols: number, transposed: boolean, batchStride: number) {
+  return transposed
+    ? { batchStride, rowStride: 1, colStride: rows }
+    : { batchStride, rowStride: cols, colStride: 1 };
+}
+
+function specOf(
+  dtype: MatmulSpec["dtype"],
+  size: [number, number, number],
+  layout: Layout = "nn",
+  batch = 1,
+  extra: Partial<MatmulSpec> = {},
+): MatmulSpec {
+  const [m, n, k] = size;
+  return {
+    dtype,
+    batch,
+    m,
+    n,
+    k,
+    a: layoutOf(m, k, layout === "tn", m * k),
+    b: layoutOf(k, n, layout === "nt", k * n),
+    ...extra,
+  };
+}
+
+/** Plain JS: C = A @ B with i-p-j loops over contiguous rows (the loop every JS library beats). */
+function jsMatmul(spec: MatmulSpec, a: Float, b: Float, c: Float): void {
+  const { m, n, k } = spec;
+  for (let bi = 0; bi < spec.batch; bi++) {
+    const ao = bi * spec.a.batchStride;
+    const bo = bi * spec.b.batchStride;
+    const co = bi * m * n;
+    c.fill(0, co, co + m * n);
+    for (let i = 0; i < m; i++) {
+      const ci = co + i * n;
+      for (let p = 0; p < k; p++) {
+        const aip = a[ao + i * spec.a.rowStride + p * spec.a.colStride]!;
+        const bp = bo + p * spec.b.rowStride;
+        const bj = spec.b.colStride;
+        for (let j = 0; j < n; j++) c[ci + j]! += aip * b[bp + j * bj]!;
+      }
+    }
+  }
+}
+
+function epilogueJs(spec: MatmulSpec, c: Float, bias: Float | undefined): void {
+  const relu = spec.epilogue?.activation === "relu";
+  for (let i = 0; i < c.length; i++) {
+    let x = c[i]! + (bias === undefined ? 0 : bias[i % spec.n]!);
+    if (relu) x = Math.max(x, 0);
+    c[i] = x;
+  }
+}
+
+interface Prepared {
+  run(): void;
+  result(): Float;
+  a: Float;
+  b: Float;
+  bias: Float | undefined;
+}
+
+/** Builds and instantiates the kernel for `spec`, with random operands in its memory. */
+function prepare(spec: MatmulSpec): Prepared {
+  const { batch, m, n, k } = spec;
+  const es = spec.dtype === "float32" ? 4 : 8;
+  const Arr = spec.dtype === "float32" ? Float32Array : Float64Array;
+  const aBytes = align(batch * m * k * es);
+  const bBytes = align(batch * k * n * es);
+  const cBytes = align(batch * m * n * es);
+  const biasBytes = align(n * es);
+  const total = aBytes + bBytes + cBytes + biasBytes + matmulScratchBytes(spec) + 64;
+  const module = new ModuleBuilder();
+  module.importMemory({ minPages: 1 });
+  emitMatmul(module, "matmul", spec);
+  const memory: WasmMemory = new WebAssembly.Memory({ initial: Math.ceil(total / 65536) });
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(module.build()), {
+    env: { memory },
+  }).exports as Record<string, (...args: number[]) => void>;
+  const kernel = exports.matmul!;
+  const [aPtr, bPtr, cPtr, biasPtr] = [0, aBytes, aBytes + bBytes, aBytes + bBytes + cBytes];
+  const scratch = biasPtr + biasBytes;
+  const view = (ptr: number, length: number): Float =>
+    new Arr(memory.buffer as ArrayBuffer, ptr, length);
+  const a = view(aPtr, batch * m * k);
+  const b = view(bPtr, batch * k * n);
+  const bias = spec.epilogue?.bias ? view(biasPtr, n) : undefined;
+  for (let i = 0; i < a.length; i++) a[i] = Math.random() * 2 - 1;
+  for (let i = 0; i < b.length; i++) b[i] = Math.random() * 2 - 1;
+  if (bias !== undefined) for (let i = 0; i < n; i++) bias[i] = Math.random() - 0.5;
+  return {
+    run: () => kernel(aPtr, bPtr, cPtr, scratch, biasPtr),
+    result: () => view(cPtr, batch * m * n),
+    a,
+    b,
+    bias,
+  };
+}
+
+function maxRelativeError(actual: Float, expected: Float): number {
+  let scale = 0;
+  let error = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]!));
+    error = Math.max(error, Math.abs(actual[i]! - expected[i]!));
+  }
+  return error / Math.max(scale, 1e-30);
+}
+
+const gflops = (spec: MatmulSpec, ms: number): number => matmulFlops(spec) / (ms * 1e6);
+const fmt = (x: number, digits = 1): string => x.toFixed(digits).padStart(7);
+
+async function timeKernel(spec: MatmulSpec): Promise<{ gflops: number; error: number }> {
+  const prepared = prepare(spec);
+  const flops = matmulFlops(spec);
+  const timing = await measure(prepared.run, {
+    warmup: Math.max(3, Math.min(20, Math.round(2e8 / flops))),
+    minReps: 5,
+    maxReps: 200,
+    budgetMs: quick ? 300 : 1000,
+  });
+  const Arr = spec.dtype === "float32" ? Float32Array : Float64Array;
+  const expected = new Arr(spec.batch * spec.m * spec.n);
+  jsMatmul(spec, prepared.a, prepared.b, expected);
+  if (spec.epilogue !== undefined) epilogueJs(spec, expected, prepared.bias);
+  return {
+    gflops: gflops(spec, timing.medianMs),
+    error: maxRelativeError(prepared.result(), expected),
+  };
+}
+
+async function timeJs(spec: MatmulSpec): Promise<number> {
+  const prepared = prepare(spec);
+  const Arr = spec.dtype === "float32" ? Float32Array : Float64Array;
+  const c = new Arr(spec.batch * spec.m * spec.n);
+  const big = matmulFlops(spec) > 1e9;
+  const timing = await measure(() => jsMatmul(spec, prepared.a, prepared.b, c), {
+    warmup: big ? 0 : 1,
+    minReps: big ? 1 : 3,
+    maxReps: 10,
+    budgetMs: quick ? 300 : 1000,
+  });
+  return gflops(spec, timing.medianMs);
+}
+
+async function timeTfjs(size: number): Promise<number> {
+  const { createRequire } = await import("node:module");
+  const { dirname, join } = await import("node:path");
+  const tf = await import("@tensorflow/tfjs");
+  const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
+  const require = createRequire(import.meta.url);
+  setWasmPaths(
+    join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/",
+  );
+  if (tf.getBackend() !== "wasm" && !(await tf.setBackend("wasm"))) throw new Error("no wasm");
+  const x = tf.randomUniform([size, size]);
+  const y = tf.randomUniform([size, size]);
+  const timing = await measure(
+    async () => {
+      const z = tf.matMul(x, y);
+      await z.data();
+      z.dispose();
+    },
+    { warmup: 2, minReps: 5, maxReps: 100, budgetMs: 1000 },
+  );
+  tf.dispose([x, y]);
+  return (2 * size ** 3) / (timing.medianMs * 1e6);
+}
+
+/**
+ * The machine's f32x4 mul + add peak as V8 runs it: 12 independent accumulators, no memory.
+ * Shown first so that the rows read as a fraction of it (shared machines vary run to run).
+ */
+function peakGflops(): number {
+  const module = new ModuleBuilder();
+  const f = module.addFunction("peak", { params: ["i32"], export: true, results: ["f32"] });
+  const acc = Array.from({ length: 12 }, () => f.addLocal("v128"));
+  const x = f.addLocal("v128");
+  f.f32x4Const(1, 1, 1, 1).localSet(x);
+  f.loop((top) => {
+    for (const a of acc) f.localGet(a).localGet(x).localGet(x).f32x4Mul().f32x4Add().localSet(a);
+    f.localGet(0).i32Const(1).i32Sub().localTee(0).brIf(top);
+  });
+  f.f32Const(0);
+  for (const a of acc) f.localGet(a).f32x4ExtractLane(0).f32Add();
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(module.build()));
+  const peak = instance.exports.peak as (iterations: number) => number;
+  peak(1e5);
+  let best = 0;
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    peak(2e6);
+    best = Math.max(best, (2e6 * 12 * 8) / ((performance.now() - start) * 1e6));
+  }
+  return best;
+}
+
+const sizes = quick ? [256, 512] : [256, 512, 1024];
+const rows: Row[] = [];
+for (const s of sizes) rows.push({ label: `f32 ${s}³`, spec: specOf("float32", [s, s, s]) });
+for (const layout of ["tn", "nt"] as const) {
+  const name = layout === "tn" ? "Aᵀ·B" : "A·Bᵀ";
+  rows.push({ label: `f32 512³ ${name}`, spec: specOf("float32", [512, 512, 512], layout) });
+}
+rows.push({ label: "f64 512³", spec: specOf("float64", [512, 512, 512]) });
+if (!quick) {
+  rows.push({ label: "f64 512³ Aᵀ·B", spec: specOf("float64", [512, 512, 512], "tn") });
+  rows.push({ label: "f32 1000×1000×1000", spec: specOf("float32", [1000, 1000, 1000]) });
+}
+rows.push({ label: "f32 16×128×128×128", spec: specOf("float32", [128, 128, 128], "nn", 16) });
+rows.push({
+  label: "f32 512³ +bias relu",
+  spec: specOf("float32", [512, 512, 512], "nn", 1, {
+    epilogue: { bias: true, activation: "relu" },
+  }),
+});
+rows.push({ label: "f32 64×512×784 (MLP)", spec: specOf("float32", [64, 512, 784]) });
+
+console.log(`Machine: ${cpus()[0]?.model ?? "?"}, node ${process.version}, single thread`);
+const show = (b: MatmulBlocking): string =>
+  `mr=${b.mr} nr=${b.nr} kc=${b.kc} mc=${b.mc} nc=${b.nc} unroll=${b.unroll}`;
+console.log(`Blocking f32: ${show(defaultMatmulBlocking.float32)}`);
+console.log(`Blocking f64: ${show(defaultMatmulBlocking.float64)}`);
+console.log(`f32x4 mul+add peak (registers only, no memory): ${fmt(peakGflops())} GFLOP/s`);
+console.log("");
+console.log(
+  `${"case".padEnd(24)} ${"wasm".padStart(7)} ${"JS loop".padStart(7)}  speed-up  rel.err`,
+);
+for (const row of rows) {
+  const kernel = await timeKernel(row.spec);
+  const js = await timeJs(row.spec);
+  console.log(
+    `${row.label.padEnd(24)} ${fmt(kernel.gflops)} ${fmt(js)}  ${fmt(kernel.gflops / js)}×  ` +
+      kernel.error.toExponential(1),
+  );
+}
+console.log("(GFLOP/s, median; rel.err = max |wasm − JS| / max |JS|)");
+
+if (args.has("--tfjs")) {
+  console.log("");
+  for (const s of sizes) {
+    try {
+      console.log(`tfjs-wasm f32 ${s}³: ${fmt(await timeTfjs(s))} GFLOP/s`);
+    } catch (e) {
+      console.log(`tfjs-wasm f32 ${s}³: failed (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+}
+
+if (args.has("--sweep")) {
+  console.log("\nBlocking sweep (GFLOP/s):");
+  const variants: [MatmulSpec["dtype"], Partial<MatmulBlocking>][] = [];
+  for (const [mr, nr] of [
+    [4, 8],
+    [5, 8],
+    [6, 8],
+    [4, 12],
+    [3, 16],
+    [8, 8],
+  ] as const) {
+    for (const kc of [128, 256, 512]) {
+      variants.push(["float32", { mr, nr, kc, mc: mr * 16, nc: 1024 }]);
+    }
+  }
+  for (const [mr, nr] of [
+    [4, 4],
+    [6, 4],
+    [4, 6],
+    [8, 4],
+  ] as const) {
+    variants.push(["float64", { mr, nr, kc: 256, mc: mr * 16, nc: 512 }]);
+  }
+  for (const [dtype, blocking] of variants) {
+    const spec = { ...specOf(dtype, [512, 512, 512]), blocking };
+    const { gflops: g } = await timeKernel(spec);
+    console.log(`  ${dtype} ${show({ ...defaultMatmulBlocking[dtype], ...blocking })}: ${fmt(g)}`);
+  }
+}
