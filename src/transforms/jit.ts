@@ -210,9 +210,8 @@ export function jit<F extends (...args: never[]) => unknown>(
   let lastSignature: string[] | undefined;
   const name = f.name || "f";
 
-  const split = (
-    args: readonly unknown[],
-  ): { dynamic: unknown[]; leaves: NDArray[]; inTree: tree.TreeDef; signature: string[] } => {
+  /** The flat array leaves of the dynamic arguments and the call's signature (one pass). */
+  const split = (args: readonly unknown[]): { leaves: NDArray[]; signature: string[] } => {
     for (const s of statics) {
       if (s >= args.length) {
         throw new ValueError(
@@ -221,16 +220,20 @@ export function jit<F extends (...args: never[]) => unknown>(
         );
       }
     }
-    const dynamic = args.map((a, i) => (statics.includes(i) ? null : a));
-    const [rawLeaves, inTree] = tree.flatten(dynamic);
-    const leaves = rawLeaves.map((l) => toArrayLeaf(`jit(${name})`, l, "argument"));
+    const leaves: NDArray[] = [];
     const signature = args.map((a, i) => {
       if (statics.includes(i)) return `static ${staticKey(a)}`;
       const [argLeaves, argTree] = tree.flatten(a);
-      return `${argTree.toString()} ${argLeaves.map((l) => avalKey(toArrayLeaf(`jit(${name})`, l, "argument").aval)).join(", ")}`;
+      const arrays = argLeaves.map((l) => toArrayLeaf(`jit(${name})`, l, "argument"));
+      leaves.push(...arrays);
+      return `${argTree.toString()} ${arrays.map((l) => avalKey(l.aval)).join(", ")}`;
     });
-    return { dynamic, leaves, inTree, signature };
+    return { leaves, signature };
   };
+
+  /** The structure of the dynamic arguments (statics replaced by null). */
+  const inTreeOf = (args: readonly unknown[]): tree.TreeDef =>
+    tree.structure(args.map((a, i) => (statics.includes(i) ? null : a)));
 
   const lowerWith = (
     args: readonly unknown[],
@@ -273,14 +276,14 @@ export function jit<F extends (...args: never[]) => unknown>(
   };
 
   const jitted = ((...args: unknown[]) => {
-    const { leaves, inTree, signature } = split(args);
+    const { leaves, signature } = split(args);
     // Under another transform (grad, vmap, an outer jit), trace through f itself.
     if (leaves.some((l) => l instanceof Tracer)) return f(...(args as never[]));
     const key = signature.join(" | ");
     let entry = cache.get(key);
     if (entry === undefined) {
       if (options.explainCacheMisses === true) explain(signature);
-      const staged = lowerWith(args, leaves, inTree);
+      const staged = lowerWith(args, leaves, inTreeOf(args));
       // f closed over a value of an enclosing transform: trace through f itself.
       if (staged === undefined) return f(...(args as never[]));
       const [lowered, outTree] = staged;
@@ -293,8 +296,8 @@ export function jit<F extends (...args: never[]) => unknown>(
   }) as unknown as Jitted<F>;
 
   jitted.lower = (...args: Parameters<F>): Lowered => {
-    const { leaves, inTree } = split(args);
-    const staged = lowerWith(args, leaves, inTree);
+    const { leaves } = split(args);
+    const staged = lowerWith(args, leaves, inTreeOf(args));
     if (staged === undefined) {
       throw new ValueError(
         `jit(${name}).lower`,
