@@ -7,6 +7,16 @@ import type { NDArray } from "../core/array.js";
 import { allocate } from "../core/dtype.js";
 import { Literal, Var, type Atom } from "../core/ir.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
+import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
+import {
+  copyIn,
+  copyOut,
+  copyOutInto,
+  instantiateKernel,
+  layout,
+  reserve,
+  runKernel,
+} from "./wasm-memory.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, type ConcreteArray } from "./concrete.js";
@@ -92,14 +102,48 @@ function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Owned): Step {
   };
 }
 
+/** A fused kernel compiled to WebAssembly: operands are copied into kernel memory and back. */
+function wasmFusedStep(kernel: Kernel, wasm: WasmFusedKernel, owned: Owned): Step {
+  const reuse = new Map(kernel.inPlace.map(([input, output]) => [output, input]));
+  const run = instantiateKernel(wasm.bytes).kernel as (...args: number[]) => void;
+  const dtype = wasm.outputs[0]!.aval.dtype;
+  const bytes = wasm.count * (dtype === "float64" ? 8 : 4);
+  const { offsets, total } = layout([...wasm.arrays, ...wasm.outputs].map(() => bytes));
+  return (env) => {
+    reserve(total);
+    wasm.arrays.forEach((v, i) => copyIn(env.get(v)!.contiguousData(), offsets[i]!));
+    const scalars = wasm.scalars.map((v) => {
+      const x = env.get(v)!;
+      return x.data[x.offset]!;
+    });
+    runKernel("a fused kernel", () => run(...offsets, ...scalars));
+    wasm.outputs.forEach((v, i) => {
+      const offset = offsets[wasm.arrays.length + i]!;
+      // The operands are already copied in, so a dying input's buffer can take the result.
+      const donor = reuse.get(v);
+      const target =
+        donor === undefined ? undefined : wholeBuffer(env.get(donor), owned, wasm.count);
+      const data =
+        target === undefined
+          ? copyOut(v.aval.dtype, offset, wasm.count)
+          : copyOutInto(target, offset);
+      owned.add(data);
+      env.set(v, fromStorage(data, v.aval.shape, v.aval.dtype, v.aval.weakType));
+    });
+  };
+}
+
 /** Instantiates a schedule; `fused` gives the generated code of each fused kernel. */
 export function instantiate(
   schedule: Schedule,
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
+  wasm: ReadonlyMap<Kernel, WasmFusedKernel> = new Map(),
 ): Executable {
   const { program } = schedule;
   const owned: Owned = new Set();
   const steps = schedule.kernels.map((k) => {
+    const compiled = wasm.get(k);
+    if (compiled !== undefined) return wasmFusedStep(k, compiled, owned);
     const code = fused.get(k);
     return code === undefined ? singleStep(k, owned) : fusedStep(k, code, owned);
   });

@@ -4,6 +4,7 @@
  */
 import { equationLines, variableNames, type Program } from "../core/ir.js";
 import { generateFused, type FusedKernelCode } from "../compiler/codegen/fused.js";
+import { generateWasmFused, type WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
 import { optimize } from "../compiler/passes/pipeline.js";
 import { schedule, type Kernel, type Schedule } from "../compiler/schedule.js";
 import {
@@ -51,7 +52,11 @@ function reportOf(s: Schedule): CompileReport {
   };
 }
 
-function codeOf(s: Schedule, fused: ReadonlyMap<Kernel, FusedKernelCode>): string {
+function codeOf(
+  s: Schedule,
+  fused: ReadonlyMap<Kernel, FusedKernelCode>,
+  wasm: ReadonlyMap<Kernel, WasmFusedKernel>,
+): string {
   const lines = equationLines(s.program);
   return s.kernels
     .map((k, i) => {
@@ -59,9 +64,14 @@ function codeOf(s: Schedule, fused: ReadonlyMap<Kernel, FusedKernelCode>): strin
         `// ${kernelName(k, i)}: ${k.equations.length} equation(s), ${k.flops} FLOPs, ${k.bytes} bytes`,
         ...k.equations.map((eq) => `//   ${lines.get(eq)!}`),
       ];
+      const compiled = wasm.get(k);
       const code = fused.get(k);
       const body =
-        code === undefined ? `// runs the ${k.equations[0]!.primitive.name} kernel` : code.source;
+        compiled !== undefined
+          ? compiled.text
+          : code === undefined
+            ? `// runs the ${k.equations[0]!.primitive.name} kernel`
+            : code.source;
       return [...header, body].join("\n");
     })
     .join("\n\n");
@@ -70,13 +80,21 @@ function codeOf(s: Schedule, fused: ReadonlyMap<Kernel, FusedKernelCode>): strin
 function compile(program: Program, donated: readonly boolean[]): CompiledProgram {
   const planned = schedule(program, donated);
   const fused = new Map<Kernel, FusedKernelCode>();
-  for (const k of planned.kernels) if (k.kind === "fused") fused.set(k, generateFused(k));
-  const run = instantiate(planned, fused);
+  const wasm = new Map<Kernel, WasmFusedKernel>();
+  const lines = equationLines(program);
+  for (const k of planned.kernels) {
+    if (k.kind !== "fused") continue;
+    const comment = k.equations.map((eq) => lines.get(eq)!).join("\n");
+    const compiled = generateWasmFused(k, comment);
+    if (compiled !== undefined) wasm.set(k, compiled);
+    else fused.set(k, generateFused(k));
+  }
+  const run = instantiate(planned, fused, wasm);
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
   return {
     run,
-    code: codeOf(planned, fused),
+    code: codeOf(planned, fused, wasm),
     report: reportOf(planned),
     cost: { flops, bytesAccessed },
   };

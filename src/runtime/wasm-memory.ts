@@ -51,6 +51,14 @@ export function copyOut(dtype: DType, offset: number, length: number): TypedArra
   return out;
 }
 
+/** Copies `target.length` elements from byte `offset` into `target`; returns it. */
+export function copyOutInto<T extends TypedArray>(target: T, offset: number): T {
+  new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(
+    new Uint8Array(kernelMemory().buffer, offset, target.byteLength),
+  );
+  return target;
+}
+
 /**
  * Runs a kernel; a WebAssembly trap (which memory planning should make impossible) becomes a
  * `FluxionError` naming the operation instead of an engine error.

@@ -1,0 +1,231 @@
+/**
+ * WebAssembly SIMD code for fused elementwise kernels whose operations map to single SIMD
+ * instructions (arithmetic, rounding, square root, min/max, comparisons feeding select) on
+ * float32 (f32x4) or float64 (f64x2). Each such instruction rounds exactly like eager execution,
+ * so results are bit-identical; kernels with other operations use the JavaScript loops.
+ */
+import { Literal, Var, type Atom, type Equation } from "../../core/ir.js";
+import type { Kernel } from "../schedule.js";
+import { ModuleBuilder } from "../wasm/module.js";
+import type { FunctionBuilder } from "../wasm/function-builder.js";
+import type { OpName } from "../wasm/function-builder.js";
+import { toText } from "../wasm/text.js";
+
+/** A compiled fused kernel: `kernel(inPtr…, outPtr…, scalar…)` over byte offsets. */
+export interface WasmFusedKernel {
+  bytes: Uint8Array;
+  /** WebAssembly text of the module, with the IR equations as comments. */
+  text: string;
+  /** Array inputs, in parameter order (their pointers come first). */
+  arrays: readonly Var[];
+  /** Rank-0 inputs, passed by value after the pointers. */
+  scalars: readonly Var[];
+  outputs: readonly Var[];
+  /** Elements per array operand. */
+  count: number;
+}
+
+type Lanes = "f32x4" | "f64x2";
+
+const direct: Record<string, string> = {
+  add: "add",
+  sub: "sub",
+  mul: "mul",
+  div: "div",
+  neg: "neg",
+  abs: "abs",
+  sqrt: "sqrt",
+  floor: "floor",
+  ceil: "ceil",
+  round: "nearest",
+  eq: "eq",
+  ne: "ne",
+  lt: "lt",
+  le: "le",
+  gt: "gt",
+  ge: "ge",
+};
+
+const comparisons = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
+
+/** Whether every equation can be emitted, with masks (bool values) kept inside the kernel. */
+function supported(kernel: Kernel, lanes: Lanes): boolean {
+  const dtype = lanes === "f32x4" ? "float32" : "float64";
+  const outputs = new Set(kernel.outputs);
+  for (const eq of kernel.equations) {
+    const name = eq.primitive.name;
+    const out = eq.outputs[0]!;
+    if (comparisons.has(name)) {
+      if (outputs.has(out) || eq.inputs.some((a) => a.aval.dtype !== dtype)) return false;
+      continue;
+    }
+    if (name === "select") {
+      const [p, a, b] = eq.inputs;
+      if (p instanceof Literal || a!.aval.dtype !== dtype || b!.aval.dtype !== dtype) return false;
+      if (!kernel.equations.some((e) => e.outputs[0] === p && comparisons.has(e.primitive.name)))
+        return false;
+      continue;
+    }
+    const known = direct[name] !== undefined || name === "max" || name === "min";
+    const cast =
+      name === "convert_element_type" &&
+      eq.inputs[0]!.aval.dtype === dtype &&
+      out.aval.dtype === dtype;
+    if ((!known && !cast) || out.aval.dtype !== dtype) return false;
+    if (eq.inputs.some((a) => a.aval.dtype !== dtype)) return false;
+  }
+  return kernel.inputs.every((v) => v.aval.dtype === dtype);
+}
+
+/** Generates the WebAssembly kernel, or `undefined` when an operation has no SIMD form here. */
+export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKernel | undefined {
+  if (kernel.kind !== "fused" || kernel.equations.some((eq) => eq.outputs.length !== 1))
+    return undefined;
+  const dtype = kernel.equations[0]!.outputs[0]!.aval.dtype;
+  const lanes: Lanes | undefined =
+    dtype === "float32" ? "f32x4" : dtype === "float64" ? "f64x2" : undefined;
+  if (lanes === undefined || !supported(kernel, lanes)) return undefined;
+  const shape = kernel.equations[kernel.equations.length - 1]!.outputs[0]!.aval.shape;
+  const count = shape.reduce((n, d) => n * d, 1);
+  const scalarType = lanes === "f32x4" ? "f32" : "f64";
+  const arrays = kernel.inputs.filter((v) => v.aval.ndim > 0);
+  const scalars = kernel.inputs.filter((v) => v.aval.ndim === 0);
+  const outputs = kernel.outputs;
+
+  const module = new ModuleBuilder();
+  module.importMemory({ minPages: 1 });
+  const f = module.addFunction("kernel", {
+    params: [
+      ...arrays.map(() => "i32" as const),
+      ...outputs.map(() => "i32" as const),
+      ...scalars.map(() => scalarType),
+    ],
+    results: [],
+    export: true,
+    comment,
+  });
+  const op = (name: string): void => {
+    f.op(`${lanes}.${name}` as OpName);
+  };
+  const pointer = (v: Var): number => arrays.indexOf(v);
+  const outPointer = (i: number): number => arrays.length + i;
+  const values = new Map<Var, number>();
+  // Scalars and literals are splatted once, before the loop.
+  scalars.forEach((v, i) => {
+    const local = f.addLocal("v128");
+    f.localGet(arrays.length + outputs.length + i);
+    op("splat");
+    f.localSet(local);
+    values.set(v, local);
+  });
+  const literals = new Map<string, number>();
+  const literal = (a: Literal): number => {
+    const key = Object.is(a.value, -0) ? "-0" : String(a.value);
+    let local = literals.get(key);
+    if (local === undefined) {
+      local = f.addLocal("v128");
+      if (scalarType === "f32") f.f32Const(a.value);
+      else f.f64Const(a.value);
+      op("splat");
+      f.localSet(local);
+      literals.set(key, local);
+    }
+    return local;
+  };
+  const nan = literal(new Literal(NaN, kernel.equations[0]!.outputs[0]!.aval));
+  for (const eq of kernel.equations)
+    for (const a of eq.inputs) if (a instanceof Literal) literal(a);
+  const offset = f.addLocal("i32");
+  const end = f.addLocal("i32");
+  f.i32Const(count * (lanes === "f32x4" ? 4 : 8)).localSet(end);
+  // Array inputs are loaded at their first use in each iteration.
+  const loaded = new Map<Var, number>();
+  const get = (a: Atom): void => {
+    if (a instanceof Literal) {
+      f.localGet(literal(a));
+      return;
+    }
+    const local = values.get(a) ?? loaded.get(a);
+    if (local !== undefined) {
+      f.localGet(local);
+      return;
+    }
+    const fresh = f.addLocal("v128");
+    loaded.set(a, fresh);
+    f.localGet(pointer(a)).localGet(offset).i32Add();
+    f.memoryOp("v128.load", 0, 16);
+    f.localTee(fresh);
+  };
+  const emit = (eq: Equation): number => {
+    const name = eq.primitive.name;
+    const [x, y, z] = eq.inputs;
+    const result = f.addLocal("v128");
+    f.comment(`${name}`);
+    if (name === "select") {
+      get(y!);
+      get(z!);
+      get(x!);
+      f.op("v128.bitselect");
+    } else if (name === "convert_element_type") {
+      get(x!);
+    } else {
+      for (const a of eq.inputs) get(a);
+      op(direct[name]!);
+    }
+    f.localSet(result);
+    return result;
+  };
+  f.block((done) => {
+    f.loop((next) => {
+      f.localGet(offset).localGet(end).i32GeU().brIf(done);
+      loaded.clear();
+      for (const eq of kernel.equations) {
+        if (eq.primitive.name === "max" || eq.primitive.name === "min") {
+          values.set(eq.outputs[0]!, emitExtremum(f, eq, get, op, nan));
+        } else values.set(eq.outputs[0]!, emit(eq));
+      }
+      outputs.forEach((v, i) => {
+        f.localGet(outPointer(i)).localGet(offset).i32Add();
+        f.localGet(values.get(v)!);
+        f.memoryOp("v128.store", 0, 16);
+      });
+      f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
+    });
+  });
+  return {
+    bytes: module.build({ names: false }),
+    text: toText(module),
+    arrays,
+    scalars,
+    outputs,
+    count,
+  };
+}
+
+/** `max`/`min` with eager's semantics: NaN if either operand is NaN, else x on x > y (x < y). */
+function emitExtremum(
+  f: FunctionBuilder,
+  eq: Equation,
+  get: (a: Atom) => void,
+  op: (name: string) => void,
+  nan: number,
+): number {
+  const [x, y] = eq.inputs;
+  const result = f.addLocal("v128");
+  f.comment(eq.primitive.name);
+  f.localGet(nan);
+  get(y!);
+  get(x!);
+  op(eq.primitive.name === "max" ? "pmax" : "pmin");
+  // mask = (x != x) | (y != y)
+  get(x!);
+  get(x!);
+  op("ne");
+  get(y!);
+  get(y!);
+  op("ne");
+  f.op("v128.or");
+  f.op("v128.bitselect");
+  f.localSet(result);
+  return result;
+}
