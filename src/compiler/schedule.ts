@@ -152,24 +152,42 @@ function fuse(program: Program, uses: Map<Var, number[]>): number[][] {
       return;
     }
     const shape = elementwise ? eq.outputs[0]!.aval.shape : eq.inputs[0]!.aval.shape;
-    // Join the group of a producer with the same loop shape, if every value that group exports
-    // to other consumers is read after this equation (so the fused kernel can run here).
-    let joined: Group | undefined;
+    // Join (and merge) the groups of producers with the same loop shape, if every value the
+    // merged group exports to other consumers is read after this equation (so the fused kernel
+    // can run here).
+    const candidates: Group[] = [];
     for (const a of eq.inputs) {
       if (!(a instanceof Var)) continue;
       const producer = defining.get(a);
       const group = producer === undefined ? undefined : groupOf.get(producer);
       if (group === undefined || group.closed || !shapesEqual(group.shape, shape)) continue;
-      const exportsLater = group.members.every((m) =>
+      if (!candidates.includes(group)) candidates.push(group);
+    }
+    const exportsLater = (members: readonly number[]): boolean =>
+      members.every((m) =>
         program.equations[m]!.outputs.every((v) =>
-          (uses.get(v) ?? []).every((u) => u >= i || group.members.includes(u)),
+          (uses.get(v) ?? []).every((u) => u >= i || members.includes(u)),
         ),
       );
-      if (exportsLater && (joined === undefined || joined === group)) joined = group;
+    // Try all candidates together, then each alone (the first that works).
+    const union = candidates.flatMap((g) => g.members);
+    let chosen: Group[] = exportsLater(union) ? candidates : [];
+    if (chosen.length === 0) {
+      const single = candidates.find((g) => exportsLater(g.members));
+      chosen = single === undefined ? [] : [single];
     }
-    if (joined === undefined) {
+    let joined: Group;
+    if (chosen.length === 0) {
       joined = { members: [], shape, closed: false };
       groups.push(joined);
+    } else {
+      joined = chosen[0]!;
+      for (const other of chosen.slice(1)) {
+        joined.members.push(...other.members);
+        for (const m of other.members) groupOf.set(m, joined);
+        groups.splice(groups.indexOf(other), 1);
+      }
+      joined.members.sort((x, y) => x - y);
     }
     joined.members.push(i);
     if (reduction) joined.closed = true;
