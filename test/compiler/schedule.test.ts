@@ -32,6 +32,21 @@ const floats = (n: number, seed = 1): NDArray =>
   np.array(Array.from({ length: n }, (_, i) => Math.sin(seed * 7.3 + i * 1.7) * 3));
 
 describe("fusion", () => {
+  it("merges several producer chains into the kernel that consumes them (np.where of two branches)", () => {
+    const f = (x: NDArray, y: NDArray): NDArray =>
+      np.where(x.gt(y), x.mul(2).add(1), np.maximum(x, y).sub(y.div(3)));
+    const x = np.linspace(-1, 1, 9);
+    const y = np.linspace(1, -1, 9);
+    const g = jit(f);
+    expect(
+      g
+        .lower(x, y)
+        .report()
+        .kernels.map((k) => k.equations.length),
+    ).toEqual([7]);
+    expect(Array.from(g(x, y).toTypedArray())).toEqual(Array.from(f(x, y).toTypedArray()));
+  });
+
   it("tanh(2x+1)*x compiles to exactly one kernel", () => {
     const f = (x: NDArray): NDArray => np.tanh(x.mul(2).add(1)).mul(x);
     const x = floats(5);
