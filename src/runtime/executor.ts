@@ -106,9 +106,15 @@ function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Owned): Step {
 function wasmFusedStep(kernel: Kernel, wasm: WasmFusedKernel, owned: Owned): Step {
   const reuse = new Map(kernel.inPlace.map(([input, output]) => [output, input]));
   const run = instantiateKernel(wasm.bytes).kernel as (...args: number[]) => void;
-  const dtype = wasm.outputs[0]!.aval.dtype;
-  const bytes = wasm.count * (dtype === "float64" ? 8 : 4);
-  const { offsets, total } = layout([...wasm.arrays, ...wasm.outputs].map(() => bytes));
+  const item = wasm.outputs[0]!.aval.dtype === "float64" ? 8 : 4;
+  // Element counts: each array input, each output (a reduction's has one per block), then the
+  // reduction's temporary.
+  const counts = [
+    ...wasm.arrays.map(() => wasm.count),
+    ...wasm.outputs.map((v) => (v === wasm.reduction?.output ? wasm.reduction.blocks : wasm.count)),
+    ...(wasm.reduction === undefined ? [] : [wasm.count]),
+  ];
+  const { offsets, total } = layout(counts.map((n) => n * item));
   return (env) => {
     reserve(total);
     wasm.arrays.forEach((v, i) => copyIn(env.get(v)!.contiguousData(), offsets[i]!));
@@ -119,14 +125,12 @@ function wasmFusedStep(kernel: Kernel, wasm: WasmFusedKernel, owned: Owned): Ste
     runKernel("a fused kernel", () => run(...offsets, ...scalars));
     wasm.outputs.forEach((v, i) => {
       const offset = offsets[wasm.arrays.length + i]!;
+      const count = counts[wasm.arrays.length + i]!;
       // The operands are already copied in, so a dying input's buffer can take the result.
       const donor = reuse.get(v);
-      const target =
-        donor === undefined ? undefined : wholeBuffer(env.get(donor), owned, wasm.count);
+      const target = donor === undefined ? undefined : wholeBuffer(env.get(donor), owned, count);
       const data =
-        target === undefined
-          ? copyOut(v.aval.dtype, offset, wasm.count)
-          : copyOutInto(target, offset);
+        target === undefined ? copyOut(v.aval.dtype, offset, count) : copyOutInto(target, offset);
       owned.add(data);
       env.set(v, fromStorage(data, v.aval.shape, v.aval.dtype, v.aval.weakType));
     });

@@ -78,6 +78,40 @@ describe("WebAssembly fused kernels", () => {
     }
   }
 
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: trailing reductions (sum, max, min; NaN; odd block sizes) are bit-identical`, () => {
+      const reductions: ((x: NDArray) => NDArray)[] = [
+        (x) => x.mul(x).sum({ axis: -1 }),
+        (x) => np.max(x.mul(2).sub(1), { axis: -1 }),
+        (x) => np.min(np.where(x.gt(2), NaN, x), { axis: -1 }),
+        (x) => x.add(1).sum(),
+        (x) => np.sqrt(np.abs(x)).sum({ axis: [1, 2] }),
+      ];
+      for (const shape of [
+        [1, 3, 1],
+        [3, 5, 7],
+        [2, 4, 1001],
+      ]) {
+        const size = shape.reduce((n, d) => n * d, 1);
+        const x = np
+          .array(
+            Array.from({ length: size }, (_, i) => Math.sin(i * 1.3) * 3),
+            { dtype },
+          )
+          .reshape(shape);
+        for (const f of reductions) expectIdentical(jit(f)(x), f(x));
+      }
+    });
+  }
+
+  it("a reduction fuses into its producers' kernel", () => {
+    const x = np.ones([4, 9]);
+    const report = jit((a: NDArray) => a.mul(a).add(1).sum({ axis: -1 }))
+      .lower(x)
+      .report();
+    expect(report.kernels.map((k) => k.equations)).toEqual([["mul", "add", "reduce_sum"]]);
+  });
+
   it("shows WebAssembly text with the IR equations as comments", () => {
     const [x, y] = operands("float32", 64);
     const code = jit((a: NDArray, b: NDArray) => a.mul(2).add(b)).lower(x, y).code;

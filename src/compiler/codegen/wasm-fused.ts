@@ -5,7 +5,7 @@
  * so results are bit-identical; kernels with other operations use the JavaScript loops.
  */
 import { Literal, Var, type Atom, type Equation } from "../../core/ir.js";
-import type { Kernel } from "../schedule.js";
+import { isTrailingReduction, type Kernel } from "../schedule.js";
 import { ModuleBuilder } from "../wasm/module.js";
 import type { FunctionBuilder } from "../wasm/function-builder.js";
 import type { OpName } from "../wasm/function-builder.js";
@@ -21,8 +21,14 @@ export interface WasmFusedKernel {
   /** Rank-0 inputs, passed by value after the pointers. */
   scalars: readonly Var[];
   outputs: readonly Var[];
-  /** Elements per array operand. */
+  /** Elements per array operand (the loop length). */
   count: number;
+  /**
+   * A trailing reduction: the loop writes its operand to a temporary (pointer after the output
+   * pointers), then sums (or takes max/min) each block of `blockSize` elements in order, in
+   * float64 as eager execution does, into `output`.
+   */
+  reduction?: { output: Var; blocks: number; blockSize: number };
 }
 
 type Lanes = "f32x4" | "f64x2";
@@ -52,7 +58,10 @@ const comparisons = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 function supported(kernel: Kernel, lanes: Lanes): boolean {
   const dtype = lanes === "f32x4" ? "float32" : "float64";
   const outputs = new Set(kernel.outputs);
-  for (const eq of kernel.equations) {
+  const last = kernel.equations[kernel.equations.length - 1]!;
+  const body = isTrailingReduction(last) ? kernel.equations.slice(0, -1) : kernel.equations;
+  if (body !== kernel.equations && last.inputs[0]!.aval.dtype !== dtype) return false;
+  for (const eq of body) {
     const name = eq.primitive.name;
     const out = eq.outputs[0]!;
     if (comparisons.has(name)) {
@@ -81,12 +90,20 @@ function supported(kernel: Kernel, lanes: Lanes): boolean {
 export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKernel | undefined {
   if (kernel.kind !== "fused" || kernel.equations.some((eq) => eq.outputs.length !== 1))
     return undefined;
-  const dtype = kernel.equations[0]!.outputs[0]!.aval.dtype;
+  const last = kernel.equations[kernel.equations.length - 1]!;
+  const reduction = isTrailingReduction(last) ? last : undefined;
+  const body = reduction === undefined ? kernel.equations : kernel.equations.slice(0, -1);
+  const dtype = (reduction ?? kernel.equations[0]!).outputs[0]!.aval.dtype;
   const lanes: Lanes | undefined =
     dtype === "float32" ? "f32x4" : dtype === "float64" ? "f64x2" : undefined;
   if (lanes === undefined || !supported(kernel, lanes)) return undefined;
-  const shape = kernel.equations[kernel.equations.length - 1]!.outputs[0]!.aval.shape;
+  const shape =
+    reduction !== undefined ? reduction.inputs[0]!.aval.shape : last.outputs[0]!.aval.shape;
   const count = shape.reduce((n, d) => n * d, 1);
+  const blockSize =
+    reduction === undefined
+      ? 1
+      : (reduction.params as { axes: readonly number[] }).axes.reduce((n, a) => n * shape[a]!, 1);
   const scalarType = lanes === "f32x4" ? "f32" : "f64";
   const arrays = kernel.inputs.filter((v) => v.aval.ndim > 0);
   const scalars = kernel.inputs.filter((v) => v.aval.ndim === 0);
@@ -98,6 +115,7 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
     params: [
       ...arrays.map(() => "i32" as const),
       ...outputs.map(() => "i32" as const),
+      ...(reduction === undefined ? [] : ["i32" as const]),
       ...scalars.map(() => scalarType),
     ],
     results: [],
@@ -113,7 +131,7 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
   // Scalars and literals are splatted once, before the loop.
   scalars.forEach((v, i) => {
     const local = f.addLocal("v128");
-    f.localGet(arrays.length + outputs.length + i);
+    f.localGet(arrays.length + outputs.length + (reduction === undefined ? 0 : 1) + i);
     op("splat");
     f.localSet(local);
     values.set(v, local);
@@ -132,9 +150,8 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
     }
     return local;
   };
-  const nan = literal(new Literal(NaN, kernel.equations[0]!.outputs[0]!.aval));
-  for (const eq of kernel.equations)
-    for (const a of eq.inputs) if (a instanceof Literal) literal(a);
+  const nan = literal(new Literal(NaN, (reduction ?? kernel.equations[0]!).outputs[0]!.aval));
+  for (const eq of body) for (const a of eq.inputs) if (a instanceof Literal) literal(a);
   const offset = f.addLocal("i32");
   const end = f.addLocal("i32");
   f.i32Const(count * (lanes === "f32x4" ? 4 : 8)).localSet(end);
@@ -179,20 +196,44 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
     f.loop((next) => {
       f.localGet(offset).localGet(end).i32GeU().brIf(done);
       loaded.clear();
-      for (const eq of kernel.equations) {
+      for (const eq of body) {
         if (eq.primitive.name === "max" || eq.primitive.name === "min") {
           values.set(eq.outputs[0]!, emitExtremum(f, eq, get, op, nan));
         } else values.set(eq.outputs[0]!, emit(eq));
       }
       outputs.forEach((v, i) => {
+        if (v === reduction?.outputs[0]) return;
         f.localGet(outPointer(i)).localGet(offset).i32Add();
         f.localGet(values.get(v)!);
         f.memoryOp("v128.store", 0, 16);
       });
+      if (reduction !== undefined) {
+        f.localGet(arrays.length + outputs.length)
+          .localGet(offset)
+          .i32Add();
+        get(reduction.inputs[0]!);
+        f.memoryOp("v128.store", 0, 16);
+      }
       f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
     });
   });
+  if (reduction !== undefined) {
+    emitBlockReduction(f, reduction.primitive.name, {
+      source: arrays.length + outputs.length,
+      target: outPointer(outputs.indexOf(reduction.outputs[0]!)),
+      blocks: reduction.outputs[0]!.aval.size,
+      blockSize,
+      float32: lanes === "f32x4",
+    });
+  }
   return {
+    ...(reduction !== undefined && {
+      reduction: {
+        output: reduction.outputs[0]!,
+        blocks: reduction.outputs[0]!.aval.size,
+        blockSize,
+      },
+    }),
     bytes: module.build({ names: false }),
     text: toText(module),
     arrays,
@@ -228,4 +269,68 @@ function emitExtremum(
   f.op("v128.bitselect");
   f.localSet(result);
   return result;
+}
+
+/**
+ * The block reduction after the vector loop: each block of `blockSize` values (from `source`)
+ * is combined in order in float64 (eager's order and precision), then stored at `target`.
+ */
+function emitBlockReduction(
+  f: FunctionBuilder,
+  name: string,
+  p: { source: number; target: number; blocks: number; blockSize: number; float32: boolean },
+): void {
+  const item = p.float32 ? 4 : 8;
+  const acc = f.addLocal("f64");
+  const x = f.addLocal("f64");
+  const from = f.addLocal("i32");
+  const to = f.addLocal("i32");
+  const stop = f.addLocal("i32");
+  const blockEnd = f.addLocal("i32");
+  f.comment(`${name} over blocks of ${p.blockSize}`);
+  f.localGet(p.source).localSet(from);
+  f.localGet(p.target).localSet(to);
+  f.localGet(p.target)
+    .i32Const(p.blocks * item)
+    .i32Add()
+    .localSet(stop);
+  f.block((done) => {
+    f.loop((nextBlock) => {
+      f.localGet(to).localGet(stop).i32GeU().brIf(done);
+      f.f64Const(name === "reduce_sum" ? 0 : name === "reduce_max" ? -Infinity : Infinity);
+      f.localSet(acc);
+      f.localGet(from)
+        .i32Const(p.blockSize * item)
+        .i32Add()
+        .localSet(blockEnd);
+      f.block((blockDone) => {
+        f.loop((nextElement) => {
+          f.localGet(from).localGet(blockEnd).i32GeU().brIf(blockDone);
+          f.localGet(from);
+          if (p.float32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
+          else f.memoryOp("f64.load", 0, 8);
+          f.localSet(x);
+          if (name === "reduce_sum") {
+            f.localGet(acc).localGet(x).op("f64.add");
+          } else {
+            // NaN if either is NaN, else the new value when it is strictly better (eager's rule).
+            f.f64Const(NaN);
+            f.localGet(x).localGet(acc).localGet(x).localGet(acc);
+            f.op(name === "reduce_max" ? "f64.gt" : "f64.lt");
+            f.op("select");
+            f.localGet(x).localGet(x).op("f64.ne");
+            f.localGet(acc).localGet(acc).op("f64.ne");
+            f.op("i32.or");
+            f.op("select");
+          }
+          f.localSet(acc);
+          f.localGet(from).i32Const(item).i32Add().localSet(from).br(nextElement);
+        });
+      });
+      f.localGet(to).localGet(acc);
+      if (p.float32) f.op("f32.demote_f64").memoryOp("f32.store", 0, 4);
+      else f.memoryOp("f64.store", 0, 8);
+      f.localGet(to).i32Const(item).i32Add().localSet(to).br(nextBlock);
+    });
+  });
 }
