@@ -46,3 +46,4 @@ export type {
 } from "./transforms/jit.js";
 import "./runtime/jit-backend.js";
 import "./runtime/matmul.js";
+import "./runtime/unary-kernels.js";

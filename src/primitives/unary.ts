@@ -8,6 +8,7 @@ import type { NDArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import { isFloating } from "../core/dtype.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
+import type { ConcreteArray } from "../runtime/concrete.js";
 import { mapUnary } from "../runtime/strided.js";
 import * as ops from "./ops.js";
 import { checkDType, concrete, output, type DTypeClass } from "./util.js";
@@ -55,6 +56,18 @@ function unaryExamples(
   );
 }
 
+/**
+ * Vectorised implementations installed by the runtime (float32 transcendental functions on
+ * WebAssembly SIMD, shared with compiled kernels); `undefined` for cases they do not take.
+ */
+type FastUnary = (name: string, x: ConcreteArray) => ConcreteArray | undefined;
+let fastUnary: FastUnary | undefined;
+
+/** Installs the fast unary functions (called once by the runtime). @internal */
+export function installFastUnary(f: FastUnary): void {
+  fastUnary = f;
+}
+
 function kernelFor(spec: UnarySpec, dtype: DType): (x: number) => number {
   return (dtype === "int32" ? spec.int32 : dtype === "uint32" ? spec.uint32 : undefined) ?? spec.f;
 }
@@ -78,6 +91,8 @@ function unary(spec: UnarySpec): Primitive<Empty> {
     scalar: ([dtype]) => kernelFor(spec, dtype!),
     impl(inputs) {
       const [x] = concrete(inputs);
+      const fast = fastUnary?.(spec.name, x!);
+      if (fast !== undefined) return [fast];
       const dtype = spec.outDType ?? x!.dtype;
       const f = kernelFor(spec, x!.dtype);
       return [

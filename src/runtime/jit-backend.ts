@@ -2,11 +2,16 @@
  * The compiler behind `jit`: optimisation passes, scheduling into kernels, code generation, and
  * instantiation into something callable. Installed into the jit transform when the package loads.
  */
-import { equationLines, variableNames, type Program } from "../core/ir.js";
+import { equationLines, variableNames, Var, type Program } from "../core/ir.js";
 import { generateFused, type FusedKernelCode } from "../compiler/codegen/fused.js";
-import { generateWasmFused, type WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
+import {
+  generateWasmFused,
+  simdUnary,
+  type WasmFusedKernel,
+} from "../compiler/codegen/wasm-fused.js";
 import { optimize } from "../compiler/passes/pipeline.js";
-import { schedule, type Kernel, type Schedule } from "../compiler/schedule.js";
+import { equationFlops, schedule, type Kernel, type Schedule } from "../compiler/schedule.js";
+import { itemSize } from "../core/dtype.js";
 import {
   installJitBackend,
   type CompiledProgram,
@@ -77,18 +82,58 @@ function codeOf(
     .join("\n\n");
 }
 
+/** Whether a kernel uses a float32 function whose eager form runs the vectorised code. */
+function usesSimdMath(k: Kernel): boolean {
+  return k.equations.some(
+    (eq) => simdUnary[eq.primitive.name] !== undefined && eq.inputs[0]!.aval.dtype === "float32",
+  );
+}
+
+/** A kernel's equations as single-equation kernels (each runs its primitive's kernel). */
+function unfuse(k: Kernel): Kernel[] {
+  return k.equations.map((eq) => {
+    const inputs = eq.inputs.filter((a): a is Var => a instanceof Var);
+    const bytes = [...inputs, ...eq.outputs].reduce(
+      (n, v) => n + v.aval.size * itemSize(v.aval.dtype),
+      0,
+    );
+    return {
+      kind: "single" as const,
+      equations: [eq],
+      inputs,
+      outputs: eq.outputs,
+      flops: equationFlops(eq),
+      bytes,
+      inPlace: [],
+    };
+  });
+}
+
 function compile(program: Program, donated: readonly boolean[]): CompiledProgram {
-  const planned = schedule(program, donated);
+  const initial = schedule(program, donated);
   const fused = new Map<Kernel, FusedKernelCode>();
   const wasm = new Map<Kernel, WasmFusedKernel>();
   const lines = equationLines(program);
-  for (const k of planned.kernels) {
-    if (k.kind !== "fused") continue;
+  const kernels: Kernel[] = [];
+  for (const k of initial.kernels) {
+    if (k.kind !== "fused") {
+      kernels.push(k);
+      continue;
+    }
     const comment = k.equations.map((eq) => lines.get(eq)!).join("\n");
     const compiled = generateWasmFused(k, comment);
-    if (compiled !== undefined) wasm.set(k, compiled);
-    else fused.set(k, generateFused(k));
+    if (compiled !== undefined) {
+      wasm.set(k, compiled);
+      kernels.push(k);
+    } else if (usesSimdMath(k)) {
+      // A JavaScript loop would call Math.* where eager float32 runs the vectorised code.
+      kernels.push(...unfuse(k));
+    } else {
+      fused.set(k, generateFused(k));
+      kernels.push(k);
+    }
   }
+  const planned: Schedule = { ...initial, kernels };
   const run = instantiate(planned, fused, wasm);
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);

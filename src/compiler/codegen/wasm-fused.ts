@@ -10,6 +10,18 @@ import { ModuleBuilder } from "../wasm/module.js";
 import type { FunctionBuilder } from "../wasm/function-builder.js";
 import type { OpName } from "../wasm/function-builder.js";
 import { toText } from "../wasm/text.js";
+import {
+  f32x4Atan,
+  f32x4Cos,
+  f32x4Exp,
+  f32x4Expm1,
+  f32x4Log,
+  f32x4Log1p,
+  f32x4Sin,
+  f32x4Tanh,
+  ScratchLocals,
+  type SimdUnary,
+} from "../kernels/simd-math.js";
 
 /** A compiled fused kernel: `kernel(inPtr…, outPtr…, scalar…)` over byte offsets. */
 export interface WasmFusedKernel {
@@ -54,6 +66,21 @@ const direct: Record<string, string> = {
 
 const comparisons = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 
+/**
+ * float32 functions with a vectorised implementation. Eager float32 execution uses the very same
+ * code (`runtime/unary-kernels.ts`), so compiled and eager results stay identical.
+ */
+export const simdUnary: Readonly<Record<string, SimdUnary>> = {
+  exp: f32x4Exp,
+  expm1: f32x4Expm1,
+  log: f32x4Log,
+  log1p: f32x4Log1p,
+  tanh: f32x4Tanh,
+  sin: f32x4Sin,
+  cos: f32x4Cos,
+  atan: f32x4Atan,
+};
+
 /** Whether every equation can be emitted, with masks (bool values) kept inside the kernel. */
 function supported(kernel: Kernel, lanes: Lanes): boolean {
   const dtype = lanes === "f32x4" ? "float32" : "float64";
@@ -75,7 +102,11 @@ function supported(kernel: Kernel, lanes: Lanes): boolean {
         return false;
       continue;
     }
-    const known = direct[name] !== undefined || name === "max" || name === "min";
+    const known =
+      direct[name] !== undefined ||
+      name === "max" ||
+      name === "min" ||
+      (lanes === "f32x4" && simdUnary[name] !== undefined);
     const cast =
       name === "convert_element_type" &&
       eq.inputs[0]!.aval.dtype === dtype &&
@@ -122,6 +153,7 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
     export: true,
     comment,
   });
+  const scratch = new ScratchLocals(f);
   const op = (name: string): void => {
     f.op(`${lanes}.${name}` as OpName);
   };
@@ -185,6 +217,9 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
       f.op("v128.bitselect");
     } else if (name === "convert_element_type") {
       get(x!);
+    } else if (simdUnary[name] !== undefined) {
+      get(x!);
+      simdUnary[name]!(f, scratch);
     } else {
       for (const a of eq.inputs) get(a);
       op(direct[name]!);

@@ -1,0 +1,430 @@
+/**
+ * Vectorised float32 math functions emitted inline into WebAssembly kernels, for fused
+ * elementwise loops: each takes a `FunctionBuilder` whose operand stack holds a v128 of four f32
+ * lanes and replaces it with the function's value, using scratch locals (`ScratchLocals`).
+ *
+ * In a loop (`s` optional: without it, scratch locals are cached per function):
+ *
+ *     const s = new ScratchLocals(f);
+ *     f.localGet(out).localGet(in).v128Load(); // v128 x
+ *     f32x4Exp(f, s); // v128 exp(x)
+ *     f.v128Store();
+ *
+ * Methods: Cody–Waite range reduction and minimax polynomials (fitted with the Remez algorithm
+ * for relative error, coefficients rounded to float32 one at a time and refitted), in the style
+ * of Cephes and fdlibm, in float32 arithmetic without fused multiply-add. Where float32 alone
+ * cannot keep the error small (sin/cos reduction, pow), parts run in f64x2. Results stay within
+ * 2 ulp of the correctly rounded value over the whole float32 range, subnormals included (see
+ * `test/compiler/simd-math.test.ts` for the measured errors); NaN, ±0 and ±inf follow `Math`.
+ */
+import { emit, halves, type Emit, type SimdBinary, type SimdUnary } from "./simd-math-core.js";
+
+export { ScratchLocals, type SimdBinary, type SimdUnary } from "./simd-math-core.js";
+export { f32x4Atan, f32x4Cos, f32x4Sin } from "./simd-math-trig.js";
+
+/** ln 2 split so that `n·LN2_HI` is exact for |n| < 2^15 (Cephes). */
+const LN2_HI = 0.693359375;
+const LN2_LO = -2.1219444e-4;
+const LOG2E = 1.4426950408889634;
+/** 1.5·2^23: x + ROUND_F32 − ROUND_F32 rounds |x| < 2^22 to an integer (ties to even). */
+const ROUND_F32 = 12582912;
+const ROUND_F32_BITS = 0x4b400000;
+/** 1.5·2^52, the same for f64 (the integer is then in the low word, modulo 2^32). */
+const ROUND_F64 = 6755399441055744;
+
+/**
+ * expm1(r) ≈ r + r²·P(r) on |r| ≤ ln2/2 (relative error 2^-28.8 for expm1, hence also for
+ * exp(r) = 1 + expm1(r)).
+ */
+const EXPM1_P = [
+  0.5, 0.1666666567325592, 0.041666556149721146, 0.008333575911819935, 0.001392353093251586,
+  0.00019719573901966214,
+];
+
+/** log((1+s)/(1-s)) = 2s + s·z·Q(z), z = s², |s| ≤ 3 − 2√2 (fdlibm's form; error 2^-30.2). */
+const LOG_Q = [0.6666677594184875, 0.3997752368450165, 0.298734575510025];
+
+/** tanh(x) = x + x³·T(x²) for |x| ≤ 0.625 (relative error 2^-32.2). */
+const TANH_T = [
+  -0.3333333134651184, 0.133332297205925, -0.05394962802529335, 0.021715283393859863,
+  -0.00821076799184084, 0.0021713259629905224,
+];
+const TANH_SMALL = 0.625;
+
+// ── exp, expm1 ───────────────────────────────────────────────────────────────────────────
+
+interface ExpCore {
+  /** The exponent n as i32 lanes. */
+  n: number;
+  /** The reduced argument r (float32). */
+  r: number;
+  /** expm1(r + c) − r, c the rounding error of r: exp(x) = 2^n·(1 + r + q). */
+  q: number;
+}
+
+/**
+ * Reduces the lanes of local `x` (clamped by the caller to [-150, 128]·ln2, or NaN) as
+ * x = n·ln2 + r + c with n = nearest(x·log2 e), |r| ≤ ln2/2 and c the rounding error of r
+ * (Cody–Waite with `LN2_HI`·n exact), and evaluates q = r²·P(r) + c·(1 + r).
+ */
+function expCore(e: Emit, x: number): ExpCore {
+  const { f } = e;
+  // Adding 1.5·2^23 rounds to an integer, which then sits in the low mantissa bits.
+  e.get(x).f32(LOG2E).f.f32x4Mul();
+  e.f32(ROUND_F32).f.f32x4Add();
+  const rounded = e.tee();
+  e.f32(ROUND_F32).f.f32x4Sub();
+  const nf = e.set();
+  e.get(x, nf).f32(LN2_HI).f.f32x4Mul().f32x4Sub();
+  const hi = e.tee();
+  e.get(nf).f32(LN2_LO).f.f32x4Mul();
+  const lo = e.tee();
+  f.f32x4Sub();
+  const r = e.set();
+  e.get(hi, r).f.f32x4Sub();
+  e.get(lo).f.f32x4Sub();
+  const c = e.set();
+  e.hornerF32(r, EXPM1_P).get(r, r).f.f32x4Mul().f32x4Mul();
+  e.get(r).f32(1).f.f32x4Add();
+  e.get(c).f.f32x4Mul().f32x4Add();
+  const q = e.set();
+  e.get(rounded).i32(ROUND_F32_BITS).f.i32x4Sub();
+  return { n: e.set(), r, q };
+}
+
+/**
+ * Pushes `x` clamped to [lo, hi] and pops it into a new local. NaN stays NaN: pmax(x, lo) is
+ * `x < lo ? lo : x` and pmin(x, hi) is `hi < x ? hi : x` (single instructions, unlike min/max).
+ */
+function clamp(e: Emit, x: number, lo: number, hi: number): number {
+  e.get(x).f32(lo).f.f32x4Pmax();
+  e.f32(hi).f.f32x4Pmin();
+  return e.set();
+}
+
+/** Pushes exp(x) for the f32 lanes of local `x` (any values). */
+function expOf(e: Emit, x: number): void {
+  // Beyond [-104, 89] the result is 0 or inf; clamping keeps n in [-150, 128].
+  const { n, r, q } = expCore(e, clamp(e, x, -104, 89));
+  e.get(r, q).f.f32x4Add();
+  e.f32(1).f.f32x4Add();
+  e.scaleBy2n(n);
+}
+
+/**
+ * exp(x) of local `x`, clamped to [lo, hi] (within [-104, 89]), as two locals hi + lo
+ * (|lo| ≤ ulp(hi)/2, about 2^-30 relative error together); scaled by 2^n, so exact unless
+ * subnormal.
+ */
+function expSplit(e: Emit, x: number, lo: number, hi: number): { hi: number; lo: number } {
+  const { f } = e;
+  const { n, r, q } = expCore(e, clamp(e, x, lo, hi));
+  // v = r + q exactly as v + vErr; 1 + v exactly as pHi + pLo.
+  e.get(r, q).f.f32x4Add();
+  const v = e.set();
+  e.f32(1).get(v).f.f32x4Add();
+  const pHi = e.set();
+  e.f32(1).get(pHi).f.f32x4Sub().localGet(v).f32x4Add();
+  e.get(r, v).f.f32x4Sub().localGet(q).f32x4Add();
+  f.f32x4Add();
+  const pLo = e.set();
+  e.get(pHi).scaleBy2n(n);
+  const eHi = e.set();
+  e.get(pLo).scaleBy2n(n);
+  return { hi: eHi, lo: e.set() };
+}
+
+/** exp(x), lanewise. exp(-inf) = 0, exp(inf) = inf, overflow → inf, subnormal results exact. */
+export const f32x4Exp: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    expOf(e, x);
+  });
+
+/** Pushes expm1(x) for local `x`. */
+function expm1Of(e: Emit, x: number): void {
+  const { f } = e;
+  // Below -18, expm1 rounds to -1; above 89 it overflows.
+  const { n, r, q } = expCore(e, clamp(e, x, -18, 89));
+  // expm1(x) = 2^n·(t + r + q) with t = 1 − 2^-n; tLo corrects t when 1 − 2^-n rounds (n > 24).
+  e.i32(0).get(n).f.i32x4Sub();
+  e.i32(-100).f.i32x4MaxS();
+  e.pow2();
+  const twoMinusN = e.set();
+  e.f32(1).get(twoMinusN).f.f32x4Sub();
+  const t = e.set();
+  e.f32(1).get(t).f.f32x4Sub();
+  e.get(twoMinusN).f.f32x4Sub();
+  const tLo = e.set();
+  // Fast two-sum: sum = t + r exactly as sum + err (|t| ≥ |r| whenever t ≠ 0).
+  e.get(t, r).f.f32x4Add();
+  const sum = e.tee();
+  e.get(t).get(sum).f.f32x4Sub();
+  e.get(r).f.f32x4Add();
+  e.get(q).f.f32x4Add();
+  e.get(tLo).f.f32x4Add();
+  f.f32x4Add();
+  e.scaleBy2n(n);
+  // expm1 keeps the sign of x (and of -0).
+  e.signOf(x).f.v128Or();
+}
+
+/** expm1(x) = exp(x) − 1, lanewise, accurate near 0. expm1(-0) = -0. */
+export const f32x4Expm1: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    expm1Of(e, x);
+  });
+
+/**
+ * The logistic sigmoid 1 / (1 + exp(-x)), lanewise; subnormal below x ≈ -87.3, 0 below -103.9.
+ * With u = exp(-|x|) = uHi + uLo and 1 + u = d + dLo (both exact splits), σ = num/(d + dLo) for
+ * num = u (x < 0) or 1, evaluated as q + (numLo − q·dLo)/d, q = num/d.
+ */
+export const f32x4Logistic: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    e.get(x).f.f32x4Abs().f32x4Neg();
+    const u = expSplit(e, e.set(), -104, 0);
+    e.f32(1).get(u.hi).f.f32x4Add();
+    const d = e.set();
+    e.f32(1).get(d).f.f32x4Sub().localGet(u.hi).f32x4Add().localGet(u.lo).f32x4Add();
+    const dLo = e.set();
+    e.get(x).f32(0).f.f32x4Lt();
+    const negative = e.set();
+    e.get(u.hi).f32(1).get(negative).f.v128Bitselect();
+    e.get(d).f.f32x4Div();
+    const q = e.tee();
+    e.get(u.lo, negative).f.v128And();
+    e.get(q, dLo).f.f32x4Mul().f32x4Sub();
+    e.get(d).f.f32x4Div().f32x4Add();
+  });
+
+/** tanh(x), lanewise; tanh(±0) = ±0, ±1 beyond |x| ≈ 9.01. */
+export const f32x4Tanh: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    e.get(x).f.f32x4Abs();
+    const a = e.set();
+    // Large: 1 − 2/(E + 1), E = exp(2|x|) = eHi + eLo (|x| ≤ 10 there: beyond, tanh rounds to
+    // 1); with eHi + 1 = d + dLo exactly and q = 1/d: 1 − 2q + 2q²·dLo.
+    e.get(a, a).f.f32x4Add();
+    const big = expSplit(e, e.set(), 0, 20);
+    e.get(big.hi).f32(1).f.f32x4Add();
+    const d = e.set();
+    e.get(big.hi, d).f.f32x4Sub();
+    e.f32(1).f.f32x4Add().localGet(big.lo).f32x4Add();
+    const dLo = e.set();
+    e.f32(1).get(d).f.f32x4Div();
+    const q = e.set();
+    e.get(q, q).f.f32x4Add();
+    const twoQ = e.set();
+    // 1 − 2q exactly as h + hLo (fast two-sum), then a single rounding.
+    e.f32(1).get(twoQ).f.f32x4Sub();
+    const h = e.tee();
+    e.f32(1).get(h).f.f32x4Sub().localGet(twoQ).f32x4Sub();
+    e.get(twoQ, q).f.f32x4Mul().localGet(dLo).f32x4Mul().f32x4Add().f32x4Add();
+    // Small: |x| + |x|³·T(x²), sign restored below.
+    e.get(a, a).f.f32x4Mul();
+    const z = e.set();
+    e.get(a);
+    e.hornerF32(z, TANH_T).get(z).f.f32x4Mul().localGet(a).f32x4Mul().f32x4Add();
+    e.get(a).f32(TANH_SMALL).f.f32x4Ge().v128Bitselect();
+    e.signOf(x).f.v128Or();
+  });
+
+// ── log, log1p ───────────────────────────────────────────────────────────────────────────
+
+/**
+ * Splits the positive normal f32 lanes of local `u` into `u = 2^k·m`, m in [√½, √2); returns
+ * locals with `f = m − 1` (exact) and `k` as f32.
+ */
+function splitLog(e: Emit, u: number): { f: number; k: number } {
+  // ix = bits(u) + (1 − √½ in bits): the exponent field then counts from √½.
+  e.get(u)
+    .i32(0x3f800000 - 0x3f3504f3)
+    .f.i32x4Add();
+  const ix = e.set();
+  e.get(ix).f.i32Const(23).i32x4ShrS();
+  e.i32(127).f.i32x4Sub().f32x4ConvertI32x4S();
+  const k = e.set();
+  e.get(ix).i32(0x007fffff).f.v128And();
+  e.i32(0x3f3504f3).f.i32x4Add();
+  e.f32(1).f.f32x4Sub();
+  const fm = e.set();
+  return { f: fm, k };
+}
+
+/**
+ * Pushes k·ln2 + log(1 + fm) + extra, `extra` a local holding a small correction (or undefined):
+ * fdlibm's arrangement, log(1+f) = f − (f²/2 − s·(f²/2 + R)), s = f/(2 + f).
+ */
+function logKernel(e: Emit, fm: number, k: number, extra: number | undefined): void {
+  const { f } = e;
+  e.get(fm).f32(2).get(fm).f.f32x4Add().f32x4Div();
+  const s = e.set();
+  e.get(s, s).f.f32x4Mul();
+  const z = e.set();
+  e.f32(0.5).get(fm).f.f32x4Mul().localGet(fm).f32x4Mul();
+  const hfsq = e.set();
+  // k·LN2_HI − ((hfsq − (s·(hfsq + z·Q(z)) + k·LN2_LO + extra)) − f)
+  e.get(k).f32(LN2_HI).f.f32x4Mul();
+  e.get(hfsq);
+  e.get(s, hfsq).hornerF32(z, LOG_Q).get(z).f.f32x4Mul().f32x4Add().f32x4Mul();
+  e.get(k).f32(LN2_LO).f.f32x4Mul();
+  if (extra !== undefined) e.get(extra).f.f32x4Add();
+  f.f32x4Add();
+  f.f32x4Sub();
+  e.get(fm).f.f32x4Sub();
+  f.f32x4Sub();
+}
+
+/** Natural logarithm, lanewise: log(±0) = -inf, log(x < 0) = NaN, log(inf) = inf. */
+export const f32x4Log: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    // Subnormals: scale by 2^25 first (and subtract 25 from k below).
+    e.get(x)
+      .f32(2 ** 25)
+      .f.f32x4Mul();
+    e.get(x);
+    e.get(x)
+      .f32(2 ** -126)
+      .f.f32x4Lt();
+    const tiny = e.tee();
+    f.v128Bitselect();
+    const u = e.set();
+    const { f: fm, k } = splitLog(e, u);
+    e.get(k).f32(25).get(tiny).f.v128And().f32x4Sub();
+    f.localSet(k);
+    logKernel(e, fm, k, undefined);
+    // Special cases: +inf, ±0, negatives and NaN.
+    e.f32(Infinity).get(x).f32(Infinity).f.f32x4Ne().v128Bitselect();
+    e.f32(-Infinity).get(x).f32(0).f.f32x4Ne().v128Bitselect();
+    e.f32(NaN).get(x).f32(0).f.f32x4Ge().v128Bitselect();
+  });
+
+/** log(1 + x), lanewise, accurate near 0: log1p(-1) = -inf, NaN below -1, log1p(-0) = -0. */
+export const f32x4Log1p: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    // u = 1 + x with its rounding error c (Knuth's two-sum); log(u + c) ≈ log(u) + c/u.
+    e.f32(1).get(x).f.f32x4Add();
+    const u = e.set();
+    e.get(u, x).f.f32x4Sub();
+    const v = e.set();
+    e.f32(1).get(v).f.f32x4Sub();
+    e.get(x).get(u, v).f.f32x4Sub().f32x4Sub();
+    f.f32x4Add();
+    e.get(u).f.f32x4Div();
+    const c = e.set();
+    const { f: fm, k } = splitLog(e, u);
+    logKernel(e, fm, k, c);
+    // Sign of x (exact for -0), then special cases: x = inf, x = -1, x < -1 or NaN.
+    e.signOf(x).f.v128Or();
+    e.f32(Infinity).get(x).f32(Infinity).f.f32x4Ne().v128Bitselect();
+    e.f32(-Infinity).get(u).f32(0).f.f32x4Ne().v128Bitselect();
+    e.f32(NaN).get(u).f32(0).f.f32x4Ge().v128Bitselect();
+  });
+
+// ── pow ──────────────────────────────────────────────────────────────────────────────────
+
+/** log((1+s)/(1-s)) = 2s + s·z·Q(z) in f64, z = s² ≤ (3 − 2√2)² (relative error 2^-44.9). */
+const LOG_Q64 = [
+  0.6666666667598744, 0.3999999555055825, 0.2857211746688068, 0.22175812599280084,
+  0.1958995159238594,
+];
+/** 2^r = 1 + r·E(r) in f64 on |r| ≤ 1/2 (relative error 2^-32.0). */
+const EXP2_E64 = [
+  0.6931471838207454, 0.2402265092105265, 0.05550400366958629, 0.009618056861004226,
+  0.0013341954335676096, 0.00015461391048477108, 1.3359847523196296e-5,
+];
+
+/**
+ * pow(x, y) = 2^(y·log2|x|), lanewise, with `Math.pow`'s special cases: pow(x, ±0) = 1,
+ * pow(±1, ±inf) = NaN, pow(1, NaN) = NaN, pow(x < 0, non-integer) = NaN, signs of odd integer
+ * powers of negative x (and -0, -inf) kept. log2|x| and the product are f64 (relative error
+ * about 2^-44), 2^t is f64 and rounded once to float32, subnormals included.
+ */
+export const f32x4Pow: SimdBinary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const y = e.set();
+    const x = e.set();
+    e.get(x).f.f32x4Abs();
+    const ax = e.set();
+    // |x| = 2^k·(1 + fm), subnormals scaled by 2^24 first.
+    e.get(ax)
+      .f32(2 ** 24)
+      .f.f32x4Mul();
+    e.get(ax);
+    e.get(ax)
+      .f32(2 ** -126)
+      .f.f32x4Lt();
+    const tiny = e.tee();
+    f.v128Bitselect();
+    const u = e.set();
+    const { f: fm, k } = splitLog(e, u);
+    e.get(k).f32(24).get(tiny).f.v128And().f32x4Sub();
+    // k carries the special values into log2|x|: -inf for 0, |x| itself for inf and NaN.
+    e.f32(-Infinity).get(ax).f32(0).f.f32x4Ne().v128Bitselect();
+    e.get(ax).get(ax).f32(Infinity).f.f32x4Lt().v128Bitselect();
+    f.localSet(k);
+    const results: { p: number }[] = [];
+    for (const half of [0, 1] as const) {
+      const promote = (v: number): number => {
+        e.get(v);
+        if (half === 1) e.get(v).f.i8x16Shuffle(halves(1, 1));
+        f.f64x2PromoteLowF32x4();
+        return e.set();
+      };
+      const f64 = promote(fm);
+      // s = f/(2 + f); log2|x| = k + (2s + s·z·Q(z))·log2 e
+      e.get(f64).f64(2).get(f64).f.f64x2Add().f64x2Div();
+      const s = e.set();
+      e.get(s, s).f.f64x2Mul();
+      const z = e.set();
+      e.get(s, s).f.f64x2Add();
+      e.get(s, z).hornerF64(z, LOG_Q64).f.f64x2Mul().f64x2Mul().f64x2Add();
+      e.f64(LOG2E).f.f64x2Mul();
+      e.get(promote(k)).f.f64x2Add();
+      e.get(promote(y)).f.f64x2Mul();
+      // 2^t = 2^n·(1 + r·E(r)), t clamped to [-160, 130] (beyond: 0 or inf in float32).
+      e.f64(-160).f.f64x2Pmax();
+      e.f64(130).f.f64x2Pmin();
+      const t = e.tee();
+      e.f64(ROUND_F64).f.f64x2Add();
+      const rounded = e.tee();
+      e.f64(ROUND_F64).f.f64x2Sub();
+      const n = e.set();
+      e.get(t, n).f.f64x2Sub();
+      const r = e.set();
+      e.get(r).hornerF64(r, EXP2_E64).f.f64x2Mul();
+      e.f64(1).f.f64x2Add();
+      // 2^n as f64: (n + 1023) << 20 in the high word of each lane (n is in the low words).
+      e.get(rounded).i32(1023).f.i32x4Add().i32Const(20).i32x4Shl();
+      e.i32(0).f.i8x16Shuffle([16, 17, 18, 19, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11]);
+      f.f64x2Mul().f32x4DemoteF64x2Zero();
+      results.push({ p: e.set() });
+    }
+    e.get(results[0]!.p, results[1]!.p).f.i8x16Shuffle(halves(0, 0));
+    const res = e.set();
+    // y integer (±inf counts), and odd: |y| < 2^24 with the low bit of trunc(y) set.
+    e.get(y).f.f32x4Nearest().localGet(y).f32x4Eq();
+    const yInt = e.set();
+    e.get(y).f.i32x4TruncSatF32x4S().i32Const(31).i32x4Shl().i32Const(31).i32x4ShrS();
+    e.get(y).f.f32x4Abs();
+    e.f32(2 ** 24)
+      .f.f32x4Lt()
+      .v128And();
+    e.get(yInt).f.v128And();
+    // Negative x (by its sign bit, so -0 and -inf too) to an odd power: negate.
+    e.get(x).f.v128And();
+    e.i32(0x80000000).f.v128And();
+    e.get(res).f.v128Xor();
+    // NaN for finite negative x to a non-integer power; 1 for y = ±0.
+    e.f32(NaN);
+    e.get(x).f32(0).f.f32x4Lt();
+    e.get(x).f32(-Infinity).f.f32x4Ne().v128And();
+    e.get(yInt).f.v128Andnot().v128Not().v128Bitselect();
+    e.f32(1).get(y).f32(0).f.f32x4Ne().v128Bitselect();
+  });
