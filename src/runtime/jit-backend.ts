@@ -82,6 +82,12 @@ function codeOf(
     .join("\n\n");
 }
 
+/** Fused loops shorter than this stay JavaScript (compiling a module costs more than it saves). */
+const minimumWasmElements = 512;
+
+const loopSize = (k: Kernel): number =>
+  Math.max(...k.equations.flatMap((eq) => [...eq.inputs, ...eq.outputs].map((a) => a.aval.size)));
+
 /** Whether a kernel uses a float32 function whose eager form runs the vectorised code. */
 function usesSimdMath(k: Kernel): boolean {
   return k.equations.some(
@@ -121,7 +127,10 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
       continue;
     }
     const comment = k.equations.map((eq) => lines.get(eq)!).join("\n");
-    const compiled = generateWasmFused(k, comment);
+    // Small arithmetic loops are cheaper as JavaScript than as a module to compile; float32
+    // exp/log/tanh/… always run the vectorised code (as they do eagerly).
+    const wanted = loopSize(k) >= minimumWasmElements || usesSimdMath(k);
+    const compiled = wanted ? generateWasmFused(k, comment) : undefined;
     if (compiled !== undefined) {
       wasm.set(k, compiled);
       kernels.push(k);

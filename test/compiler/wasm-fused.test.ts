@@ -129,12 +129,12 @@ describe("WebAssembly fused kernels", () => {
   });
 
   it("shows WebAssembly text with the IR equations as comments", () => {
-    const [x, y] = operands("float32", 64);
+    const [x, y] = operands("float32", 1024);
     const code = jit((a: NDArray, b: NDArray) => a.mul(2).add(b)).lower(x, y).code;
     expect(code).toContain("(module");
     expect(code).toContain("f32x4.mul");
     expect(code).toContain("f32x4.add");
-    expect(code).toContain(";; c:f32[64] = mul a 2.0:f32[]");
+    expect(code).toContain(";; c:f32[1024] = mul a 2.0:f32[]");
   });
 
   it("kernels with operations that have no SIMD form use generated JavaScript", () => {
