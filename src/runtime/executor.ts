@@ -8,15 +8,7 @@ import { allocate } from "../core/dtype.js";
 import { Literal, Var, type Atom } from "../core/ir.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
-import {
-  copyIn,
-  copyOut,
-  copyOutInto,
-  instantiateKernel,
-  layout,
-  reserve,
-  runKernel,
-} from "./wasm-memory.js";
+import { copyIn, copyOut, copyOutInto, layout, reserve, runKernel } from "./wasm-memory.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, type ConcreteArray } from "./concrete.js";
@@ -103,9 +95,14 @@ function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Owned): Step {
 }
 
 /** A fused kernel compiled to WebAssembly: operands are copied into kernel memory and back. */
-function wasmFusedStep(kernel: Kernel, wasm: WasmFusedKernel, owned: Owned): Step {
+/** A compiled WebAssembly fused kernel and its exported function. */
+export interface WasmStep {
+  kernel: WasmFusedKernel;
+  run: (...args: number[]) => void;
+}
+
+function wasmFusedStep(kernel: Kernel, { kernel: wasm, run }: WasmStep, owned: Owned): Step {
   const reuse = new Map(kernel.inPlace.map(([input, output]) => [output, input]));
-  const run = instantiateKernel(wasm.bytes).kernel as (...args: number[]) => void;
   const item = wasm.outputs[0]!.aval.dtype === "float64" ? 8 : 4;
   // Element counts: each array input, each output (a reduction's has one per block), then the
   // reduction's temporary.
@@ -141,7 +138,7 @@ function wasmFusedStep(kernel: Kernel, wasm: WasmFusedKernel, owned: Owned): Ste
 export function instantiate(
   schedule: Schedule,
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
-  wasm: ReadonlyMap<Kernel, WasmFusedKernel> = new Map(),
+  wasm: ReadonlyMap<Kernel, WasmStep> = new Map(),
 ): Executable {
   const { program } = schedule;
   const owned: Owned = new Set();

@@ -18,7 +18,10 @@ import {
   type CompileReport,
   type KernelReport,
 } from "../transforms/jit.js";
-import { instantiate } from "./executor.js";
+import { instantiate, type WasmStep } from "./executor.js";
+import { instantiateKernel } from "./wasm-memory.js";
+import { ModuleBuilder } from "../compiler/wasm/module.js";
+import { functionToText } from "../compiler/wasm/text.js";
 
 function kernelName(k: Kernel, i: number): string {
   return k.kind === "fused" ? `kernel${i}_fused` : `kernel${i}_${k.equations[0]!.primitive.name}`;
@@ -61,6 +64,7 @@ function codeOf(
   s: Schedule,
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
   wasm: ReadonlyMap<Kernel, WasmFusedKernel>,
+  module: ModuleBuilder,
 ): string {
   const lines = equationLines(s.program);
   return s.kernels
@@ -73,7 +77,7 @@ function codeOf(
       const code = fused.get(k);
       const body =
         compiled !== undefined
-          ? compiled.text
+          ? functionToText(module, compiled.function)
           : code === undefined
             ? `// runs the ${k.equations[0]!.primitive.name} kernel`
             : code.source;
@@ -121,6 +125,9 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
   const wasm = new Map<Kernel, WasmFusedKernel>();
   const lines = equationLines(program);
   const kernels: Kernel[] = [];
+  // Every WebAssembly kernel of the program goes into one module (compiled once).
+  const module = new ModuleBuilder();
+  module.importMemory({ minPages: 1 });
   for (const k of initial.kernels) {
     if (k.kind !== "fused") {
       kernels.push(k);
@@ -130,7 +137,9 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     // Small arithmetic loops are cheaper as JavaScript than as a module to compile; float32
     // exp/log/tanh/… always run the vectorised code (as they do eagerly).
     const wanted = loopSize(k) >= minimumWasmElements || usesSimdMath(k);
-    const compiled = wanted ? generateWasmFused(k, comment) : undefined;
+    const compiled = wanted
+      ? generateWasmFused(k, comment, module, `kernel${kernels.length}_fused`)
+      : undefined;
     if (compiled !== undefined) {
       wasm.set(k, compiled);
       kernels.push(k);
@@ -143,12 +152,17 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     }
   }
   const planned: Schedule = { ...initial, kernels };
-  const run = instantiate(planned, fused, wasm);
+  const exported = wasm.size === 0 ? {} : instantiateKernel(module.build({ names: false }));
+  const steps = new Map<Kernel, WasmStep>();
+  for (const [k, compiled] of wasm) {
+    steps.set(k, { kernel: compiled, run: exported[compiled.name] as WasmStep["run"] });
+  }
+  const run = instantiate(planned, fused, steps);
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
   return {
     run,
-    code: codeOf(planned, fused, wasm),
+    code: codeOf(planned, fused, wasm, module),
     report: reportOf(planned),
     cost: { flops, bytesAccessed },
   };

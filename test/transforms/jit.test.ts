@@ -641,7 +641,7 @@ describe("lower", () => {
       .map((l) => l.trim());
     expect(body.length).toBeGreaterThan(0);
     for (const line of body) expect(code).toContain(`//   ${line}`);
-    expect(code).toMatch(/function kernel|\(module/);
+    expect(code).toMatch(/function kernel|\(func /);
     expect(lowered.compile().code).toBe(code);
   });
 

@@ -6,10 +6,9 @@
  */
 import { Literal, Var, type Atom, type Equation } from "../../core/ir.js";
 import { isTrailingReduction, type Kernel } from "../schedule.js";
-import { ModuleBuilder } from "../wasm/module.js";
+import type { ModuleBuilder } from "../wasm/module.js";
 import type { FunctionBuilder } from "../wasm/function-builder.js";
 import type { OpName } from "../wasm/function-builder.js";
-import { toText } from "../wasm/text.js";
 import {
   f32x4Atan,
   f32x4Cos,
@@ -23,11 +22,14 @@ import {
   type SimdUnary,
 } from "../kernels/simd-math.js";
 
-/** A compiled fused kernel: `kernel(inPtr…, outPtr…, scalar…)` over byte offsets. */
+/**
+ * A fused kernel added to a module as the exported function `name(inPtr…, outPtr…[, tmpPtr],
+ * scalar…)` over byte offsets into the imported memory.
+ */
 export interface WasmFusedKernel {
-  bytes: Uint8Array;
-  /** WebAssembly text of the module, with the IR equations as comments. */
-  text: string;
+  name: string;
+  /** The function (for its text, once the module is complete). */
+  function: FunctionBuilder;
   /** Array inputs, in parameter order (their pointers come first). */
   arrays: readonly Var[];
   /** Rank-0 inputs, passed by value after the pointers. */
@@ -118,7 +120,12 @@ function supported(kernel: Kernel, lanes: Lanes): boolean {
 }
 
 /** Generates the WebAssembly kernel, or `undefined` when an operation has no SIMD form here. */
-export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKernel | undefined {
+export function generateWasmFused(
+  kernel: Kernel,
+  comment: string,
+  module: ModuleBuilder,
+  name: string,
+): WasmFusedKernel | undefined {
   if (kernel.kind !== "fused" || kernel.equations.some((eq) => eq.outputs.length !== 1))
     return undefined;
   const last = kernel.equations[kernel.equations.length - 1]!;
@@ -140,9 +147,7 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
   const scalars = kernel.inputs.filter((v) => v.aval.ndim === 0);
   const outputs = kernel.outputs;
 
-  const module = new ModuleBuilder();
-  module.importMemory({ minPages: 1 });
-  const f = module.addFunction("kernel", {
+  const f = module.addFunction(name, {
     params: [
       ...arrays.map(() => "i32" as const),
       ...outputs.map(() => "i32" as const),
@@ -269,8 +274,8 @@ export function generateWasmFused(kernel: Kernel, comment: string): WasmFusedKer
         blockSize,
       },
     }),
-    bytes: module.build({ names: false }),
-    text: toText(module),
+    name,
+    function: f,
     arrays,
     scalars,
     outputs,
