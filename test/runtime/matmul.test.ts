@@ -72,6 +72,16 @@ describe("dot_general on the WebAssembly kernels", () => {
     });
   }
 
+  it("kernel memory grows for large operands, and earlier kernels keep working", () => {
+    const small = [values([1, 40, 40], 7, "float32"), values([1, 40, 40], 8, "float32")] as const;
+    const before = np.matmul(small[0], small[1]);
+    const a = values([1, 320, 300], 9, "float32");
+    const b = values([1, 300, 310], 10, "float32");
+    expectNear(np.matmul(a, b), reference(a, b), 1e-4);
+    const after = np.matmul(small[0], small[1]);
+    expect(Array.from(after.toTypedArray())).toEqual(Array.from(before.toTypedArray()));
+  });
+
   it("eager, jit and grad agree through the kernel", () => {
     const a = values([64, 48], 5, "float32");
     const b = values([48, 40], 6, "float32");
