@@ -1,6 +1,6 @@
 /**
  * Documentation examples are tests: every `@example` in a doc comment under src/, and every
- * TypeScript block of the README, runs against the package's public API.
+ * TypeScript block of the README and of the guides in docs/, runs against the public API.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -77,9 +77,13 @@ async function run(example: Example): Promise<void> {
   fn(...names.map((n) => scope[n]));
 }
 
+const guides = readdirSync(join(root, "docs"))
+  .filter((name) => name.endsWith(".md"))
+  .map((name) => join(root, "docs", name));
+
 const examples = [
   ...sourceFiles(join(root, "src")).flatMap(docExamples),
-  ...markdownExamples(join(root, "README.md")),
+  ...[join(root, "README.md"), ...guides].flatMap(markdownExamples),
 ];
 
 describe("documentation examples run", () => {
