@@ -158,11 +158,15 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     steps.set(k, { kernel: compiled, run: exported[compiled.name] as WasmStep["run"] });
   }
   const run = instantiate(planned, fused, steps);
+  let code: string | undefined;
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
   return {
     run,
-    code: codeOf(planned, fused, wasm, module),
+    // The text is rendered only when someone asks for it (it is not needed to run).
+    get code() {
+      return (code ??= codeOf(planned, fused, wasm, module));
+    },
     report: reportOf(planned),
     cost: { flops, bytesAccessed },
   };
