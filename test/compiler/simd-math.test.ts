@@ -202,7 +202,8 @@ function sweep(name: string, n: number, ref: (x: number) => number): Worst {
 
 const report: string[] = [];
 afterAll(() => {
-  console.info(`simd-math: max error in ulps over all sweeps\n${report.join("\n")}`);
+  // Every function was swept; the measured maxima are asserted per test above.
+  expect(report.length).toBeGreaterThan(0);
 });
 
 describe("simd-math accuracy", () => {

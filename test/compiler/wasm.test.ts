@@ -589,21 +589,10 @@ describe("build speed", () => {
     return m.build();
   }
 
-  it("builds a 20-function module in well under a millisecond", () => {
-    for (let i = 0; i < 200; i++) buildKernels(); // warm up
-    const runs = 2000;
-    const start = performance.now();
-    let size = 0;
-    for (let i = 0; i < runs; i++) size += buildKernels().length;
-    const perBuild = (performance.now() - start) / runs;
+  it("builds a valid 20-function module, the same bytes every time", () => {
     const bytes = buildKernels();
-    const compileStart = performance.now();
+    expect(Array.from(buildKernels())).toEqual(Array.from(bytes));
     const module = new WebAssembly.Module(bytes);
-    const compile = performance.now() - compileStart;
-    console.log(
-      `wasm emitter: ${(perBuild * 1000).toFixed(1)} µs per 20-function module ` +
-        `(${size / runs} bytes); engine compile ${(compile * 1000).toFixed(0)} µs`,
-    );
     expect(WebAssembly.Module.exports(module)).toHaveLength(20);
   });
 });
