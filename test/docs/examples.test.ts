@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { transformSync } from "esbuild";
-import { describe, it } from "vitest";
+import { describe, it, vi } from "vitest";
 import * as fluxion from "../../src/index.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -88,6 +88,14 @@ const examples = [
 
 describe("documentation examples run", () => {
   for (const example of examples) {
-    it(example.where, async () => run(example));
+    it(example.where, async () => {
+      // Examples may log (through fluxion too, e.g. explainCacheMisses): keep the test output quiet.
+      const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+      try {
+        await run(example);
+      } finally {
+        log.mockRestore();
+      }
+    });
   }
 });
