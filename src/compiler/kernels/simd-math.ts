@@ -248,6 +248,26 @@ export const f32x4Tanh: SimdUnary = (f, scratch) =>
 // ── log, log1p ───────────────────────────────────────────────────────────────────────────
 
 /**
+ * `splitLog` of local `x` with subnormal lanes first scaled by 2^power; leaves the corrected
+ * exponent `k − power·[x subnormal]` on the stack (the caller stores or uses it).
+ */
+function splitLogScaled(e: Emit, x: number, power: number): { f: number; k: number } {
+  e.get(x)
+    .f32(2 ** power)
+    .f.f32x4Mul();
+  e.get(x);
+  e.get(x)
+    .f32(2 ** -126)
+    .f.f32x4Lt();
+  const tiny = e.tee();
+  e.f.v128Bitselect();
+  const u = e.set();
+  const split = splitLog(e, u);
+  e.get(split.k).f32(power).get(tiny).f.v128And().f32x4Sub();
+  return split;
+}
+
+/**
  * Splits the positive normal f32 lanes of local `u` into `u = 2^k·m`, m in [√½, √2); returns
  * locals with `f = m − 1` (exact) and `k` as f32.
  */
@@ -295,19 +315,7 @@ function logKernel(e: Emit, fm: number, k: number, extra: number | undefined): v
 export const f32x4Log: SimdUnary = (f, scratch) =>
   emit(f, scratch, (e) => {
     const x = e.set();
-    // Subnormals: scale by 2^25 first (and subtract 25 from k below).
-    e.get(x)
-      .f32(2 ** 25)
-      .f.f32x4Mul();
-    e.get(x);
-    e.get(x)
-      .f32(2 ** -126)
-      .f.f32x4Lt();
-    const tiny = e.tee();
-    f.v128Bitselect();
-    const u = e.set();
-    const { f: fm, k } = splitLog(e, u);
-    e.get(k).f32(25).get(tiny).f.v128And().f32x4Sub();
+    const { f: fm, k } = splitLogScaled(e, x, 25);
     f.localSet(k);
     logKernel(e, fm, k, undefined);
     // Special cases: +inf, ±0, negatives and NaN.
@@ -365,18 +373,7 @@ export const f32x4Pow: SimdBinary = (f, scratch) =>
     e.get(x).f.f32x4Abs();
     const ax = e.set();
     // |x| = 2^k·(1 + fm), subnormals scaled by 2^24 first.
-    e.get(ax)
-      .f32(2 ** 24)
-      .f.f32x4Mul();
-    e.get(ax);
-    e.get(ax)
-      .f32(2 ** -126)
-      .f.f32x4Lt();
-    const tiny = e.tee();
-    f.v128Bitselect();
-    const u = e.set();
-    const { f: fm, k } = splitLog(e, u);
-    e.get(k).f32(24).get(tiny).f.v128And().f32x4Sub();
+    const { f: fm, k } = splitLogScaled(e, ax, 24);
     // k carries the special values into log2|x|: -inf for 0, |x| itself for inf and NaN.
     e.f32(-Infinity).get(ax).f32(0).f.f32x4Ne().v128Bitselect();
     e.get(ax).get(ax).f32(Infinity).f.f32x4Lt().v128Bitselect();
