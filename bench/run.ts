@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { measure } from "./measure.js";
-import { fluxion } from "./peers/fluxion.js";
+import { fluxion, fluxion1 } from "./peers/fluxion.js";
 import { jaxjs } from "./peers/jax.js";
 import { plain } from "./peers/plain.js";
 import { tfjs } from "./peers/tfjs.js";
@@ -24,7 +24,7 @@ const message = (e: unknown): string =>
 // Libraries that fail to start are reported and left out of the measurements.
 const descriptions: Record<string, string> = {};
 const peers: Peer[] = [];
-for (const peer of [fluxion, jaxjs, tfjs, plain]) {
+for (const peer of [fluxion, fluxion1, jaxjs, tfjs, plain]) {
   try {
     descriptions[peer.name] = await peer.setup();
     peers.push(peer);

@@ -47,3 +47,5 @@ export type {
 import "./runtime/jit-backend.js";
 import "./runtime/matmul.js";
 import "./runtime/unary-kernels.js";
+export { config } from "./runtime/threads.js";
+export type { RuntimeConfig } from "./runtime/threads.js";

@@ -3,7 +3,7 @@
  * point; the MLP step still reads the loss back (`item()`), as a training loop would.
  */
 import { readFileSync } from "node:fs";
-import { jit, np, tree, valueAndGrad, type NDArray } from "../../src/index.js";
+import { config, jit, np, tree, valueAndGrad, type NDArray } from "../../src/index.js";
 import type { Case } from "../measure.js";
 import {
   MLP,
@@ -50,77 +50,105 @@ const firstLine = (e: unknown): string =>
 
 const tanhChain = (x: NDArray): NDArray => np.tanh(x.mul(2).add(1)).mul(x);
 
-export const fluxion: Peer = {
-  name: "fluxion",
+/** The case with its runs (and the setup before them) on `threads` threads. */
+function onThreads<C extends Case>(threads: number, make: () => C): C {
+  config({ threads });
+  const made = make();
+  return {
+    ...made,
+    run: () => {
+      config({ threads });
+      return made.run();
+    },
+  };
+}
+
+/** fluxion on `threads` threads (its default: every core). */
+const fluxionOn = (threads: number, name: string): Peer => ({
+  name,
 
   setup() {
     const pkg = JSON.parse(
       readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
     ) as { version: string };
-    return Promise.resolve(`fluxion ${pkg.version} from src/ (eager kernels; jit: generated JS)`);
+    return Promise.resolve(
+      `fluxion ${pkg.version} from src/, WebAssembly SIMD kernels, threads: ${threads}`,
+    );
   },
 
-  matmul(n, a, b): Case {
-    const x = np.array(a).reshape([n, n]);
-    const y = np.array(b).reshape([n, n]);
-    return { run: () => np.matmul(x, y) };
-  },
+  matmul: (n, a, b) => onThreads(threads, () => matmulCase(n, a, b)),
+  mlpStep: (data) => Promise.resolve(onThreads(threads, () => mlpStepCase(data))),
+  mlpFirstCall: (data) => onThreads(threads, () => mlpFirstCallCase(data)),
+  elementwise: (data) => onThreads(threads, () => elementwiseCase(data)),
+  elementwiseEager: (data) => onThreads(threads, () => elementwiseEagerCase(data)),
+  eagerAdd: (a, b, ops) => onThreads(threads, () => eagerAddCase(a, b, ops)),
+});
 
-  mlpStep(data): Promise<MlpCase> {
-    const [x, y] = inputs(data);
-    let step: (p: Params, x: NDArray, y: NDArray) => [Params, NDArray] = jit(sgdStep);
-    let params = toParams(data);
-    const advance = (): number => {
-      let l: NDArray;
-      [params, l] = step(params, x, y);
-      return Number(l.item());
-    };
-    let note: string | undefined;
-    let l0: number;
-    try {
-      l0 = advance();
-    } catch (e) {
-      // Measure the same step eagerly rather than report nothing; the table marks it.
-      note = `jit failed (${firstLine(e)}); measured the eager step instead`;
-      step = sgdStep;
-      l0 = advance();
-    }
-    const losses: [number, number] = [l0, advance()];
-    const run = advance;
-    return Promise.resolve(note === undefined ? { run, losses } : { run, losses, note });
-  },
+const cores = config().threads;
+/** fluxion as users get it (all cores), and on one thread. */
+export const fluxion: Peer = fluxionOn(cores, "fluxion");
+export const fluxion1: Peer = fluxionOn(1, "fluxion-1t");
 
-  mlpFirstCall(data): Case {
-    const [x, y] = inputs(data);
-    const params = toParams(data);
-    return {
-      run: () => {
-        const [, l] = jit(sgdStep)(params, x, y);
-        return l.item();
-      },
-    };
-  },
+function matmulCase(n: number, a: Float32Array, b: Float32Array): Case {
+  const x = np.array(a).reshape([n, n]);
+  const y = np.array(b).reshape([n, n]);
+  return { run: () => np.matmul(x, y) };
+}
 
-  elementwise(data): Case {
-    const x = np.array(data);
-    const f = jit(tanhChain);
-    return { run: () => f(x) };
-  },
+function mlpStepCase(data: MlpData): MlpCase {
+  const [x, y] = inputs(data);
+  let step: (p: Params, x: NDArray, y: NDArray) => [Params, NDArray] = jit(sgdStep);
+  let params = toParams(data);
+  const advance = (): number => {
+    let l: NDArray;
+    [params, l] = step(params, x, y);
+    return Number(l.item());
+  };
+  let note: string | undefined;
+  let l0: number;
+  try {
+    l0 = advance();
+  } catch (e) {
+    // Measure the same step eagerly rather than report nothing; the table marks it.
+    note = `jit failed (${firstLine(e)}); measured the eager step instead`;
+    step = sgdStep;
+    l0 = advance();
+  }
+  const losses: [number, number] = [l0, advance()];
+  const run = advance;
+  return note === undefined ? { run, losses } : { run, losses, note };
+}
 
-  elementwiseEager(data): Case {
-    const x = np.array(data);
-    return { run: () => tanhChain(x) };
-  },
+function mlpFirstCallCase(data: MlpData): Case {
+  const [x, y] = inputs(data);
+  const params = toParams(data);
+  return {
+    run: () => {
+      const [, l] = jit(sgdStep)(params, x, y);
+      return l.item();
+    },
+  };
+}
 
-  eagerAdd(a, b, ops): Case {
-    const x = np.array(a);
-    const y = np.array(b);
-    return {
-      run: () => {
-        const outs: NDArray[] = [];
-        for (let k = 0; k < ops; k++) outs.push(x.add(y));
-        return outs;
-      },
-    };
-  },
-};
+function elementwiseCase(data: Float32Array): Case {
+  const x = np.array(data);
+  const f = jit(tanhChain);
+  return { run: () => f(x) };
+}
+
+function elementwiseEagerCase(data: Float32Array): Case {
+  const x = np.array(data);
+  return { run: () => tanhChain(x) };
+}
+
+function eagerAddCase(a: Float32Array, b: Float32Array, ops: number): Case {
+  const x = np.array(a);
+  const y = np.array(b);
+  return {
+    run: () => {
+      const outs: NDArray[] = [];
+      for (let k = 0; k < ops; k++) outs.push(x.add(y));
+      return outs;
+    },
+  };
+}

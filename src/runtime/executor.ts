@@ -8,7 +8,8 @@ import { allocate } from "../core/dtype.js";
 import { Literal, Var, type Atom } from "../core/ir.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
-import { copyIn, copyOut, copyOutInto, layout, reserve, runKernel } from "./wasm-memory.js";
+import { copyIn, copyOut, copyOutInto, layout, reserve, runKernelParallel } from "./wasm-memory.js";
+import { splitRange, threadCount, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, type ConcreteArray } from "./concrete.js";
@@ -94,14 +95,20 @@ function fusedStep(kernel: Kernel, code: FusedKernelCode, owned: Owned): Step {
   };
 }
 
-/** A fused kernel compiled to WebAssembly: operands are copied into kernel memory and back. */
-/** A compiled WebAssembly fused kernel and its exported function. */
+/** A fused kernel compiled to WebAssembly, and the compiled module that exports it. */
 export interface WasmStep {
   kernel: WasmFusedKernel;
-  run: (...args: number[]) => void;
+  module: KernelModule;
 }
 
-function wasmFusedStep(kernel: Kernel, { kernel: wasm, run }: WasmStep, owned: Owned): Step {
+/**
+ * Loops at least this long are split over the threads (shorter ones when they evaluate
+ * exp/log/tanh/…, which cost more per element).
+ */
+const minimumParallelElements = { plain: 256 * 1024, math: 32 * 1024 };
+
+/** A fused kernel compiled to WebAssembly: operands are copied into kernel memory and back. */
+function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned: Owned): Step {
   const reuse = new Map(kernel.inPlace.map(([input, output]) => [output, input]));
   const item = wasm.outputs[0]!.aval.dtype === "float64" ? 8 : 4;
   // Element counts: each array input, each output (a reduction's has one per block), then the
@@ -112,6 +119,9 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, run }: WasmStep, owned: O
     ...(wasm.reduction === undefined ? [] : [wasm.count]),
   ];
   const { offsets, total } = layout(counts.map((n) => n * item));
+  const minimumParallel = wasm.usesMath
+    ? minimumParallelElements.math
+    : minimumParallelElements.plain;
   return (env) => {
     reserve(total);
     wasm.arrays.forEach((v, i) => copyIn(env.get(v)!.contiguousData(), offsets[i]!));
@@ -119,7 +129,20 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, run }: WasmStep, owned: O
       const x = env.get(v)!;
       return x.data[x.offset]!;
     });
-    runKernel("a fused kernel", () => run(...offsets, ...scalars));
+    const pointers = offsets.slice(0, wasm.arrays.length + wasm.outputs.length);
+    const parts = wasm.reduction === undefined && wasm.count >= minimumParallel ? threadCount() : 1;
+    if (parts === 1) {
+      runKernelParallel("a fused kernel", module, [
+        { name: wasm.name, args: [...offsets, ...scalars, wasm.count * item] },
+      ]);
+    } else {
+      // Whole vectors per part, so that no two parts write the same 16 bytes.
+      const calls = splitRange(wasm.count, parts, 16 / item).map(([start, length]) => ({
+        name: wasm.name,
+        args: [...pointers.map((p) => p + start * item), ...scalars, length * item],
+      }));
+      runKernelParallel("a fused kernel", module, calls);
+    }
     wasm.outputs.forEach((v, i) => {
       const offset = offsets[wasm.arrays.length + i]!;
       const count = counts[wasm.arrays.length + i]!;

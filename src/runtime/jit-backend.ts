@@ -19,8 +19,8 @@ import {
   type KernelReport,
 } from "../transforms/jit.js";
 import { instantiate, type WasmStep } from "./executor.js";
-import { instantiateKernel } from "./wasm-memory.js";
-import { ModuleBuilder } from "../compiler/wasm/module.js";
+import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
+import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import { functionToText } from "../compiler/wasm/text.js";
 
 function kernelName(k: Kernel, i: number): string {
@@ -126,8 +126,7 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
   const lines = equationLines(program);
   const kernels: Kernel[] = [];
   // Every WebAssembly kernel of the program goes into one module (compiled once).
-  const module = new ModuleBuilder();
-  module.importMemory({ minPages: 1 });
+  const module = kernelModuleBuilder();
   for (const k of initial.kernels) {
     if (k.kind !== "fused") {
       kernels.push(k);
@@ -152,10 +151,10 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     }
   }
   const planned: Schedule = { ...initial, kernels };
-  const exported = wasm.size === 0 ? {} : instantiateKernel(module.build({ names: false }));
   const steps = new Map<Kernel, WasmStep>();
-  for (const [k, compiled] of wasm) {
-    steps.set(k, { kernel: compiled, run: exported[compiled.name] as WasmStep["run"] });
+  if (wasm.size > 0) {
+    const compiledModule = compileKernel(module.build({ names: false }));
+    for (const [k, compiled] of wasm) steps.set(k, { kernel: compiled, module: compiledModule });
   }
   const run = instantiate(planned, fused, steps);
   let code: string | undefined;

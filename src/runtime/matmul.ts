@@ -6,25 +6,84 @@
 import type { DotGeneralParams } from "../primitives/dot.js";
 import { installFastDot } from "../primitives/dot.js";
 import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
-import { ModuleBuilder } from "../compiler/wasm/module.js";
 import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
-import { copyIn, copyOut, instantiateKernel, layout, reserve, runKernel } from "./wasm-memory.js";
+import { splitRange, threadCount, type KernelModule } from "./threads.js";
+import {
+  compileKernel,
+  copyIn,
+  copyOut,
+  kernelModuleBuilder,
+  layout,
+  reserve,
+  runKernelParallel,
+} from "./wasm-memory.js";
 
 /** Below this many multiply-adds the plain loop wins (no kernel to build, nothing to copy). */
 const minimumWork = 32 * 1024;
 
-type Kernel = (a: number, b: number, c: number, scratch: number) => void;
-const kernels = new Map<string, Kernel>();
+/** Products with at least this many multiply-adds are split over the threads. */
+const minimumParallelWork = 4 * 1024 * 1024;
 
-function kernelFor(spec: MatmulSpec): Kernel {
-  const key = JSON.stringify(spec);
+/** One thread's share of a product: its spec and where its A, B and C start (in elements). */
+interface MatmulPart {
+  spec: MatmulSpec;
+  a: number;
+  b: number;
+  c: number;
+}
+
+/**
+ * Splits a product into at most `parts` independent ones over rows of A, columns of B, or the
+ * batch (whichever is long enough), each writing its own block of C.
+ */
+export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
+  const { m, n, batch } = spec;
+  const c = { batchStride: m * n, rowStride: n };
+  const whole = [{ spec, a: 0, b: 0, c: 0 }];
+  if (parts <= 1) return whole;
+  if (m >= n && m >= 8 * parts) {
+    return splitRange(m, parts, 4).map(([start, rows]) => ({
+      spec: { ...spec, m: rows, c },
+      a: start * spec.a.rowStride,
+      b: 0,
+      c: start * n,
+    }));
+  }
+  if (n >= 16 * parts) {
+    return splitRange(n, parts, 8).map(([start, cols]) => ({
+      spec: { ...spec, n: cols, c },
+      a: 0,
+      b: start * spec.b.colStride,
+      c: start,
+    }));
+  }
+  if (batch >= parts) {
+    return splitRange(batch, parts, 1).map(([start, count]) => ({
+      spec: { ...spec, batch: count, c },
+      a: start * spec.a.batchStride,
+      b: start * spec.b.batchStride,
+      c: start * m * n,
+    }));
+  }
+  return whole;
+}
+
+interface CompiledMatmul {
+  module: KernelModule;
+  parts: MatmulPart[];
+}
+const kernels = new Map<string, CompiledMatmul>();
+
+/** The product split in `parts`, one exported function `part<i>` each, in one module. */
+function kernelFor(spec: MatmulSpec, parts: number): CompiledMatmul {
+  const key = `${parts}:${JSON.stringify(spec)}`;
   let kernel = kernels.get(key);
   if (kernel === undefined) {
-    const module = new ModuleBuilder();
-    module.importMemory({ minPages: 1 });
-    emitMatmul(module, "matmul", spec);
-    kernel = instantiateKernel(module.build({ names: false })).matmul as Kernel;
+    const split = splitMatmul(spec, parts);
+    const module = kernelModuleBuilder();
+    split.forEach((part, i) => emitMatmul(module, `part${i}`, part.spec));
+    kernel = { module: compileKernel(module.build({ names: false })), parts: split };
     kernels.set(key, kernel);
   }
   return kernel;
@@ -97,17 +156,27 @@ function fastDot(
   };
   const itemBytes = dtype === "float32" ? 4 : 8;
   const outCount = batch * m * n;
+  const threads = batch * m * n * k >= minimumParallelWork ? threadCount() : 1;
+  const kernel = kernelFor(spec, threads);
   const { offsets, total } = layout([
     a.data.byteLength,
     b.data.byteLength,
     outCount * itemBytes,
-    matmulScratchBytes(spec),
+    ...kernel.parts.map((part) => matmulScratchBytes(part.spec)),
   ]);
-  const kernel = kernelFor(spec);
   reserve(total);
   copyIn(a.data, offsets[0]!);
   copyIn(b.data, offsets[1]!);
-  runKernel("dot_general", () => kernel(offsets[0]!, offsets[1]!, offsets[2]!, offsets[3]!));
+  const calls = kernel.parts.map((part, i) => ({
+    name: `part${i}`,
+    args: [
+      offsets[0]! + part.a * itemBytes,
+      offsets[1]! + part.b * itemBytes,
+      offsets[2]! + part.c * itemBytes,
+      offsets[3 + i]!,
+    ],
+  }));
+  runKernelParallel("dot_general", kernel.module, calls);
   const out = copyOut(dtype, offsets[2]!, outCount);
   return fromStorage(out, shape, dtype, lhs.weakType && rhs.weakType);
 }

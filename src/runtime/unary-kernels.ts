@@ -4,22 +4,31 @@
  */
 import { simdUnary } from "../compiler/codegen/wasm-fused.js";
 import { ScratchLocals } from "../compiler/kernels/simd-math.js";
-import { ModuleBuilder } from "../compiler/wasm/module.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { copyIn, copyOut, instantiateKernel, layout, reserve, runKernel } from "./wasm-memory.js";
+import { splitRange, threadCount, type KernelModule } from "./threads.js";
+import {
+  compileKernel,
+  copyIn,
+  copyOut,
+  kernelModuleBuilder,
+  layout,
+  reserve,
+  runKernelParallel,
+} from "./wasm-memory.js";
 
-type Kernel = (input: number, output: number, bytes: number) => void;
-const kernels = new Map<string, Kernel>();
+const kernels = new Map<string, KernelModule>();
 
-/** `kernel(in, out, bytes)`: the function applied four lanes at a time. */
-function kernelFor(name: string): Kernel | undefined {
+/** Arrays at least this long are split over the threads. */
+const minimumParallelElements = 32 * 1024;
+
+/** A module exporting `kernel(in, out, bytes)`: the function applied four lanes at a time. */
+function kernelFor(name: string): KernelModule | undefined {
   const body = simdUnary[name];
   if (body === undefined) return undefined;
   let kernel = kernels.get(name);
   if (kernel === undefined) {
-    const module = new ModuleBuilder();
-    module.importMemory({ minPages: 1 });
+    const module = kernelModuleBuilder();
     const f = module.addFunction("kernel", {
       params: ["i32", "i32", "i32"],
       results: [],
@@ -38,7 +47,7 @@ function kernelFor(name: string): Kernel | undefined {
         f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
       });
     });
-    kernel = instantiateKernel(module.build({ names: false })).kernel as Kernel;
+    kernel = compileKernel(module.build({ names: false }));
     kernels.set(name, kernel);
   }
   return kernel;
@@ -52,7 +61,13 @@ function fastUnary(name: string, x: ConcreteArray): ConcreteArray | undefined {
   const { offsets, total } = layout([bytes, bytes]);
   reserve(total);
   copyIn(x.contiguousData(), offsets[0]!);
-  runKernel(name, () => kernel(offsets[0]!, offsets[1]!, bytes));
+  const parts = x.size >= minimumParallelElements ? threadCount() : 1;
+  // Each part a whole number of vectors, so that no two write the same 16 bytes.
+  const calls = splitRange(x.size, parts, 4).map(([start, length]) => ({
+    name: "kernel",
+    args: [offsets[0]! + 4 * start, offsets[1]! + 4 * start, 4 * length],
+  }));
+  runKernelParallel(name, kernel, calls);
   return fromStorage(copyOut("float32", offsets[1]!, x.size), x.shape, "float32", x.weakType);
 }
 

@@ -1,19 +1,43 @@
 /**
  * The linear memory WebAssembly kernels run in. One memory serves every kernel; a call copies its
  * operands in, runs, and copies its results out. Arrays stay GC-managed JavaScript typed arrays.
+ * Where worker threads exist (Node.js) the memory is a shared one, so that workers can run parts
+ * of a kernel over the same bytes (`runParallel`).
  */
-import { allocate, type DType, type TypedArray } from "../core/dtype.js";
-import { FluxionError } from "../core/errors.js";
-import { WebAssembly, type WasmImports, type WasmMemory } from "./webassembly.js";
+import { allocateUninitialized, type DType, type TypedArray } from "../core/dtype.js";
+import { ModuleBuilder } from "../compiler/wasm/module.js";
+import {
+  runParallel,
+  threadsSupported,
+  trapToError,
+  warmUpWorkers,
+  type KernelCall,
+  type KernelModule,
+} from "./threads.js";
+import { WebAssembly, type WasmMemory } from "./webassembly.js";
 
 const pageBytes = 65536;
+/** A shared memory must declare a maximum; this is the whole 32-bit address space. */
+const maxPages = 65536;
 
 let memory: WasmMemory | undefined;
 
-/** The shared memory, created on first use. */
+/** The kernel memory, created on first use (when the worker threads start too). */
 export function kernelMemory(): WasmMemory {
-  memory ??= new WebAssembly.Memory({ initial: 16 });
+  if (memory === undefined) {
+    memory = threadsSupported
+      ? new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true })
+      : new WebAssembly.Memory({ initial: 16 });
+    warmUpWorkers(memory);
+  }
   return memory;
+}
+
+/** A module builder whose memory import matches the kernel memory (shared where threads are). */
+export function kernelModuleBuilder(): ModuleBuilder {
+  const module = new ModuleBuilder();
+  module.importMemory(threadsSupported ? { minPages: 1, maxPages, shared: true } : { minPages: 1 });
+  return module;
 }
 
 /** Grows the memory to at least `bytes`. Views of the old buffer are invalid afterwards. */
@@ -46,7 +70,7 @@ export function copyIn(data: TypedArray, offset: number): void {
 
 /** A fresh array of `length` elements of `dtype`, copied from byte `offset`. */
 export function copyOut(dtype: DType, offset: number, length: number): TypedArray {
-  const out = allocate(dtype, length);
+  const out = allocateUninitialized(dtype, length);
   new Uint8Array(out.buffer).set(new Uint8Array(kernelMemory().buffer, offset, out.byteLength));
   return out;
 }
@@ -59,33 +83,38 @@ export function copyOutInto<T extends TypedArray>(target: T, offset: number): T 
   return target;
 }
 
-/**
- * Runs a kernel; a WebAssembly trap (which memory planning should make impossible) becomes a
- * `FluxionError` naming the operation instead of an engine error.
- */
+/** Runs a kernel call; a WebAssembly trap becomes a `FluxionError` naming `operation`. */
 export function runKernel(operation: string, run: () => void): void {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof WebAssembly.RuntimeError) {
-      throw new FluxionError(
-        operation,
-        `the compiled WebAssembly kernel stopped with "${error.message}". This is a bug in fluxion; please report it with the shapes involved.`,
-      );
-    }
-    throw error;
-  }
+  trapToError(operation, run);
 }
 
-/** Compiles and instantiates module bytes against the shared memory; returns its exports. */
-export function instantiateKernel(
-  bytes: Uint8Array,
-  extraImports: WasmImports = {},
-): Record<string, unknown> {
+let nextModuleId = 0;
+
+/** Compiles and instantiates module bytes against the kernel memory. */
+export function compileKernel(bytes: Uint8Array): KernelModule {
   const module = new WebAssembly.Module(bytes);
-  const instance = new WebAssembly.Instance(module, {
-    ...extraImports,
-    env: { ...(extraImports.env ?? {}), memory: kernelMemory() },
-  });
-  return instance.exports;
+  const instance = new WebAssembly.Instance(module, { env: { memory: kernelMemory() } });
+  return {
+    exports: instance.exports,
+    module,
+    id: nextModuleId++,
+    exportNames: WebAssembly.Module.exports(module).map((e) => e.name),
+  };
+}
+
+/** Compiles and instantiates module bytes against the kernel memory; returns its exports. */
+export function instantiateKernel(bytes: Uint8Array): Record<string, unknown> {
+  return compileKernel(bytes).exports;
+}
+
+/**
+ * Runs calls of exported functions of `kernel` in parallel (see `runParallel`); they must write
+ * disjoint parts of the memory.
+ */
+export function runKernelParallel(
+  operation: string,
+  kernel: KernelModule,
+  calls: readonly KernelCall[],
+): void {
+  runParallel(operation, kernel, calls, kernelMemory());
 }

@@ -24,7 +24,9 @@ import {
 
 /**
  * A fused kernel added to a module as the exported function `name(inPtr…, outPtr…[, tmpPtr],
- * scalar…)` over byte offsets into the imported memory.
+ * scalar…, bytes)` over byte offsets into the imported memory: it maps the first `bytes` bytes
+ * of each array (`count` elements for the whole arrays; fewer for a part of them, run on its own
+ * thread, when there is no reduction), whole vectors at a time.
  */
 export interface WasmFusedKernel {
   name: string;
@@ -37,6 +39,8 @@ export interface WasmFusedKernel {
   outputs: readonly Var[];
   /** Elements per array operand (the loop length). */
   count: number;
+  /** Whether it evaluates exp/log/tanh/… (costly per element: worth threads sooner). */
+  usesMath: boolean;
   /**
    * A trailing reduction: the loop writes its operand to a temporary (pointer after the output
    * pointers), then sums (or takes max/min) each block of `blockSize` elements in order, in
@@ -153,6 +157,7 @@ export function generateWasmFused(
       ...outputs.map(() => "i32" as const),
       ...(reduction === undefined ? [] : ["i32" as const]),
       ...scalars.map(() => scalarType),
+      "i32",
     ],
     results: [],
     export: true,
@@ -190,8 +195,7 @@ export function generateWasmFused(
   const nan = literal(new Literal(NaN, (reduction ?? kernel.equations[0]!).outputs[0]!.aval));
   for (const eq of body) for (const a of eq.inputs) if (a instanceof Literal) literal(a);
   const offset = f.addLocal("i32");
-  const end = f.addLocal("i32");
-  f.i32Const(count * (lanes === "f32x4" ? 4 : 8)).localSet(end);
+  const end = arrays.length + outputs.length + (reduction === undefined ? 0 : 1) + scalars.length;
   // Array inputs are loaded at their first use in each iteration.
   const loaded = new Map<Var, number>();
   const get = (a: Atom): void => {
@@ -280,6 +284,7 @@ export function generateWasmFused(
     scalars,
     outputs,
     count,
+    usesMath: body.some((eq) => simdUnary[eq.primitive.name] !== undefined),
   };
 }
 

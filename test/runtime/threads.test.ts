@@ -1,0 +1,208 @@
+/**
+ * Worker threads (src/runtime/threads.ts): the setting, the splitting of work, and results that do
+ * not depend on how many threads computed them.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { config, FluxionError, jit, np, ValueError, type NDArray } from "../../src/index.js";
+import { splitMatmul } from "../../src/runtime/matmul.js";
+import { splitRange, threadsSupported } from "../../src/runtime/threads.js";
+import {
+  compileKernel,
+  kernelMemory,
+  kernelModuleBuilder,
+  runKernelParallel,
+} from "../../src/runtime/wasm-memory.js";
+import type { MatmulSpec } from "../../src/compiler/kernels/matmul.js";
+
+const initial = config().threads;
+afterEach(() => {
+  config({ threads: initial });
+});
+
+/** `f()` computed on one thread and on `threads`, as typed arrays. */
+function onBoth(f: () => NDArray, threads = 2): [ArrayLike<number>, ArrayLike<number>] {
+  config({ threads: 1 });
+  const one = f().toTypedArray();
+  config({ threads });
+  const many = f().toTypedArray();
+  return [one, many];
+}
+
+function expectIdentical(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) expect.fail(`element ${i}: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+/** A deterministic float32 array of `n` values in [-4, 4]. */
+function values(n: number, seed = 1): NDArray {
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = 4 * Math.sin(seed * 12.9898 + i * 0.618);
+  return np.array(data);
+}
+
+describe("config", () => {
+  it("reads and sets the thread count", () => {
+    expect(config().threads).toBeGreaterThanOrEqual(1);
+    expect(config({ threads: 1 })).toEqual({ threads: 1 });
+    expect(config().threads).toBe(1);
+    if (threadsSupported) expect(config({ threads: 3 }).threads).toBe(3);
+  });
+
+  it("rejects a bad count and keeps the setting", () => {
+    config({ threads: 1 });
+    for (const bad of [0, -2, 1.5, NaN, Infinity]) {
+      expect(() => config({ threads: bad })).toThrow(ValueError);
+      expect(() => config({ threads: bad })).toThrow(/threads must be a whole number ≥ 1/);
+      expect(config().threads).toBe(1);
+    }
+  });
+
+  it("uses every core by default in Node.js", () => {
+    expect(threadsSupported).toBe(true);
+    expect(initial).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("splitRange", () => {
+  it("covers the range in order with parts that are multiples (but the last)", () => {
+    for (const [count, parts, multiple] of [
+      [10, 2, 4],
+      [1_000_003, 2, 4],
+      [7, 4, 4],
+      [3, 8, 1],
+      [64, 3, 8],
+    ] as const) {
+      const ranges = splitRange(count, parts, multiple);
+      expect(ranges.length).toBeLessThanOrEqual(parts);
+      let next = 0;
+      ranges.forEach(([start, length], i) => {
+        expect(start).toBe(next);
+        expect(length).toBeGreaterThan(0);
+        if (i < ranges.length - 1) expect(length % multiple).toBe(0);
+        next += length;
+      });
+      expect(next).toBe(count);
+    }
+  });
+});
+
+describe("splitMatmul", () => {
+  const spec = (m: number, n: number, batch = 1): MatmulSpec => ({
+    dtype: "float32",
+    batch,
+    m,
+    n,
+    k: 5,
+    a: { batchStride: m * 5, rowStride: 5, colStride: 1 },
+    b: { batchStride: 5 * n, rowStride: n, colStride: 1 },
+  });
+
+  it("splits along rows, columns or the batch, covering C once", () => {
+    for (const [s, axis] of [
+      [spec(100, 20), "m"],
+      [spec(4, 100), "n"],
+      [spec(4, 4, 6), "batch"],
+    ] as const) {
+      const parts = splitMatmul(s, 2);
+      expect(parts).toHaveLength(2);
+      const covered = new Set<number>();
+      for (const part of parts) {
+        expect(part.spec[axis]).toBeLessThan(s[axis]);
+        for (let b = 0; b < part.spec.batch; b++)
+          for (let i = 0; i < part.spec.m; i++)
+            for (let j = 0; j < part.spec.n; j++) {
+              const at = part.c + b * s.m * s.n + i * s.n + j;
+              expect(covered.has(at)).toBe(false);
+              covered.add(at);
+            }
+      }
+      expect(covered.size).toBe(s.batch * s.m * s.n);
+    }
+  });
+
+  it("keeps a product too small to split whole", () => {
+    expect(splitMatmul(spec(3, 3), 2)).toHaveLength(1);
+    expect(splitMatmul(spec(100, 100), 1)).toHaveLength(1);
+  });
+});
+
+describe("results do not depend on the thread count", () => {
+  it("matmul split along rows, columns and batch, with transposed operands", () => {
+    const a = values(300 * 200).reshape([300, 200]);
+    const b = values(200 * 260, 2).reshape([200, 260]);
+    expectIdentical(...onBoth(() => np.matmul(a, b)));
+    expectIdentical(...onBoth(() => np.matmul(b.T, a.T)));
+    const wide = values(16 * 300, 3).reshape([16, 300]);
+    const tall = values(300 * 2000, 4).reshape([300, 2000]);
+    expectIdentical(...onBoth(() => np.matmul(wide, tall)));
+    // Too short and narrow to split along rows or columns: split along the batch.
+    const x = values(64 * 8 * 512, 5).reshape([64, 8, 512]);
+    const y = values(64 * 512 * 16, 6).reshape([64, 512, 16]);
+    expectIdentical(...onBoth(() => np.matmul(x, y)));
+    expectIdentical(...onBoth(() => np.matmul(x, y), 3));
+  });
+
+  it("eager tanh/exp on long arrays (odd lengths too)", () => {
+    for (const n of [100_003, 65_536]) {
+      const x = values(n);
+      expectIdentical(...onBoth(() => np.tanh(x)));
+      expectIdentical(...onBoth(() => np.exp(x)));
+    }
+  });
+
+  it("compiled fused loops, with and without vector math", () => {
+    const f = jit((x: NDArray, y: NDArray) => np.tanh(x.mul(2).add(1)).mul(y));
+    const g = jit((x: NDArray, y: NDArray) => x.mul(y).add(x).sub(1.5));
+    for (const n of [300_001, 40_000]) {
+      const x = values(n);
+      const y = values(n, 3);
+      expectIdentical(...onBoth(() => f(x, y)));
+      expectIdentical(...onBoth(() => g(x, y)));
+      expectIdentical(onBoth(() => f(x, y))[1], np.tanh(x.mul(2).add(1)).mul(y).toTypedArray());
+    }
+  });
+});
+
+describe("runKernelParallel", () => {
+  const module = kernelModuleBuilder();
+  // store(pointer, value): writes one int32; trap(): unreachable.
+  const store = module.addFunction("store", { params: ["i32", "i32"], export: true });
+  store.localGet(0).localGet(1).i32Store();
+  const trap = module.addFunction("trap", { params: ["i32"], export: true });
+  trap.op("unreachable");
+  const kernel = compileKernel(module.build());
+
+  it("runs each call once, on this thread and on workers", () => {
+    config({ threads: 2 });
+    runKernelParallel("test", kernel, [
+      { name: "store", args: [64, 11] },
+      { name: "store", args: [68, 22] },
+    ]);
+    const memory = new Int32Array(kernelMemory().buffer, 64, 2);
+    expect(Array.from(memory)).toEqual([11, 22]);
+  });
+
+  it("turns a trap in a worker into a FluxionError", () => {
+    config({ threads: 2 });
+    const run = (): void =>
+      runKernelParallel("a test kernel", kernel, [
+        { name: "store", args: [64, 1] },
+        { name: "trap", args: [0] },
+      ]);
+    expect(run).toThrow(FluxionError);
+    expect(run).toThrow(/a test kernel.*stopped with "unreachable/s);
+    // The pool still works afterwards.
+    runKernelParallel("test", kernel, [
+      { name: "store", args: [64, 1] },
+      { name: "store", args: [68, 2] },
+    ]);
+  });
+
+  it("turns a trap on the calling thread into a FluxionError too", () => {
+    expect(() =>
+      runKernelParallel("a test kernel", kernel, [{ name: "trap", args: [0] }]),
+    ).toThrow(/a test kernel.*stopped with "unreachable/s);
+  });
+});
