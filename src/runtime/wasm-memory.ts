@@ -9,7 +9,6 @@ import { ModuleBuilder } from "../compiler/wasm/module.js";
 import {
   runParallel,
   threadsSupported,
-  trapToError,
   warmUpWorkers,
   type KernelCall,
   type KernelModule,
@@ -83,11 +82,6 @@ export function copyOutInto<T extends TypedArray>(target: T, offset: number): T 
   return target;
 }
 
-/** Runs a kernel call; a WebAssembly trap becomes a `FluxionError` naming `operation`. */
-export function runKernel(operation: string, run: () => void): void {
-  trapToError(operation, run);
-}
-
 let nextModuleId = 0;
 
 /** Compiles and instantiates module bytes against the kernel memory. */
@@ -100,11 +94,6 @@ export function compileKernel(bytes: Uint8Array): KernelModule {
     id: nextModuleId++,
     exportNames: WebAssembly.Module.exports(module).map((e) => e.name),
   };
-}
-
-/** Compiles and instantiates module bytes against the kernel memory; returns its exports. */
-export function instantiateKernel(bytes: Uint8Array): Record<string, unknown> {
-  return compileKernel(bytes).exports;
 }
 
 /**
