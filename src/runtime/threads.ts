@@ -121,6 +121,10 @@ const enum JobKind {
   Run = 2,
 }
 const argumentsOffset = 64;
+/** How long a worker keeps polling for the next job before it sleeps (ms). */
+const workerSpinMs = 2;
+/** How long the main thread polls for a worker to finish before it sleeps (ms). */
+const mainSpinMs = 1;
 const maxArguments = 56;
 const controlBytes = argumentsOffset + 8 * maxArguments;
 
@@ -135,8 +139,12 @@ const slots = new Int32Array(control);
 const args = new Float64Array(control, ${argumentsOffset}, ${maxArguments});
 const modules = new Map();
 let seen = 0;
+let lastJob = performance.now();
 for (;;) {
   if (Atomics.load(slots, ${Slot.Posted}) === seen) {
+    // Spin a little after a job (the next one often follows at once: waking from a sleep
+    // costs far more), then sleep.
+    if (performance.now() - lastJob < ${workerSpinMs}) continue;
     Atomics.wait(slots, ${Slot.Posted}, seen, 1000);
     continue;
   }
@@ -158,6 +166,7 @@ for (;;) {
   }
   Atomics.store(slots, ${Slot.Done}, seen);
   Atomics.notify(slots, ${Slot.Done});
+  lastJob = performance.now();
 }
 `;
 
@@ -223,9 +232,11 @@ function finish(
   w: PoolWorker,
   receive: WorkerThreadsModule["receiveMessageOnPort"],
 ): string | undefined {
+  const spinUntil = performance.now() + mainSpinMs;
   for (;;) {
     const done = Atomics.load(w.slots, Slot.Done);
     if (done === w.posted) break;
+    if (performance.now() < spinUntil) continue;
     Atomics.wait(w.slots, Slot.Done, done, 1000);
   }
   if (w.slots[Slot.Failed] === 0) return undefined;

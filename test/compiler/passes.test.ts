@@ -403,6 +403,46 @@ describe("simplify", () => {
     expect(result.outputs).toEqual(program.invars);
   });
 
+  it("transpose of a product → the product with swapped operands (no transpose left)", () => {
+    const a = np.arange(12, undefined, undefined, { dtype: "float32" }).reshape([3, 4]);
+    const b = np.arange(20, undefined, undefined, { dtype: "float32" }).reshape([4, 5]).div(7);
+    const program = makeProgram((x: NDArray, y: NDArray) => np.matmul(x, y).T.mul(2))(a, b);
+    const result = checkedPass(simplify, program, [a, b]);
+    const after = checkedPass(eliminateDeadCode, result, [a, b]);
+    expect(names(after)).toEqual(["dot_general", "mul"]);
+    expect(after.equations[0]!.inputs).toEqual([program.invars[1], program.invars[0]]);
+    expect(after.equations[0]!.params).toEqual({ contracting: [[0], [1]], batch: [[], []] });
+  });
+
+  it("swaps the operands of a batched product, keeping the batch axes first", () => {
+    const a = np.arange(24, undefined, undefined, { dtype: "float32" }).reshape([2, 3, 4]);
+    const b = np.arange(40, undefined, undefined, { dtype: "float32" }).reshape([2, 4, 5]).div(3);
+    const program = makeProgram((x: NDArray, y: NDArray) => np.matmul(x, y).transpose([0, 2, 1]))(
+      a,
+      b,
+    );
+    const after = checkedPass(eliminateDeadCode, checkedPass(simplify, program, [a, b]), [a, b]);
+    expect(names(after)).toEqual(["dot_general"]);
+  });
+
+  it("keeps the transpose when the product is used elsewhere or the axes are not swapped", () => {
+    const a = np.arange(12, undefined, undefined, { dtype: "float32" }).reshape([3, 4]);
+    const b = np.arange(20, undefined, undefined, { dtype: "float32" }).reshape([4, 5]);
+    const shared = makeProgram((x: NDArray, y: NDArray) => {
+      const p = np.matmul(x, y);
+      return [p.T, p];
+    })(a, b);
+    expect(names(checkedPass(simplify, shared, [a, b]))).toEqual(["dot_general", "transpose"]);
+    const c = np.arange(24, undefined, undefined, { dtype: "float32" }).reshape([2, 3, 4]);
+    const d = np.arange(40, undefined, undefined, { dtype: "float32" }).reshape([2, 4, 5]);
+    // Moving the batch axis is not an operand swap.
+    const moved = makeProgram((x: NDArray, y: NDArray) => np.matmul(x, y).transpose([1, 0, 2]))(
+      c,
+      d,
+    );
+    expect(names(checkedPass(simplify, moved, [c, d]))).toEqual(["dot_general", "transpose"]);
+  });
+
   it("never removes a real transpose of a square matrix (same type, different elements)", () => {
     const m = np.array([
       [1, 2],

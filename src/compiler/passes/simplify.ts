@@ -1,10 +1,14 @@
 /**
  * Algebraic simplification, as small rewrite rules: x*1, 1*x, x+0, 0+x, x-0, x/1 → x;
  * neg(neg(x)) → x; transpose of transpose → one transpose (or none); reshape of reshape → one
- * reshape; no-op reshapes, casts and broadcasts → their input; select(p, x, x) → x.
+ * reshape; no-op reshapes, casts and broadcasts → their input; select(p, x, x) → x; a transpose
+ * that swaps the two operands' axes of a product used nowhere else → the product with its
+ * operands swapped (Cᵀ = Bᵀ·Aᵀ: the matmul kernels read transposed operands for free, so the
+ * transposed result costs no copy — reverse mode makes these for every weight gradient).
  */
-import { Equation, Literal, type Program, type Var, type Atom } from "../../core/ir.js";
+import { Equation, Literal, Var, type Program, type Atom } from "../../core/ir.js";
 import type { Params } from "../../core/primitive.js";
+import type { DotGeneralParams } from "../../primitives/dot.js";
 import { Substitution, withEquations } from "./rewrite.js";
 
 const isLiteral = (a: Atom, value: number): boolean => a instanceof Literal && a.value === value;
@@ -15,6 +19,7 @@ const sameType = (a: Atom, out: Var): boolean => a.aval.strictlyEquals(out.aval)
 type Rule = (
   eq: Equation,
   definition: (a: Atom) => Equation | undefined,
+  uses: (a: Atom) => number,
 ) => Atom | Equation | undefined;
 
 const isIdentityPermutation = (p: readonly number[]): boolean => p.every((v, i) => v === i);
@@ -64,6 +69,27 @@ const rules: Rule[] = [
     const permutation = q.map((i) => p[i]!);
     return withInputs(eq, [inner.inputs[0]!], { permutation });
   },
+  // transpose(dot_general(a, b)) → dot_general(b, a) when the permutation swaps the free axes.
+  (eq, definition, uses) => {
+    if (eq.primitive.name !== "transpose") return undefined;
+    const inner = definition(eq.inputs[0]!);
+    if (inner?.primitive.name !== "dot_general" || uses(eq.inputs[0]!) !== 1) return undefined;
+    const { contracting, batch } = inner.params as DotGeneralParams;
+    const [a, b] = inner.inputs;
+    const nb = batch[0].length;
+    const nl = a!.aval.ndim - nb - contracting[0].length;
+    const nr = b!.aval.ndim - nb - contracting[1].length;
+    const range = (start: number, n: number): number[] =>
+      Array.from({ length: n }, (_, i) => start + i);
+    const swap = [...range(0, nb), ...range(nb + nl, nr), ...range(nb, nl)];
+    const q = (eq.params as { permutation: readonly number[] }).permutation;
+    if (swap.some((v, i) => v !== q[i])) return undefined;
+    const params: DotGeneralParams = {
+      contracting: [contracting[1], contracting[0]],
+      batch: [batch[1], batch[0]],
+    };
+    return new Equation(inner.primitive, [b!, a!], eq.outputs, params, eq.source);
+  },
   // reshape(reshape(x)) → reshape(x).
   (eq, definition) => {
     if (eq.primitive.name !== "reshape") return undefined;
@@ -83,13 +109,20 @@ export function simplify(program: Program): Program {
   const definitions = new Map<Var, Equation>();
   const definition = (a: Atom): Equation | undefined =>
     a instanceof Literal ? undefined : definitions.get(a);
+  const counts = new Map<Var, number>();
+  const count = (a: Atom): void => {
+    if (a instanceof Var) counts.set(a, (counts.get(a) ?? 0) + 1);
+  };
+  for (const eq of program.equations) eq.inputs.forEach(count);
+  program.outputs.forEach(count);
+  const uses = (a: Atom): number => (a instanceof Var ? (counts.get(a) ?? 0) : 0);
   const equations: Equation[] = [];
   let changed = false;
   for (const original of program.equations) {
     let eq = substitution.equation(original);
     let replaced: Atom | undefined;
     for (const rule of rules) {
-      const result = rule(eq, definition);
+      const result = rule(eq, definition, uses);
       if (result === undefined) continue;
       changed = true;
       if (result instanceof Equation) eq = result;
