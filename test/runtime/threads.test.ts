@@ -201,8 +201,8 @@ describe("runKernelParallel", () => {
   });
 
   it("turns a trap on the calling thread into a FluxionError too", () => {
-    expect(() =>
-      runKernelParallel("a test kernel", kernel, [{ name: "trap", args: [0] }]),
-    ).toThrow(/a test kernel.*stopped with "unreachable/s);
+    expect(() => runKernelParallel("a test kernel", kernel, [{ name: "trap", args: [0] }])).toThrow(
+      /a test kernel.*stopped with "unreachable/s,
+    );
   });
 });
