@@ -47,5 +47,6 @@ export type {
 import "./runtime/jit-backend.js";
 import "./runtime/matmul.js";
 import "./runtime/unary-kernels.js";
+import "./runtime/binary-kernels.js";
 export { config } from "./runtime/threads.js";
 export type { RuntimeConfig } from "./runtime/threads.js";

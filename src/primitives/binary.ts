@@ -14,6 +14,7 @@ import {
   type TransposeRule,
 } from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
+import type { ConcreteArray } from "../runtime/concrete.js";
 import { mapBinary } from "../runtime/strided.js";
 import * as ops from "./ops.js";
 import {
@@ -99,6 +100,18 @@ function kernelFor(spec: BinarySpec, dtype: DType): (x: number, y: number) => nu
   return specific ?? spec.f;
 }
 
+/**
+ * Fast elementwise arithmetic for long float arrays, installed by the runtime (WebAssembly SIMD,
+ * rounding exactly like the loops below); `undefined` for cases it does not take.
+ */
+type FastBinary = (name: string, x: ConcreteArray, y: ConcreteArray) => ConcreteArray | undefined;
+let fastBinary: FastBinary | undefined;
+
+/** Installs the fast binary operations (called once by the runtime). @internal */
+export function installFastBinary(f: FastBinary): void {
+  fastBinary = f;
+}
+
 function binary(spec: BinarySpec): Primitive<Empty> {
   const rules =
     spec.transpose === undefined
@@ -125,6 +138,8 @@ function binary(spec: BinarySpec): Primitive<Empty> {
     scalar: ([dtype]) => kernelFor(spec, dtype!),
     impl(inputs) {
       const [x, y] = concrete(inputs);
+      const fast = fastBinary?.(spec.name, x!, y!);
+      if (fast !== undefined) return [fast];
       const shape = x!.ndim > 0 ? x!.shape : y!.shape;
       const dtype = x!.dtype;
       const f = kernelFor(spec, dtype);

@@ -1,0 +1,154 @@
+/**
+ * Eager float arithmetic (add, sub, mul, div, max, min) on long arrays, through WebAssembly SIMD
+ * kernels built once per operation, dtype and operand form (array with array, array with a
+ * rank-0 operand, or the reverse), split over the threads when long enough. Each lane rounds
+ * exactly as the scalar JavaScript loop does (one IEEE operation), so results are the same bit
+ * for bit; short arrays keep the loop (no copies, nothing to call).
+ */
+import { installFastBinary } from "../primitives/binary.js";
+import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
+import type { OpName } from "../compiler/wasm/function-builder.js";
+import { fromStorage, type ConcreteArray } from "./concrete.js";
+import { splitRange, threadCount, type KernelModule } from "./threads.js";
+import {
+  compileKernel,
+  copyIn,
+  copyOut,
+  kernelModuleBuilder,
+  layout,
+  reserve,
+  runKernelParallel,
+} from "./wasm-memory.js";
+
+/** Arrays shorter than this stay on the JavaScript loop. */
+const minimumElements = 4096;
+/** Arrays at least this long are split over the threads. */
+const minimumParallelElements = 256 * 1024;
+
+const operations = new Set(["add", "sub", "mul", "div", "max", "min"]);
+
+/** Which operand is rank-0 (passed by value and splatted), if either. */
+type Form = "arrays" | "scalarLeft" | "scalarRight";
+
+const kernels = new Map<string, KernelModule>();
+
+/**
+ * `kernel(a, b, out, bytes)`: `out = a ∘ b` over `bytes` bytes, a vector at a time; `a` or `b` is
+ * a value instead of a pointer in the scalar forms.
+ */
+function kernelFor(name: string, dtype: "float32" | "float64", form: Form): KernelModule {
+  const key = `${name}:${dtype}:${form}`;
+  let kernel = kernels.get(key);
+  if (kernel !== undefined) return kernel;
+  const lanes = dtype === "float32" ? "f32x4" : "f64x2";
+  const scalar = dtype === "float32" ? "f32" : "f64";
+  const module = kernelModuleBuilder();
+  const f = module.addFunction("kernel", {
+    params: [
+      form === "scalarLeft" ? scalar : "i32",
+      form === "scalarRight" ? scalar : "i32",
+      "i32",
+      "i32",
+    ],
+    results: [],
+    export: true,
+    comment: `out = ${name}(a, b), ${dtype}, ${form}`,
+  });
+  const op = (suffix: string): void => {
+    f.op(`${lanes}.${suffix}` as OpName);
+  };
+  const splat = (param: number): number => {
+    const local = f.addLocal("v128");
+    f.localGet(param);
+    op("splat");
+    f.localSet(local);
+    return local;
+  };
+  const left = form === "scalarLeft" ? splat(0) : undefined;
+  const right = form === "scalarRight" ? splat(1) : undefined;
+  const nan = f.addLocal("v128");
+  if (dtype === "float32") f.f32x4Const(NaN, NaN, NaN, NaN);
+  else f.f64x2Const(NaN, NaN);
+  f.localSet(nan);
+  const offset = f.addLocal("i32");
+  const a = f.addLocal("v128");
+  const b = f.addLocal("v128");
+  f.block((done) => {
+    f.loop((next) => {
+      f.localGet(offset).localGet(3).i32GeU().brIf(done);
+      f.localGet(2).localGet(offset).i32Add();
+      load(f, left, 0, offset);
+      f.localSet(a);
+      load(f, right, 1, offset);
+      f.localSet(b);
+      if (name === "max" || name === "min") {
+        // NaN if either is NaN, else a where a > b (a < b for min), else b: eager's rule.
+        f.localGet(nan).localGet(b).localGet(a);
+        op(name === "max" ? "pmax" : "pmin");
+        f.localGet(a).localGet(a);
+        op("ne");
+        f.localGet(b).localGet(b);
+        op("ne");
+        f.op("v128.or").op("v128.bitselect");
+      } else {
+        f.localGet(a).localGet(b);
+        op(name);
+      }
+      f.memoryOp("v128.store", 0, 16);
+      f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
+    });
+  });
+  kernel = compileKernel(module.build({ names: false }));
+  kernels.set(key, kernel);
+  return kernel;
+}
+
+/** Pushes the vector at `pointer + offset`, or the splatted local `splatted` when there is one. */
+function load(
+  f: FunctionBuilder,
+  splatted: number | undefined,
+  pointer: number,
+  offset: number,
+): void {
+  if (splatted !== undefined) {
+    f.localGet(splatted);
+    return;
+  }
+  f.localGet(pointer).localGet(offset).i32Add();
+  f.memoryOp("v128.load", 0, 16);
+}
+
+function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteArray | undefined {
+  const dtype = x.dtype;
+  if ((dtype !== "float32" && dtype !== "float64") || y.dtype !== dtype) return undefined;
+  if (!operations.has(name)) return undefined;
+  const form: Form = x.ndim === 0 ? "scalarLeft" : y.ndim === 0 ? "scalarRight" : "arrays";
+  const shape = x.ndim > 0 ? x.shape : y.shape;
+  const size = x.ndim > 0 ? x.size : y.size;
+  if (size < minimumElements || (form === "arrays" && x.size !== y.size)) return undefined;
+  const item = dtype === "float32" ? 4 : 8;
+  const bytes = size * item;
+  const kernel = kernelFor(name, dtype, form);
+  const { offsets, total } = layout([bytes, bytes, bytes]);
+  reserve(total);
+  const value = (s: ConcreteArray): number => s.data[s.offset]!;
+  const a = form === "scalarLeft" ? value(x) : offsets[0]!;
+  const b = form === "scalarRight" ? value(y) : offsets[1]!;
+  if (form !== "scalarLeft") copyIn(x.contiguousData(), offsets[0]!);
+  if (form !== "scalarRight") copyIn(y.contiguousData(), offsets[1]!);
+  const parts = size >= minimumParallelElements ? threadCount() : 1;
+  // Whole vectors per part, so that no two parts write the same 16 bytes.
+  const calls = splitRange(size, parts, 16 / item).map(([start, length]) => ({
+    name: "kernel",
+    args: [
+      form === "scalarLeft" ? a : a + start * item,
+      form === "scalarRight" ? b : b + start * item,
+      offsets[2]! + start * item,
+      length * item,
+    ],
+  }));
+  runKernelParallel(name, kernel, calls);
+  return fromStorage(copyOut(dtype, offsets[2]!, size), shape, dtype, x.weakType && y.weakType);
+}
+
+installFastBinary(fastBinary);

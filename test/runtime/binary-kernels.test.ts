@@ -1,0 +1,103 @@
+/**
+ * Eager float arithmetic on long arrays (src/runtime/binary-kernels.ts) runs WebAssembly SIMD
+ * kernels: every element must equal the scalar JavaScript rule bit for bit (signed zeros, NaN,
+ * infinities, subnormals), in every operand form, on one thread or several.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { config, np, type NDArray } from "../../src/index.js";
+
+const initial = config().threads;
+afterEach(() => {
+  config({ threads: initial });
+});
+
+const specials = [0, -0, NaN, Infinity, -Infinity, 1e-40, -1e-45, 3.4e38, 1, -1, 0.5];
+
+/** `n` values: specials first, then a deterministic spread of magnitudes and signs. */
+function data(n: number, seed: number, Type: typeof Float32Array | typeof Float64Array) {
+  const out = new Type(n);
+  for (let i = 0; i < n; i++) {
+    out[i] =
+      i < specials.length
+        ? specials[(i + seed) % specials.length]!
+        : Math.sin(i * 0.7 + seed) * 10 ** ((i % 9) - 4);
+  }
+  return out;
+}
+
+const rules: Record<string, (x: number, y: number) => number> = {
+  add: (x, y) => x + y,
+  sub: (x, y) => x - y,
+  mul: (x, y) => x * y,
+  div: (x, y) => x / y,
+  max: (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y),
+  min: (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y),
+};
+
+const apply: Record<string, (x: NDArray | number, y: NDArray | number) => NDArray> = {
+  add: (x, y) => np.add(x, y),
+  sub: (x, y) => np.subtract(x, y),
+  mul: (x, y) => np.multiply(x, y),
+  div: (x, y) => np.divide(x, y),
+  max: (x, y) => np.maximum(x, y),
+  min: (x, y) => np.minimum(x, y),
+};
+
+function expectRule(
+  got: ArrayLike<number>,
+  a: ArrayLike<number> | number,
+  b: ArrayLike<number> | number,
+  rule: (x: number, y: number) => number,
+  round: (v: number) => number,
+): void {
+  for (let i = 0; i < got.length; i++) {
+    const x = typeof a === "number" ? a : a[i]!;
+    const y = typeof b === "number" ? b : b[i]!;
+    const want = round(rule(x, y));
+    if (!Object.is(got[i], want))
+      expect.fail(`element ${i}: op(${x}, ${y}) = ${got[i]}, want ${want}`);
+  }
+}
+
+describe("eager float arithmetic on long arrays", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    const Type = dtype === "float32" ? Float32Array : Float64Array;
+    const round = dtype === "float32" ? Math.fround : (v: number) => v;
+    for (const threads of [1, 2]) {
+      it(`${dtype}, ${threads} thread(s): every operation and operand form, bit for bit`, () => {
+        config({ threads });
+        // Long enough for the kernels (and, at 300,001, for two threads); odd lengths.
+        for (const n of [5_003, 300_001]) {
+          const a = data(n, 1, Type);
+          const b = data(n, 4, Type);
+          const x = np.array(a, { dtype });
+          const y = np.array(b, { dtype });
+          const s = np.array(round(-2.75), { dtype });
+          for (const [name, rule] of Object.entries(rules)) {
+            const op = apply[name]!;
+            expectRule(op(x, y).toTypedArray(), a, b, rule, round);
+            expectRule(op(x, s).toTypedArray(), a, round(-2.75), rule, round);
+            expectRule(op(s, x).toTypedArray(), round(-2.75), a, rule, round);
+          }
+        }
+      });
+    }
+  }
+
+  it("keeps shapes, dtypes and weak types as the loop does", () => {
+    const x = np.ones([64, 100]);
+    const y = x.mul(3);
+    expect(y.shape).toEqual([64, 100]);
+    expect(y.dtype).toBe("float32");
+    expect(
+      x
+        .add(x)
+        .toTypedArray()
+        .every((v) => v === 2),
+    ).toBe(true);
+    // A strided view is read correctly.
+    const big = np.arange(20_000, { dtype: "float32" }).reshape([100, 200]);
+    const t = big.T.mul(1);
+    expect(t.get(3, 7).item()).toBe(big.get(7, 3).item());
+  });
+});
