@@ -1,18 +1,23 @@
 /**
  * Scheduling an optimised program into kernels: elementwise chains fuse into one loop (and a
- * trailing reduction over the same elements joins them), everything else is a kernel of its own.
+ * trailing reduction over the same elements joins them), a matrix product takes a following bias
+ * add and relu as its epilogue, everything else is a kernel of its own.
  * The schedule also carries what the report shows: FLOPs and bytes per kernel, buffers updated
  * in place, and the peak memory of a call.
  */
 import type { AbstractValue } from "../core/aval.js";
 import { itemSize } from "../core/dtype.js";
-import { Var, type Equation, type Program } from "../core/ir.js";
+import { Literal, Var, type Atom, type Equation, type Program } from "../core/ir.js";
 import { shapesEqual } from "../core/shape.js";
 
 /** One kernel: equations run together. */
 export interface Kernel {
-  /** `"fused"`: elementwise equations in one loop; `"single"`: one equation on its own. */
-  kind: "fused" | "single";
+  /**
+   * `"fused"`: elementwise equations in one loop; `"matmul"`: a `dot_general` whose kernel also
+   * adds a bias along the last axis (and then applies relu) before storing; `"single"`: one
+   * equation on its own.
+   */
+  kind: "fused" | "matmul" | "single";
   equations: readonly Equation[];
   /** Values read from outside the kernel. */
   inputs: readonly Var[];
@@ -138,13 +143,79 @@ interface Group {
   closed: boolean;
 }
 
+const isLiteralZero = (a: Atom): boolean => a instanceof Literal && Object.is(a.value, 0);
+
+/**
+ * Matrix products with an epilogue: `dot_general` (float, B with one free axis) whose result is
+ * read only by `add(result, broadcast_in_dim(bias))` with the bias along the last axis, and
+ * optionally that sum only by `max(sum, 0)` (relu; `max(0, x)` differs from it at -0, so only
+ * this order). Returns the member positions of each, keyed by the product's position.
+ */
+function matmulEpilogues(program: Program, uses: Map<Var, number[]>): Map<number, number[]> {
+  const defining = new Map<Var, Equation>();
+  program.equations.forEach((eq) => eq.outputs.forEach((v) => defining.set(v, eq)));
+  const programOutputs = new Set(program.outputs);
+  const onlyUse = (v: Var): number | undefined => {
+    const list = uses.get(v) ?? [];
+    return list.length === 1 && !programOutputs.has(v) ? list[0] : undefined;
+  };
+  const groups = new Map<number, number[]>();
+  program.equations.forEach((eq, i) => {
+    if (eq.primitive.name !== "dot_general") return;
+    const out = eq.outputs[0]!;
+    const dtype = out.aval.dtype;
+    if (dtype !== "float32" && dtype !== "float64") return;
+    const { contracting, batch } = eq.params as {
+      contracting: readonly [readonly number[], readonly number[]];
+      batch: readonly [readonly number[], readonly number[]];
+    };
+    if (eq.inputs[1]!.aval.ndim - contracting[1].length - batch[1].length !== 1) return;
+    const at = onlyUse(out);
+    const add = at === undefined ? undefined : program.equations[at]!;
+    if (add?.primitive.name !== "add" || add.inputs[0] !== out) return;
+    const other = add.inputs[1];
+    const broadcast = other instanceof Var ? defining.get(other) : undefined;
+    const bias = broadcast?.inputs[0];
+    const dims = (broadcast?.params as { broadcastDimensions?: readonly number[] } | undefined)
+      ?.broadcastDimensions;
+    if (
+      broadcast?.primitive.name !== "broadcast_in_dim" ||
+      !(bias instanceof Var) ||
+      bias.aval.ndim !== 1 ||
+      dims?.[0] !== out.aval.ndim - 1
+    )
+      return;
+    const members = [i, at!];
+    const next = onlyUse(add.outputs[0]!);
+    const relu = next === undefined ? undefined : program.equations[next]!;
+    if (
+      relu?.primitive.name === "max" &&
+      relu.inputs[0] === add.outputs[0] &&
+      isLiteralZero(relu.inputs[1]!)
+    )
+      members.push(next!);
+    groups.set(i, members);
+  });
+  return groups;
+}
+
 /** Greedy producer–consumer fusion over the equation list. */
 function fuse(program: Program, uses: Map<Var, number[]>): number[][] {
   const groupOf = new Map<number, Group>();
   const groups: Group[] = [];
   const defining = new Map<Var, number>();
   program.equations.forEach((eq, i) => eq.outputs.forEach((v) => defining.set(v, i)));
+  const epilogues = matmulEpilogues(program, uses);
+  const claimed = new Set([...epilogues.values()].flatMap((members) => members.slice(1)));
   program.equations.forEach((eq, i) => {
+    if (claimed.has(i)) return;
+    const epilogue = epilogues.get(i);
+    if (epilogue !== undefined) {
+      const group = { members: epilogue, shape: [], closed: true };
+      groups.push(group);
+      for (const m of epilogue) groupOf.set(m, group);
+      return;
+    }
     const elementwise = isElementwise(eq);
     const reduction = isTrailingReduction(eq);
     if (!elementwise && !reduction) {
@@ -222,11 +293,30 @@ export function schedule(program: Program, donated: readonly boolean[] = []): Sc
         programOutputs.has(v) || (uses.get(v) ?? []).some((u) => u > last || !members.includes(u)),
     );
     const flops = equations.reduce((n, eq) => n + equationFlops(eq), 0);
+    const kind =
+      equations[0]!.primitive.name === "dot_general"
+        ? members.length > 1
+          ? "matmul"
+          : "single"
+        : members.length > 1 || isElementwise(equations[0]!)
+          ? "fused"
+          : "single";
     // Views (reshape, transpose, …) move no data.
     const isView = members.length === 1 && viewPrimitives.has(equations[0]!.primitive.name);
-    const bytes = isView ? 0 : [...inputs, ...outputs].reduce((n, v) => n + bytesOf(v.aval), 0);
+    // A matmul kernel reads the bias vector, not its broadcast.
+    const read =
+      kind === "matmul"
+        ? [...equations[0]!.inputs, equations[1]!.outputs[0]!.aval.shape.at(-1)!]
+        : inputs;
+    const bytes = isView
+      ? 0
+      : read.reduce(
+          (n: number, a) =>
+            n + (typeof a === "number" ? a * itemSize(outputs[0]!.aval.dtype) : bytesOf(a.aval)),
+          0,
+        ) + outputs.reduce((n, v) => n + bytesOf(v.aval), 0);
     return {
-      kind: members.length > 1 || isElementwise(equations[0]!) ? "fused" : "single",
+      kind,
       equations,
       inputs,
       outputs,

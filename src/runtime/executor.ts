@@ -5,14 +5,16 @@
  */
 import type { NDArray } from "../core/array.js";
 import { allocate } from "../core/dtype.js";
-import { Literal, Var, type Atom } from "../core/ir.js";
+import { Literal, Var, type Atom, type Equation } from "../core/ir.js";
+import type { DotGeneralParams } from "../primitives/dot.js";
+import { matmulWithEpilogue } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
 import { copyIn, copyOut, copyOutInto, layout, reserve, runKernelParallel } from "./wasm-memory.js";
 import { splitRange, threadCount, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
-import { asConcrete, fromStorage, scalar, type ConcreteArray } from "./concrete.js";
+import { asConcrete, fromStorage, scalar, view, type ConcreteArray } from "./concrete.js";
 
 type Step = (env: Map<Var, ConcreteArray>) => void;
 
@@ -157,6 +159,41 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned
   };
 }
 
+/**
+ * A product with its bias (and relu) epilogue in one matmul kernel; where the kernels do not
+ * take it (small or integer products), its equations run one by one, as eagerly.
+ */
+function matmulStep(kernel: Kernel): Step {
+  const [dot, add, relu] = kernel.equations as [Equation, Equation, Equation | undefined];
+  const broadcastOf = add.inputs[1] as Var;
+  const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
+  const separately = kernel.equations.map((eq) =>
+    singleStep({ ...kernel, equations: [eq] }, new Set()),
+  );
+  return (env) => {
+    const [lhs, rhs] = dot.inputs.map((a) => env.get(a as Var)!);
+    // The broadcast is a view of the bias vector: its last axis walks the bias.
+    const broadcast = env.get(broadcastOf)!;
+    const n = broadcast.shape[broadcast.ndim - 1]!;
+    const bias = view(broadcast, [n], [broadcast.strides[broadcast.ndim - 1]!], broadcast.offset);
+    const result = matmulWithEpilogue(
+      lhs!,
+      rhs!,
+      dot.params as DotGeneralParams,
+      dot.outputs[0]!.aval.shape,
+      {
+        bias,
+        relu: relu !== undefined,
+      },
+    );
+    if (result === undefined) {
+      for (const step of separately) step(env);
+      return;
+    }
+    env.set(out, result);
+  };
+}
+
 /** Instantiates a schedule; `fused` gives the generated code of each fused kernel. */
 export function instantiate(
   schedule: Schedule,
@@ -168,6 +205,7 @@ export function instantiate(
   const steps = schedule.kernels.map((k) => {
     const compiled = wasm.get(k);
     if (compiled !== undefined) return wasmFusedStep(k, compiled, owned);
+    if (k.kind === "matmul") return matmulStep(k);
     const code = fused.get(k);
     return code === undefined ? singleStep(k, owned) : fusedStep(k, code, owned);
   });

@@ -24,7 +24,10 @@ import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import { functionToText } from "../compiler/wasm/text.js";
 
 function kernelName(k: Kernel, i: number): string {
-  return k.kind === "fused" ? `kernel${i}_fused` : `kernel${i}_${k.equations[0]!.primitive.name}`;
+  if (k.kind === "fused") return `kernel${i}_fused`;
+  if (k.kind === "matmul")
+    return `kernel${i}_matmul_${k.equations.length > 2 ? "bias_relu" : "bias"}`;
+  return `kernel${i}_${k.equations[0]!.primitive.name}`;
 }
 
 function reportOf(s: Schedule): CompileReport {
@@ -78,9 +81,11 @@ function codeOf(
       const body =
         compiled !== undefined
           ? functionToText(module, compiled.function)
-          : code === undefined
-            ? `// runs the ${k.equations[0]!.primitive.name} kernel`
-            : code.source;
+          : k.kind === "matmul"
+            ? `// runs the SIMD matmul kernel; its epilogue adds the bias${k.equations.length > 2 ? " and applies relu" : ""} before each store`
+            : code === undefined
+              ? `// runs the ${k.equations[0]!.primitive.name} kernel`
+              : code.source;
       return [...header, body].join("\n");
     })
     .join("\n\n");

@@ -25,12 +25,15 @@ const minimumWork = 32 * 1024;
 /** Products with at least this many multiply-adds are split over the threads. */
 const minimumParallelWork = 4 * 1024 * 1024;
 
-/** One thread's share of a product: its spec and where its A, B and C start (in elements). */
+/**
+ * One thread's share of a product: its spec and where its A, B, C and bias start (in elements).
+ */
 interface MatmulPart {
   spec: MatmulSpec;
   a: number;
   b: number;
   c: number;
+  bias: number;
 }
 
 /**
@@ -40,7 +43,7 @@ interface MatmulPart {
 export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
   const { m, n, batch } = spec;
   const c = { batchStride: m * n, rowStride: n };
-  const whole = [{ spec, a: 0, b: 0, c: 0 }];
+  const whole = [{ spec, a: 0, b: 0, c: 0, bias: 0 }];
   if (parts <= 1) return whole;
   if (m >= n && m >= 8 * parts) {
     return splitRange(m, parts, 4).map(([start, rows]) => ({
@@ -48,6 +51,7 @@ export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
       a: start * spec.a.rowStride,
       b: 0,
       c: start * n,
+      bias: 0,
     }));
   }
   if (n >= 16 * parts) {
@@ -56,6 +60,7 @@ export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
       a: 0,
       b: start * spec.b.colStride,
       c: start,
+      bias: start,
     }));
   }
   if (batch >= parts) {
@@ -64,6 +69,7 @@ export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
       a: start * spec.a.batchStride,
       b: start * spec.b.batchStride,
       c: start * m * n,
+      bias: 0,
     }));
   }
   return whole;
@@ -126,11 +132,26 @@ function operand(
   return { data: permuted.toTypedArray(), strides: [sizes[1]! * sizes[2]!, sizes[2]!, 1] };
 }
 
-function fastDot(
+/** What a product may apply to each element of C before storing it. */
+export interface MatmulEpilogue {
+  /** Added along the last axis of C (its length is C's last dimension). */
+  bias?: ConcreteArray;
+  /** Then `max(x, 0)`. */
+  relu?: boolean;
+}
+
+/**
+ * `dot_general` on the WebAssembly kernels, with an optional epilogue (bias, relu) applied
+ * before each element is stored; rounding is that of the separate operations (the bias add and
+ * the max are single IEEE operations on the float result). `undefined` when the kernels do not
+ * take the case (integer dtypes, small products, or a bias the layout cannot add per column).
+ */
+export function matmulWithEpilogue(
   lhs: ConcreteArray,
   rhs: ConcreteArray,
   params: DotGeneralParams,
   shape: readonly number[],
+  epilogue: MatmulEpilogue = {},
 ): ConcreteArray | undefined {
   const dtype = lhs.dtype;
   if ((dtype !== "float32" && dtype !== "float64") || rhs.dtype !== dtype) return undefined;
@@ -143,6 +164,10 @@ function fastDot(
   const k = sizeOf(lhs, lc);
   const n = sizeOf(rhs, rf);
   if (batch * m * n * k < minimumWork) return undefined;
+  const bias = epilogue.bias;
+  // A bias runs along C's columns: B must have one free axis, as long as the bias.
+  if (bias !== undefined && (rf.length !== 1 || bias.dtype !== dtype || bias.size !== n))
+    return undefined;
   const a = operand(lhs, [lb, lf, lc]);
   const b = operand(rhs, [rb, rc, rf]);
   const spec: MatmulSpec = {
@@ -153,6 +178,9 @@ function fastDot(
     k,
     a: { batchStride: a.strides[0]!, rowStride: a.strides[1]!, colStride: a.strides[2]! },
     b: { batchStride: b.strides[0]!, rowStride: b.strides[1]!, colStride: b.strides[2]! },
+    ...((bias !== undefined || epilogue.relu === true) && {
+      epilogue: { bias: bias !== undefined, activation: epilogue.relu === true ? "relu" : "none" },
+    }),
   };
   const itemBytes = dtype === "float32" ? 4 : 8;
   const outCount = batch * m * n;
@@ -162,23 +190,27 @@ function fastDot(
     a.data.byteLength,
     b.data.byteLength,
     outCount * itemBytes,
+    bias === undefined ? 0 : n * itemBytes,
     ...kernel.parts.map((part) => matmulScratchBytes(part.spec)),
   ]);
   reserve(total);
   copyIn(a.data, offsets[0]!);
   copyIn(b.data, offsets[1]!);
+  if (bias !== undefined) copyIn(bias.contiguousData(), offsets[3]!);
   const calls = kernel.parts.map((part, i) => ({
     name: `part${i}`,
     args: [
       offsets[0]! + part.a * itemBytes,
       offsets[1]! + part.b * itemBytes,
       offsets[2]! + part.c * itemBytes,
-      offsets[3 + i]!,
+      offsets[4 + i]!,
+      ...(bias === undefined ? [] : [offsets[3]! + part.bias * itemBytes]),
     ],
   }));
   runKernelParallel("dot_general", kernel.module, calls);
   const out = copyOut(dtype, offsets[2]!, outCount);
-  return fromStorage(out, shape, dtype, lhs.weakType && rhs.weakType);
+  const weak = lhs.weakType && rhs.weakType && (bias === undefined || bias.weakType);
+  return fromStorage(out, shape, dtype, weak);
 }
 
-installFastDot(fastDot);
+installFastDot((lhs, rhs, params, shape) => matmulWithEpilogue(lhs, rhs, params, shape));

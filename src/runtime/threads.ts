@@ -102,106 +102,117 @@ export function config(options: Partial<RuntimeConfig> = {}): RuntimeConfig {
 }
 
 // ── the pool ───────────────────────────────────────────────────────────────────────────────
+//
+// One shared control block serves every worker. A job is a table of calls; each call has a
+// state slot that whoever runs it claims with compareExchange (0 → 1), so every call runs once,
+// whichever thread gets there first: the main thread claims calls too, and when a worker is slow
+// to wake (a busy machine) the main thread simply runs its share. A worker that wakes late finds
+// nothing left to claim, or claims calls of the next job, which the table then describes.
 
-/** Control block layout (Int32 slots), then the call's arguments as float64 from byte 64. */
+/** Int32 slots of the control block. */
 const enum Slot {
-  /** Bumped by the main thread to post a job. */
-  Posted = 0,
-  /** Set by the worker to the job number it finished. */
-  Done = 1,
-  Kind = 2,
-  ModuleId = 3,
-  ExportIndex = 4,
-  ArgumentCount = 5,
-  /** 0: the call returned; 1: it threw (the message follows on the port). */
-  Failed = 6,
+  /** Bumped by the main thread to post a job (workers wait on it). */
+  Job = 0,
+  /** Calls in the current job. */
+  Calls = 1,
+  /** Calls finished (the main thread waits on it). */
+  Finished = 2,
+  /** Workers that take part (those with a lower index; the pool may hold more). */
+  Workers = 3,
+  /** First call's state: 0 free, 1 running, 2 done, 3 failed. */
+  States = 16,
 }
-const enum JobKind {
-  Load = 1,
-  Run = 2,
-}
-const argumentsOffset = 64;
+const maxCalls = 64;
+const maxArguments = 16;
+/** Float64 slots per call in the table: module id, export index, argument count, arguments. */
+const callStride = 3 + maxArguments;
+const tableOffset = 4 * (Slot.States + maxCalls);
+const controlBytes = tableOffset + 8 * callStride * maxCalls;
 /** How long a worker keeps polling for the next job before it sleeps (ms). */
-const workerSpinMs = 2;
-/** How long the main thread polls for a worker to finish before it sleeps (ms). */
-const mainSpinMs = 1;
-const maxArguments = 56;
-const controlBytes = argumentsOffset + 8 * maxArguments;
+const workerSpinMs = 0.5;
+/** How long the main thread polls for workers to finish before it sleeps (ms). */
+const mainSpinMs = 0.5;
 
 /**
- * The worker's code (CommonJS, evaluated): wait for a job, load a module or run a call, report.
- * It waits in slices of a second so that nothing blocks a process that is shutting down.
+ * The worker's code (CommonJS, evaluated): wait for a job, claim calls, run them, report.
+ * Modules arrive on the port before the first job that uses them. It waits in slices of a
+ * second so that nothing blocks a process that is shutting down.
  */
 const workerSource = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { control, memory, port } = workerData;
+const { control, memory, port, index } = workerData;
 const slots = new Int32Array(control);
-const args = new Float64Array(control, ${argumentsOffset}, ${maxArguments});
+const table = new Float64Array(control, ${tableOffset});
 const modules = new Map();
+function exportsOf(id) {
+  while (!modules.has(id)) {
+    const { module, id: loaded } = receiveMessageOnPort(port).message;
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    modules.set(loaded, WebAssembly.Module.exports(module).map((e) => exports[e.name]));
+  }
+  return modules.get(id);
+}
 let seen = 0;
 let lastJob = performance.now();
 for (;;) {
-  if (Atomics.load(slots, ${Slot.Posted}) === seen) {
-    // Spin a little after a job (the next one often follows at once: waking from a sleep
-    // costs far more), then sleep.
+  const job = Atomics.load(slots, ${Slot.Job});
+  if (job === seen) {
+    // Poll briefly after a job (the next often follows at once), then sleep.
     if (performance.now() - lastJob < ${workerSpinMs}) continue;
-    Atomics.wait(slots, ${Slot.Posted}, seen, 1000);
+    Atomics.wait(slots, ${Slot.Job}, seen, 1000);
     continue;
   }
-  seen = Atomics.load(slots, ${Slot.Posted});
-  slots[${Slot.Failed}] = 0;
-  try {
-    if (slots[${Slot.Kind}] === ${JobKind.Load}) {
-      const { id, module } = receiveMessageOnPort(port).message;
-      const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-      modules.set(id, WebAssembly.Module.exports(module).map((e) => exports[e.name]));
-    } else {
-      const fn = modules.get(slots[${Slot.ModuleId}])[slots[${Slot.ExportIndex}]];
-      const n = slots[${Slot.ArgumentCount}];
-      fn(...Array.from(args.subarray(0, n)));
+  seen = job;
+  lastJob = performance.now();
+  if (index >= Atomics.load(slots, ${Slot.Workers})) continue;
+  const calls = Atomics.load(slots, ${Slot.Calls});
+  for (let k = 0; k < calls; k++) {
+    const c = (k + index + 1) % calls;
+    if (Atomics.compareExchange(slots, ${Slot.States} + c, 0, 1) !== 0) continue;
+    const at = c * ${callStride};
+    let state = 2;
+    try {
+      const fn = exportsOf(table[at])[table[at + 1]];
+      fn(...Array.from(table.subarray(at + 3, at + 3 + table[at + 2])));
+    } catch (error) {
+      state = 3;
+      port.postMessage(String((error && error.message) || error));
     }
-  } catch (error) {
-    slots[${Slot.Failed}] = 1;
-    port.postMessage(String(error && error.message || error));
+    Atomics.store(slots, ${Slot.States} + c, state);
+    Atomics.add(slots, ${Slot.Finished}, 1);
+    Atomics.notify(slots, ${Slot.Finished});
   }
-  Atomics.store(slots, ${Slot.Done}, seen);
-  Atomics.notify(slots, ${Slot.Done});
   lastJob = performance.now();
 }
 `;
 
 interface PoolWorker {
-  slots: Int32Array;
-  args: Float64Array;
   port: MessagePortLike;
-  posted: number;
-  /** Module ids this worker has instantiated. */
-  loaded: Set<number>;
+  /** Module ids sent to this worker. */
+  sent: Set<number>;
 }
 
 const pool: PoolWorker[] = [];
+let control: { slots: Int32Array; table: Float64Array } | undefined;
 
 /** Starts workers until the pool has `count` (they boot in the background). */
 function ensureWorkers(count: number, memory: WasmMemory): void {
   const wt = workerThreads;
   if (wt === undefined) return;
+  if (control === undefined) {
+    const buffer = new SharedArrayBuffer(controlBytes);
+    control = { slots: new Int32Array(buffer), table: new Float64Array(buffer, tableOffset) };
+  }
   while (pool.length < count) {
-    const control = new SharedArrayBuffer(controlBytes);
     const { port1, port2 } = new wt.MessageChannel();
     const worker = new wt.Worker(workerSource, {
       eval: true,
-      workerData: { control, memory, port: port2 },
+      workerData: { control: control.slots.buffer, memory, port: port2, index: pool.length },
       transferList: [port2],
     });
     worker.unref();
     port1.unref?.();
-    pool.push({
-      slots: new Int32Array(control),
-      args: new Float64Array(control, argumentsOffset, maxArguments),
-      port: port1,
-      posted: 0,
-      loaded: new Set(),
-    });
+    pool.push({ port: port1, sent: new Set() });
   }
 }
 
@@ -219,30 +230,6 @@ export interface KernelModule {
   readonly exportNames: readonly string[];
 }
 
-function post(w: PoolWorker, kind: JobKind, fill: () => void): void {
-  w.slots[Slot.Kind] = kind;
-  fill();
-  w.posted += 1;
-  Atomics.store(w.slots, Slot.Posted, w.posted);
-  Atomics.notify(w.slots, Slot.Posted);
-}
-
-/** Waits for `w`'s last job; returns the error message when it failed. */
-function finish(
-  w: PoolWorker,
-  receive: WorkerThreadsModule["receiveMessageOnPort"],
-): string | undefined {
-  const spinUntil = performance.now() + mainSpinMs;
-  for (;;) {
-    const done = Atomics.load(w.slots, Slot.Done);
-    if (done === w.posted) break;
-    if (performance.now() < spinUntil) continue;
-    Atomics.wait(w.slots, Slot.Done, done, 1000);
-  }
-  if (w.slots[Slot.Failed] === 0) return undefined;
-  return String(receive(w.port)?.message ?? "unknown error");
-}
-
 /** One call of an exported kernel function. */
 export interface KernelCall {
   readonly name: string;
@@ -250,8 +237,9 @@ export interface KernelCall {
 }
 
 /**
- * Runs calls of exported functions of `kernel` in parallel: the first on this thread, the others
- * on workers (one each). The calls must write disjoint memory. A trap anywhere becomes a
+ * Runs calls of exported functions of `kernel`, in parallel when there are several and threads
+ * to spare: this thread and the workers claim calls until none is left, then this thread waits
+ * for those still running. The calls must write disjoint memory. A trap anywhere becomes a
  * `FluxionError` naming `operation`.
  */
 export function runParallel(
@@ -265,41 +253,62 @@ export function runParallel(
     const fn = kernel.exports[name] as (...args: number[]) => void;
     trapToError(operation, () => fn(...args));
   };
-  if (wt === undefined || calls.length <= 1) {
+  if (wt === undefined || calls.length <= 1 || threads <= 1) {
     calls.forEach(run);
     return;
   }
-  ensureWorkers(calls.length - 1, memory);
-  const workers = pool.slice(0, calls.length - 1);
-  workers.forEach((w, i) => {
-    if (!w.loaded.has(kernel.id)) {
-      w.port.postMessage({ id: kernel.id, module: kernel.module });
-      post(w, JobKind.Load, () => undefined);
-      const failed = finish(w, wt.receiveMessageOnPort);
-      if (failed !== undefined)
-        throw new FluxionError(operation, `a worker thread could not load a kernel: ${failed}`);
-      w.loaded.add(kernel.id);
-    }
-    const { name, args } = calls[i + 1]!;
+  if (calls.length > maxCalls) throw new Error(`runParallel: too many calls (${calls.length}).`);
+  ensureWorkers(threads - 1, memory);
+  const { slots, table } = control!;
+  const workers = pool.slice(0, threads - 1);
+  for (const w of workers) {
+    if (w.sent.has(kernel.id)) continue;
+    w.port.postMessage({ id: kernel.id, module: kernel.module });
+    w.sent.add(kernel.id);
+  }
+  // Reset the count before the states: a late worker may claim a call as soon as it is free.
+  slots[Slot.Finished] = 0;
+  calls.forEach(({ name, args }, c) => {
     if (args.length > maxArguments)
       throw new Error(`runParallel: too many arguments (${args.length}).`);
-    post(w, JobKind.Run, () => {
-      w.slots[Slot.ModuleId] = kernel.id;
-      w.slots[Slot.ExportIndex] = kernel.exportNames.indexOf(name);
-      w.slots[Slot.ArgumentCount] = args.length;
-      w.args.set(args);
-    });
+    const at = c * callStride;
+    table[at] = kernel.id;
+    table[at + 1] = kernel.exportNames.indexOf(name);
+    table[at + 2] = args.length;
+    table.set(args, at + 3);
+    slots[Slot.States + c] = 0;
   });
+  Atomics.store(slots, Slot.Calls, calls.length);
+  Atomics.store(slots, Slot.Workers, workers.length);
+  Atomics.add(slots, Slot.Job, 1);
+  Atomics.notify(slots, Slot.Job);
   let mainError: unknown;
-  try {
-    run(calls[0]!);
-  } catch (error) {
-    mainError = error;
+  calls.forEach((call, c) => {
+    if (Atomics.compareExchange(slots, Slot.States + c, 0, 1) !== 0) return;
+    try {
+      run(call);
+    } catch (error) {
+      mainError ??= error;
+    }
+    Atomics.store(slots, Slot.States + c, 2);
+    Atomics.add(slots, Slot.Finished, 1);
+  });
+  const spinUntil = performance.now() + mainSpinMs;
+  for (;;) {
+    const finished = Atomics.load(slots, Slot.Finished);
+    if (finished === calls.length) break;
+    if (performance.now() < spinUntil) continue;
+    Atomics.wait(slots, Slot.Finished, finished, 1000);
   }
-  const failures = workers.map((w) => finish(w, wt.receiveMessageOnPort));
   if (mainError !== undefined) throw mainError;
-  const failed = failures.find((f) => f !== undefined);
-  if (failed !== undefined) throw kernelStopped(operation, failed);
+  const failed = calls.some((_, c) => slots[Slot.States + c] === 3);
+  if (failed) {
+    const messages = workers.map((w) => wt.receiveMessageOnPort(w.port)?.message);
+    throw kernelStopped(
+      operation,
+      String(messages.find((m) => m !== undefined) ?? "unknown error"),
+    );
+  }
 }
 
 function kernelStopped(operation: string, message: string): FluxionError {

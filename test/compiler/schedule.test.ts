@@ -141,6 +141,82 @@ describe("fusion", () => {
   });
 });
 
+describe("matmul epilogues", () => {
+  const x = floats(64 * 96).reshape([64, 96]);
+  const w = floats(96 * 80, 2).reshape([96, 80]);
+  const b = floats(80, 3);
+
+  it("a bias add after a product runs in the matmul kernel (then tanh in its own)", () => {
+    const f = (x: NDArray, w: NDArray, b: NDArray): NDArray => np.tanh(np.matmul(x, w).add(b));
+    const report = jit(f).lower(x, w, b).report();
+    const matmul = report.kernels.find((k) => k.kernel.endsWith("_matmul_bias"));
+    expect(matmul?.equations).toEqual(["dot_general", "add"]);
+    // The kernel reads A, B and the bias vector, and writes C.
+    expect(matmul?.bytes).toBe(4 * (64 * 96 + 96 * 80 + 80 + 64 * 80));
+    expect(matmul?.flops).toBe(2 * 64 * 96 * 80 + 64 * 80);
+    expectJitExact((x, w, b) => [f(x!, w!, b!)], [x, w, b]);
+  });
+
+  it("relu as max(x, 0) joins the epilogue; -0 and NaN come out as eagerly", () => {
+    const f = (x: NDArray, w: NDArray, b: NDArray): NDArray =>
+      np.maximum(np.matmul(x, w).add(b), 0);
+    const report = jit(f).lower(x, w, b).report();
+    expect(report.kernels.map((k) => k.kernel)).toContain("kernel1_matmul_bias_relu");
+    expect(jit(f).lower(x, w, b).code).toMatch(/adds the bias and applies relu/);
+    expectJitExact((x, w, b) => [f(x!, w!, b!)], [x, w, b]);
+    // A NaN in the bias and zeros of either sign.
+    const special = np.array(Array.from({ length: 80 }, (_, j) => [NaN, -0, 0, -1][j % 4]!));
+    const zeros = np.zeros([64, 96]);
+    expectJitExact((x, w, b) => [f(x!, w!, b!)], [zeros, w, special]);
+    expectJitExact((x, w, b) => [f(x!, w!, b!)], [x, w, special]);
+  });
+
+  it("max(0, x) is not relu here (it keeps -0), and a product used twice keeps its add apart", () => {
+    const flipped = (x: NDArray, w: NDArray, b: NDArray): NDArray =>
+      np.maximum(0, np.matmul(x, w).add(b));
+    const names = jit(flipped)
+      .lower(x, w, b)
+      .report()
+      .kernels.map((k) => k.kernel);
+    expect(names.some((n) => n.endsWith("_matmul_bias"))).toBe(true);
+    expect(names.some((n) => n.endsWith("_relu"))).toBe(false);
+    const twice = (x: NDArray, w: NDArray, b: NDArray): NDArray[] => {
+      const p = np.matmul(x, w);
+      return [p.add(b), p];
+    };
+    const kinds = jit(twice)
+      .lower(x, w, b)
+      .report()
+      .kernels.map((k) => k.kernel);
+    expect(kinds.some((n) => n.includes("matmul"))).toBe(false);
+    expectJitExact(twice, [x, w, b]);
+  });
+
+  it("small products and batched ones run their equations one by one, with the same results", () => {
+    const f = (x: NDArray, w: NDArray, b: NDArray): NDArray => np.matmul(x, w).add(b);
+    const small = [floats(6).reshape([2, 3]), floats(12, 2).reshape([3, 4]), floats(4, 3)];
+    expectJitExact((x, w, b) => [f(x!, w!, b!)], small);
+    const batched = [
+      floats(4 * 64 * 96).reshape([4, 64, 96]),
+      floats(4 * 96 * 80, 2).reshape([4, 96, 80]),
+      b,
+    ];
+    expectJitExact((x, w, b) => [f(x!, w!, b!)], batched);
+  });
+
+  it("float64 products take the epilogue too", () => {
+    const f = (x: NDArray, w: NDArray, b: NDArray): NDArray => np.matmul(x, w).add(b);
+    const args = [x, w, b].map((a) => a.astype("float64"));
+    expect(
+      jit(f)
+        .lower(...args)
+        .report()
+        .kernels.some((k) => k.kernel.endsWith("_matmul_bias")),
+    ).toBe(true);
+    expectJitExact((x, w, b) => [f(x!, w!, b!)], args);
+  });
+});
+
 describe("costs", () => {
   const mm = (a: NDArray, b: NDArray): NDArray => a.matmul(b);
 

@@ -175,13 +175,16 @@ describe("runKernelParallel", () => {
   const kernel = compileKernel(module.build());
 
   it("runs each call once, on this thread and on workers", () => {
-    config({ threads: 2 });
-    runKernelParallel("test", kernel, [
-      { name: "store", args: [64, 11] },
-      { name: "store", args: [68, 22] },
-    ]);
-    const memory = new Int32Array(kernelMemory().buffer, 64, 2);
-    expect(Array.from(memory)).toEqual([11, 22]);
+    for (const threads of [2, 3, 2]) {
+      config({ threads });
+      const calls = Array.from({ length: 10 }, (_, i) => ({
+        name: "store",
+        args: [64 + 4 * i, 100 * threads + i],
+      }));
+      runKernelParallel("test", kernel, calls);
+      const memory = new Int32Array(kernelMemory().buffer, 64, 10);
+      expect(Array.from(memory)).toEqual(calls.map((c) => c.args[1]));
+    }
   });
 
   it("turns a trap in a worker into a FluxionError", () => {
