@@ -11,7 +11,7 @@ import { matmulWithEpilogue } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
 import { copyIn, copyOut, copyOutInto, layout, reserve, runKernelParallel } from "./wasm-memory.js";
-import { splitRange, threadCount, type KernelModule } from "./threads.js";
+import { loopParts, splitRange, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, view, type ConcreteArray } from "./concrete.js";
@@ -132,7 +132,7 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned
       return x.data[x.offset]!;
     });
     const pointers = offsets.slice(0, wasm.arrays.length + wasm.outputs.length);
-    const parts = wasm.reduction === undefined && wasm.count >= minimumParallel ? threadCount() : 1;
+    const parts = wasm.reduction === undefined ? loopParts(wasm.count, minimumParallel) : 1;
     if (parts === 1) {
       runKernelParallel("a fused kernel", module, [
         { name: wasm.name, args: [...offsets, ...scalars, wasm.count * item] },

@@ -61,6 +61,16 @@ export function threadCount(): number {
   return threads;
 }
 
+/**
+ * How many parts to cut a loop of `count` elements into: one below `minimum` elements or on one
+ * thread; else a few per thread (so that a thread the system is slow to schedule holds up only
+ * a small share), none shorter than a quarter of `minimum`.
+ */
+export function loopParts(count: number, minimum: number): number {
+  if (threads <= 1 || count < minimum) return 1;
+  return Math.max(1, Math.min(4 * threads, Math.floor((4 * count) / minimum)));
+}
+
 /** Runtime settings, as `config()` reads and changes them. */
 export interface RuntimeConfig {
   /**

@@ -6,7 +6,7 @@ import { simdUnary } from "../compiler/codegen/wasm-fused.js";
 import { ScratchLocals } from "../compiler/kernels/simd-math.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { splitRange, threadCount, type KernelModule } from "./threads.js";
+import { loopParts, splitRange, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   copyIn,
@@ -61,7 +61,7 @@ function fastUnary(name: string, x: ConcreteArray): ConcreteArray | undefined {
   const { offsets, total } = layout([bytes, bytes]);
   reserve(total);
   copyIn(x.contiguousData(), offsets[0]!);
-  const parts = x.size >= minimumParallelElements ? threadCount() : 1;
+  const parts = loopParts(x.size, minimumParallelElements);
   // Each part a whole number of vectors, so that no two write the same 16 bytes.
   const calls = splitRange(x.size, parts, 4).map(([start, length]) => ({
     name: "kernel",

@@ -206,7 +206,7 @@ describe("matmul epilogues", () => {
 
   it("float64 products take the epilogue too", () => {
     const f = (x: NDArray, w: NDArray, b: NDArray): NDArray => np.matmul(x, w).add(b);
-    const args = [x, w, b].map((a) => a.astype("float64"));
+    const args = [x, w, b].map((a) => a.astype("float64")) as [NDArray, NDArray, NDArray];
     expect(
       jit(f)
         .lower(...args)
