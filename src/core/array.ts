@@ -57,6 +57,8 @@ export interface ArrayMethods {
   mean(x: ArrayLike, options?: ReduceOptions): NDArray;
   max(x: ArrayLike, options?: ReduceOptions): NDArray;
   min(x: ArrayLike, options?: ReduceOptions): NDArray;
+  all(x: ArrayLike, options?: ReduceOptions): NDArray;
+  any(x: ArrayLike, options?: ReduceOptions): NDArray;
   astype(x: ArrayLike, dtype: DType): NDArray;
   less(x: ArrayLike, y: ArrayLike): NDArray;
   lessEqual(x: ArrayLike, y: ArrayLike): NDArray;
@@ -196,6 +198,14 @@ export abstract class NDArray {
   /** Minimum over `axis` (all axes by default). */
   min(options?: ReduceOptions): NDArray {
     return m().min(this, options);
+  }
+  /** Whether every element is true (nonzero) over `axis` (all axes by default). */
+  all(options?: ReduceOptions): NDArray {
+    return m().all(this, options);
+  }
+  /** Whether any element is true (nonzero) over `axis` (all axes by default). */
+  any(options?: ReduceOptions): NDArray {
+    return m().any(this, options);
   }
   /** A copy converted to `dtype`. */
   astype(dtype: DType): NDArray {

@@ -32,6 +32,8 @@ installArrayMethods({
   mean: reductions.mean,
   max: reductions.max,
   min: reductions.min,
+  all: reductions.all,
+  any: reductions.any,
   astype,
   less: math.less,
   lessEqual: math.lessEqual,

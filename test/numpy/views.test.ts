@@ -268,6 +268,8 @@ describe("np functions never write to their inputs", () => {
     x.mean();
     x.max();
     x.min({ axis: 1 });
+    x.all();
+    x.any({ axis: 0 });
     x.astype("int32");
     x.lt(2);
     x.le(2);
@@ -280,5 +282,20 @@ describe("np functions never write to their inputs", () => {
     x.toString();
     x.get(0, 0).item();
     expect(storage(base)).toEqual(before);
+  });
+});
+
+describe("reduction methods", () => {
+  it("x.all() and x.any() are np.all and np.any", () => {
+    const x = np.array([
+      [1, 0, 2],
+      [3, 4, 5],
+    ]);
+    expect(x.all().item()).toBe(false);
+    expect(x.any().item()).toBe(true);
+    expect(x.all({ axis: 1 }).toList()).toEqual([false, true]);
+    expect(x.any({ axis: 0, keepdims: true }).toList()).toEqual([[true, true, true]]);
+    expect(x.gt(-1).all().item()).toBe(true);
+    expect(np.zeros([2, 2]).any().item()).toBe(false);
   });
 });
