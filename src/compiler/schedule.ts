@@ -95,7 +95,10 @@ export function isElementwise(eq: Equation): boolean {
 
 const bytesOf = (aval: AbstractValue): number => aval.size * itemSize(aval.dtype);
 
-/** FLOPs of one equation: one per output element for elementwise work; 2mnk for contractions. */
+/**
+ * FLOPs of one equation: one per output element for elementwise work; 2mnk for contractions
+ * (convolutions: 2 × outputs × kernel taps per output).
+ */
 export function equationFlops(eq: Equation): number {
   const name = eq.primitive.name;
   if (isElementwise(eq)) return eq.outputs[0]!.aval.size;
@@ -104,6 +107,12 @@ export function equationFlops(eq: Equation): number {
     const params = eq.params as { contracting: readonly [readonly number[], readonly number[]] };
     const k = params.contracting[0].reduce((n, a) => n * eq.inputs[0]!.aval.shape[a]!, 1);
     return 2 * out * k;
+  }
+  if (name === "conv_general_dilated") {
+    // Each output element sums I·window products (I = the kernel's input features).
+    const kernel = eq.inputs[1]!.aval.shape;
+    const taps = kernel.slice(1).reduce((n, d) => n * d, 1);
+    return 2 * eq.outputs[0]!.aval.size * taps;
   }
   if (name.startsWith("reduce_") || name.startsWith("cum") || name.startsWith("arg")) {
     return eq.inputs[0]!.aval.size;
