@@ -45,6 +45,11 @@ export class AbstractValue {
     return weakType === this.weakType ? this : new AbstractValue(this.shape, this.dtype, weakType);
   }
 
+  /** The same dtype and weak type with another shape. */
+  withShape(shape: Shape): AbstractValue {
+    return new AbstractValue(shape, this.dtype, this.weakType);
+  }
+
   /** Short form used in the IR printer: `f32[3,4]`. */
   toString(): string {
     return `${shortNames[this.dtype]}[${this.shape.join(",")}]`;

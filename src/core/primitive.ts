@@ -71,6 +71,8 @@ export interface PrimitiveExample<P> {
   differentiable?: readonly number[];
   /** Indices of the inputs the primitive is linear in (for the transpose check). */
   linearIn?: readonly number[];
+  /** Derivative modes to check (default both; `while` has no reverse mode). */
+  modes?: readonly ("fwd" | "rev")[];
 }
 
 interface PrimitiveSpecBase<P extends Params> {
