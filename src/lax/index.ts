@@ -2,4 +2,15 @@
  * `lax`: the lower-level operations under `np`, with JAX's names (camelCase) and options objects.
  */
 export { conv, type ConvOptions, type ConvPadding } from "./conv.js";
-export { cond as condPrimitive } from "./control-primitives.js";
+export {
+  cond,
+  switchBranches as switch,
+  scan,
+  map,
+  foriLoop,
+  whileLoop,
+  select,
+  type ScanOptions,
+  type WhileLoopOptions,
+} from "./control.js";
+export { WhileLoopReverseError } from "./control-primitives.js";
