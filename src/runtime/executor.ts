@@ -5,7 +5,8 @@
  */
 import type { NDArray } from "../core/array.js";
 import { allocate } from "../core/dtype.js";
-import { Literal, Var, type Atom, type Equation } from "../core/ir.js";
+import { Literal, Var, type Atom, type Equation, type Program } from "../core/ir.js";
+import type { CondParams, ScanParams, WhileParams } from "../lax/control-primitives.js";
 import type { DotGeneralParams } from "../primitives/dot.js";
 import { matmulWithEpilogue } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
@@ -194,11 +195,85 @@ function matmulStep(kernel: Kernel): Step {
   };
 }
 
+/** Compiles a sub-program (a loop body or a branch) into something callable. */
+export type CompileSub = (program: Program) => Executable;
+
+const controlFlow = new Set(["cond", "scan", "while"]);
+
+/** `x[t]` along axis 0, as a view. */
+function sliceAt(x: ConcreteArray, t: number): ConcreteArray {
+  return view(x, x.shape.slice(1), x.strides.slice(1), x.offset + t * (x.strides[0] ?? 0));
+}
+
+/**
+ * A loop or branch: its bodies are compiled once (fused kernels and all), and each iteration
+ * calls the compiled body with no tracing or per-operation dispatch.
+ */
+function controlStep(kernel: Kernel, compileSub: CompileSub): Step {
+  const eq = kernel.equations[0]!;
+  const literals = eq.inputs.map((a) => (a instanceof Literal ? literal(a) : undefined));
+  const read = (env: Map<Var, ConcreteArray>): ConcreteArray[] =>
+    eq.inputs.map((a, i) => literals[i] ?? env.get(a as Var)!);
+  const write = (env: Map<Var, ConcreteArray>, outs: readonly NDArray[]): void =>
+    eq.outputs.forEach((v, i) => env.set(v, asConcrete(outs[i]!)));
+  if (eq.primitive.name === "cond") {
+    const { branches } = eq.params as CondParams;
+    const compiled = branches.map(compileSub);
+    return (env) => {
+      const [index, ...operands] = read(env);
+      const i = Math.min(Math.max(Number(index!.data[index!.offset]), 0), branches.length - 1);
+      write(env, compiled[i]!(operands));
+    };
+  }
+  if (eq.primitive.name === "while") {
+    const p = eq.params as WhileParams;
+    const cond = compileSub(p.cond);
+    const body = compileSub(p.body);
+    return (env) => {
+      const inputs = read(env);
+      const condConsts = inputs.slice(0, p.condConsts);
+      const bodyConsts = inputs.slice(p.condConsts, p.condConsts + p.bodyConsts);
+      let carry: NDArray[] = inputs.slice(p.condConsts + p.bodyConsts);
+      for (;;) {
+        const going = asConcrete(cond([...condConsts, ...carry])[0]!);
+        if (going.data[going.offset] === 0) break;
+        carry = body([...bodyConsts, ...carry]);
+      }
+      write(env, carry);
+    };
+  }
+  const p = eq.params as ScanParams;
+  const body = compileSub(p.body);
+  const yAvals = p.body.outAvals.slice(p.numCarry);
+  return (env) => {
+    const inputs = read(env);
+    const consts = inputs.slice(0, p.numConsts);
+    let carry: NDArray[] = inputs.slice(p.numConsts, p.numConsts + p.numCarry);
+    const xs = inputs.slice(p.numConsts + p.numCarry);
+    const ys = yAvals.map((a) => allocate(a.dtype, p.length * a.size));
+    for (let step = 0; step < p.length; step++) {
+      const t = p.reverse ? p.length - 1 - step : step;
+      const outs = body([...consts, ...carry, ...xs.map((x) => sliceAt(x, t))]);
+      carry = outs.slice(0, p.numCarry);
+      outs.slice(p.numCarry).forEach((y, i) => {
+        ys[i]!.set(asConcrete(y).contiguousData(), t * yAvals[i]!.size);
+      });
+    }
+    write(env, [
+      ...carry,
+      ...ys.map((data, i) =>
+        fromStorage(data, [p.length, ...yAvals[i]!.shape], yAvals[i]!.dtype, yAvals[i]!.weakType),
+      ),
+    ]);
+  };
+}
+
 /** Instantiates a schedule; `fused` gives the generated code of each fused kernel. */
 export function instantiate(
   schedule: Schedule,
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
   wasm: ReadonlyMap<Kernel, WasmStep> = new Map(),
+  compileSub?: CompileSub,
 ): Executable {
   const { program } = schedule;
   const owned: Owned = new Set();
@@ -206,6 +281,8 @@ export function instantiate(
     const compiled = wasm.get(k);
     if (compiled !== undefined) return wasmFusedStep(k, compiled, owned);
     if (k.kind === "matmul") return matmulStep(k);
+    if (compileSub !== undefined && controlFlow.has(k.equations[0]!.primitive.name))
+      return controlStep(k, compileSub);
     const code = fused.get(k);
     return code === undefined ? singleStep(k, owned) : fusedStep(k, code, owned);
   });

@@ -18,7 +18,7 @@ import {
   type CompileReport,
   type KernelReport,
 } from "../transforms/jit.js";
-import { instantiate, type WasmStep } from "./executor.js";
+import { instantiate, type Executable, type WasmStep } from "./executor.js";
 import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import { functionToText } from "../compiler/wasm/text.js";
@@ -161,7 +161,7 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     const compiledModule = compileKernel(module.build({ names: false }));
     for (const [k, compiled] of wasm) steps.set(k, { kernel: compiled, module: compiledModule });
   }
-  const run = instantiate(planned, fused, steps);
+  const run = instantiate(planned, fused, steps, compileSub);
   let code: string | undefined;
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
@@ -174,6 +174,18 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     report: reportOf(planned),
     cost: { flops, bytesAccessed },
   };
+}
+
+/** Loop bodies and branches, compiled once per program object. */
+const compiledSubs = new WeakMap<Program, Executable>();
+
+function compileSub(program: Program): Executable {
+  let run = compiledSubs.get(program);
+  if (run === undefined) {
+    run = compile(optimize(program), []).run;
+    compiledSubs.set(program, run);
+  }
+  return run;
 }
 
 installJitBackend({ optimize, compile });
