@@ -7,6 +7,7 @@ import type { NDArray } from "../core/array.js";
 import { allocate } from "../core/dtype.js";
 import { Literal, Var, type Atom, type Equation, type Program } from "../core/ir.js";
 import type { CondParams, ScanParams, WhileParams } from "../lax/control-primitives.js";
+import type { ScanLoop } from "./scan-loop.js";
 import type { DotGeneralParams } from "../primitives/dot.js";
 import { matmulWithEpilogue } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
@@ -195,8 +196,13 @@ function matmulStep(kernel: Kernel): Step {
   };
 }
 
-/** Compiles a sub-program (a loop body or a branch) into something callable. */
-export type CompileSub = (program: Program) => Executable;
+/** How control-flow kernels get their compiled bodies. */
+export interface Subprograms {
+  /** A sub-program (a loop body or a branch), compiled. */
+  compileSub: (program: Program) => Executable;
+  /** A scan as one WebAssembly loop, when its body allows. */
+  wholeLoop: (eq: Equation) => ScanLoop | undefined;
+}
 
 const controlFlow = new Set(["cond", "scan", "while"]);
 
@@ -209,7 +215,7 @@ function sliceAt(x: ConcreteArray, t: number): ConcreteArray {
  * A loop or branch: its bodies are compiled once (fused kernels and all), and each iteration
  * calls the compiled body with no tracing or per-operation dispatch.
  */
-function controlStep(kernel: Kernel, compileSub: CompileSub): Step {
+function controlStep(kernel: Kernel, { compileSub, wholeLoop }: Subprograms): Step {
   const eq = kernel.equations[0]!;
   const literals = eq.inputs.map((a) => (a instanceof Literal ? literal(a) : undefined));
   const read = (env: Map<Var, ConcreteArray>): ConcreteArray[] =>
@@ -243,6 +249,8 @@ function controlStep(kernel: Kernel, compileSub: CompileSub): Step {
     };
   }
   const p = eq.params as ScanParams;
+  const loop = wholeLoop(eq);
+  if (loop !== undefined) return (env) => write(env, loop(read(env)));
   const body = compileSub(p.body);
   const yAvals = p.body.outAvals.slice(p.numCarry);
   return (env) => {
@@ -273,7 +281,7 @@ export function instantiate(
   schedule: Schedule,
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
   wasm: ReadonlyMap<Kernel, WasmStep> = new Map(),
-  compileSub?: CompileSub,
+  subprograms?: Subprograms,
 ): Executable {
   const { program } = schedule;
   const owned: Owned = new Set();
@@ -281,8 +289,8 @@ export function instantiate(
     const compiled = wasm.get(k);
     if (compiled !== undefined) return wasmFusedStep(k, compiled, owned);
     if (k.kind === "matmul") return matmulStep(k);
-    if (compileSub !== undefined && controlFlow.has(k.equations[0]!.primitive.name))
-      return controlStep(k, compileSub);
+    if (subprograms !== undefined && controlFlow.has(k.equations[0]!.primitive.name))
+      return controlStep(k, subprograms);
     const code = fused.get(k);
     return code === undefined ? singleStep(k, owned) : fusedStep(k, code, owned);
   });

@@ -2,7 +2,9 @@
  * The compiler behind `jit`: optimisation passes, scheduling into kernels, code generation, and
  * instantiation into something callable. Installed into the jit transform when the package loads.
  */
-import { equationLines, variableNames, Var, type Program } from "../core/ir.js";
+import { equationLines, variableNames, Var, type Equation, type Program } from "../core/ir.js";
+import type { CondParams, ScanParams, WhileParams } from "../lax/control-primitives.js";
+import { compileScanLoop, type ScanLoop } from "./scan-loop.js";
 import { generateFused, type FusedKernelCode } from "../compiler/codegen/fused.js";
 import {
   generateWasmFused,
@@ -30,15 +32,57 @@ function kernelName(k: Kernel, i: number): string {
   return `kernel${i}_${k.equations[0]!.primitive.name}`;
 }
 
+/** How a loop or branch kernel runs, and its bodies' reports. */
+function controlOf(k: Kernel): KernelReport["control"] {
+  const eq = k.equations[0]!;
+  const name = eq.primitive.name;
+  if (name === "scan") {
+    const p = eq.params as ScanParams;
+    const whole = wholeLoop(eq) !== undefined;
+    return {
+      summary: `${p.length} steps${p.reverse ? " (reversed)" : ""}, ${whole ? "one WebAssembly loop, carries updated in place" : "the compiled body called per step"}`,
+      bodies: [subprogram(p.body).report],
+    };
+  }
+  if (name === "while") {
+    const p = eq.params as WhileParams;
+    return {
+      summary: "until the condition fails: condition, then body, per step",
+      bodies: [subprogram(p.cond).report, subprogram(p.body).report],
+    };
+  }
+  if (name === "cond") {
+    const { branches } = eq.params as CondParams;
+    return {
+      summary: `one of ${branches.length} branches`,
+      bodies: branches.map((b) => subprogram(b).report),
+    };
+  }
+  return undefined;
+}
+
+const totalFlops = (r: CompileReport): number => r.kernels.reduce((n, k) => n + k.flops, 0);
+
 function reportOf(s: Schedule): CompileReport {
   const name = variableNames(s.program);
-  const kernels: KernelReport[] = s.kernels.map((k, i) => ({
-    kernel: kernelName(k, i),
-    equations: k.equations.map((eq) => eq.primitive.name),
-    inPlace: k.inPlace.map(([input, output]) => `${name(input)} → ${name(output)}`),
-    flops: k.flops,
-    bytes: k.bytes,
-  }));
+  const kernels: KernelReport[] = s.kernels.map((k, i) => {
+    const control = controlOf(k);
+    const eq = k.equations[0]!;
+    const flops =
+      control === undefined
+        ? k.flops
+        : eq.primitive.name === "scan"
+          ? (eq.params as ScanParams).length * totalFlops(control.bodies[0]!)
+          : Math.max(...control.bodies.map(totalFlops));
+    return {
+      kernel: kernelName(k, i),
+      equations: k.equations.map((eq) => eq.primitive.name),
+      inPlace: k.inPlace.map(([input, output]) => `${name(input)} → ${name(output)}`),
+      flops,
+      bytes: k.bytes,
+      ...(control !== undefined && { control }),
+    };
+  });
   const peakBytes = s.peakBytes;
   return {
     kernels,
@@ -58,7 +102,24 @@ function reportOf(s: Schedule): CompileReport {
           .map((cell, c) => cell.padEnd(widths[c]!))
           .join("  ")
           .trimEnd();
-      return [line(header), ...rows.map(line), `peak memory: ${peakBytes} bytes`].join("\n");
+      const lines = [line(header)];
+      kernels.forEach((k, i) => {
+        lines.push(line(rows[i]!));
+        if (k.control === undefined) return;
+        lines.push(`  ${k.control.summary}`);
+        const labels =
+          k.equations[0] === "while"
+            ? ["condition", "body"]
+            : k.equations[0] === "cond"
+              ? k.control.bodies.map((_, b) => `branch ${b}`)
+              : ["body"];
+        k.control.bodies.forEach((body, b) => {
+          lines.push(`  ${labels[b]}:`);
+          for (const text of body.toString().split("\n")) lines.push(`    ${text}`);
+        });
+      });
+      lines.push(`peak memory: ${peakBytes} bytes`);
+      return lines.join("\n");
     },
   };
 }
@@ -161,7 +222,7 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     const compiledModule = compileKernel(module.build({ names: false }));
     for (const [k, compiled] of wasm) steps.set(k, { kernel: compiled, module: compiledModule });
   }
-  const run = instantiate(planned, fused, steps, compileSub);
+  const run = instantiate(planned, fused, steps, { compileSub, wholeLoop });
   let code: string | undefined;
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
@@ -177,15 +238,29 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
 }
 
 /** Loop bodies and branches, compiled once per program object. */
-const compiledSubs = new WeakMap<Program, Executable>();
+const compiledSubs = new WeakMap<Program, CompiledProgram>();
 
-function compileSub(program: Program): Executable {
-  let run = compiledSubs.get(program);
-  if (run === undefined) {
-    run = compile(optimize(program), []).run;
-    compiledSubs.set(program, run);
+function subprogram(program: Program): CompiledProgram {
+  let compiled = compiledSubs.get(program);
+  if (compiled === undefined) {
+    compiled = compile(optimize(program), []);
+    compiledSubs.set(program, compiled);
   }
-  return run;
+  return compiled;
+}
+
+const compileSub = (program: Program): Executable => subprogram(program).run;
+
+/** Whole-loop scans, built once per equation. */
+const wholeLoops = new WeakMap<Equation, ScanLoop | null>();
+
+function wholeLoop(eq: Equation): ScanLoop | undefined {
+  let loop = wholeLoops.get(eq);
+  if (loop === undefined) {
+    loop = compileScanLoop(eq, optimize) ?? null;
+    wholeLoops.set(eq, loop);
+  }
+  return loop ?? undefined;
 }
 
 installJitBackend({ optimize, compile });

@@ -34,8 +34,14 @@ export interface KernelReport {
   equations: string[];
   /** Buffers written in place, as `input → output` variable names. */
   inPlace: string[];
+  /** For a scan: FLOPs of all its steps; for a while loop: of one step; for cond: the costliest branch. */
   flops: number;
   bytes: number;
+  /**
+   * Loops and branches: how they run (`"1000 steps, one WebAssembly loop, carries in place"`)
+   * and the reports of their compiled bodies (one per branch for `cond`).
+   */
+  control?: { summary: string; bodies: CompileReport[] };
 }
 
 /** The compile report: kernels, and the peak memory of a call. */
