@@ -90,6 +90,10 @@ export interface Peer {
   elementwiseEager?(x: Float32Array): Case;
   /** One run = `ops` independent eager adds of two 10-element arrays, all results realised. */
   eagerAdd?(a: Float32Array, b: Float32Array, ops: number): Case;
+  /** `steps` times `x = x·0.99 + sin(x)` on 64 floats, compiled where the library compiles loops. */
+  loop?(x: Float32Array, steps: number): Case;
+  /** The same loop, one eager step at a time. */
+  loopEager?(x: Float32Array, steps: number): Case;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +119,8 @@ export const resultKey = (workload: string, peer: string): string => `${workload
 
 const ELEMENTWISE_N = 1_000_000;
 const EAGER_OPS = 2000;
+/** Steps of the loop workload. */
+export const LOOP_STEPS = 1000;
 /** 1024 matmul is skipped for a library whose 512 matmul took longer than this (ms). */
 const SLOW_512_MS = 1000;
 
@@ -187,6 +193,23 @@ export function workloads(): Workload[] {
     value: (ms) => (ms * 1000) / EAGER_OPS,
     options: { warmup: 10, minReps: 7, maxReps: 21, budgetMs: 1000 },
     make: (peer) => peer.eagerAdd?.(a10, b10, EAGER_OPS),
+  });
+  const loopX = uniform(64, -2, 2, 13);
+  list.push({
+    id: "loop",
+    title: `foriLoop, ${LOOP_STEPS} steps of x·0.99+sin(x), 64 f32`,
+    unit: "ms",
+    value: (ms) => ms,
+    options: { warmup: 3, minReps: 10, maxReps: 100, budgetMs: 1500 },
+    make: (peer) => peer.loop?.(loopX, LOOP_STEPS),
+  });
+  list.push({
+    id: "loop-eager",
+    title: `the same loop, eager ops step by step`,
+    unit: "ms",
+    value: (ms) => ms,
+    options: { warmup: 1, minReps: 3, maxReps: 20, budgetMs: 1500 },
+    make: (peer) => peer.loopEager?.(loopX, LOOP_STEPS),
   });
   return list;
 }

@@ -3,7 +3,7 @@
  * point; the MLP step still reads the loss back (`item()`), as a training loop would.
  */
 import { readFileSync } from "node:fs";
-import { config, jit, np, tree, valueAndGrad, type NDArray } from "../../src/index.js";
+import { config, jit, lax, np, tree, valueAndGrad, type NDArray } from "../../src/index.js";
 import type { Case } from "../measure.js";
 import {
   MLP,
@@ -82,7 +82,30 @@ const fluxionOn = (threads: number, name: string): Peer => ({
   elementwise: (data) => onThreads(threads, () => elementwiseCase(data)),
   elementwiseEager: (data) => onThreads(threads, () => elementwiseEagerCase(data)),
   eagerAdd: (a, b, ops) => onThreads(threads, () => eagerAddCase(a, b, ops)),
+  loop: (x, steps) => onThreads(threads, () => loopCase(x, steps)),
+  loopEager: (x, steps) => onThreads(threads, () => loopEagerCase(x, steps)),
 });
+
+const loopStep = (x: NDArray): NDArray => x.mul(0.99).add(np.sin(x));
+
+function loopCase(data: Float32Array, steps: number): Case {
+  const x = np.array(data);
+  const f = jit((x0: NDArray) =>
+    lax.foriLoop(0, steps, (_i: NDArray, x: NDArray) => loopStep(x), x0),
+  );
+  return { run: () => f(x), note: "jit(lax.foriLoop): one WebAssembly loop" };
+}
+
+function loopEagerCase(data: Float32Array, steps: number): Case {
+  const x = np.array(data);
+  return {
+    run: () => {
+      let y = x;
+      for (let i = 0; i < steps; i++) y = loopStep(y);
+      return y;
+    },
+  };
+}
 
 const cores = config().threads;
 /** fluxion as users get it (all cores), and on one thread. */

@@ -156,6 +156,37 @@ export const jaxjs: Peer = {
     };
   },
 
+  loop(data, steps): Case {
+    const x = jnp.array(data);
+    const step = jit((x: jnp.Array) => x.ref.mul(0.99).add(jnp.sin(x)));
+    return {
+      run: async () => {
+        let y = x.ref;
+        for (let i = 0; i < steps; i++) y = step(y);
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      dispose: () => {
+        x.dispose();
+        step.dispose();
+      },
+      note: "a JS loop over a jitted step (no compiled loops)",
+    };
+  },
+
+  loopEager(data, steps): Case {
+    const x = jnp.array(data);
+    return {
+      run: async () => {
+        let y = x.ref;
+        for (let i = 0; i < steps; i++) y = y.ref.mul(0.99).add(jnp.sin(y));
+        await y.blockUntilReady();
+        y.dispose();
+      },
+      dispose: () => x.dispose(),
+    };
+  },
+
   elementwiseEager(data): Case {
     const x = jnp.array(data);
     return {

@@ -176,6 +176,19 @@ export const plain: Peer = {
     return { run: () => tanhLoop(x, out), note: "one fused loop into a preallocated buffer" };
   },
 
+  loop(x, steps): Case {
+    const y = new Float32Array(x.length);
+    return {
+      run: () => {
+        y.set(x);
+        for (let s = 0; s < steps; s++)
+          for (let i = 0; i < y.length; i++) y[i] = y[i]! * 0.99 + Math.sin(y[i]!);
+        return y;
+      },
+      note: "a double loop over one Float32Array",
+    };
+  },
+
   eagerAdd(a, b, ops): Case {
     return {
       run: () => {

@@ -94,6 +94,20 @@ export const tfjs: Peer = {
     return { run: tanhChain(x), dispose: () => x.dispose(), note: "no jit in tfjs: eager ops" };
   },
 
+  loop(data, steps): Case {
+    const x = tf.tensor1d(data);
+    return {
+      run: loopRun(x, steps),
+      dispose: () => x.dispose(),
+      note: "no compiled loops in tfjs: eager ops",
+    };
+  },
+
+  loopEager(data, steps): Case {
+    const x = tf.tensor1d(data);
+    return { run: loopRun(x, steps), dispose: () => x.dispose() };
+  },
+
   elementwiseEager(data): Case {
     const x = tf.tensor1d(data);
     return { run: tanhChain(x), dispose: () => x.dispose() };
@@ -113,3 +127,16 @@ export const tfjs: Peer = {
     };
   },
 };
+
+/** `steps` eager steps of x·0.99 + sin(x), intermediates freed as they go. */
+function loopRun(x: tf.Tensor1D, steps: number): () => Promise<void> {
+  return async () => {
+    const y = tf.tidy(() => {
+      let v: tf.Tensor = x;
+      for (let i = 0; i < steps; i++) v = tf.add(tf.mul(v, 0.99), tf.sin(v));
+      return v;
+    });
+    await y.data();
+    y.dispose();
+  };
+}
