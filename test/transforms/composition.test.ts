@@ -24,6 +24,7 @@ import {
   jacfwd,
   jacrev,
   jvp,
+  lax,
   np,
   vjp,
   vmap,
@@ -175,6 +176,36 @@ const cases: Case[] = [
       const variance = centred.mul(centred).mean({ axis: -1, keepdims: true });
       return centred.div(np.sqrt(variance.add(0.1)));
     },
+  },
+  {
+    name: "lax.scan (an RNN over the rows of a closed-over input)",
+    shape: [3],
+    f: (x) =>
+      lax.scan(
+        (h: NDArray, row: NDArray) => {
+          const next = np.tanh(weights1.matmul(h).add(row.mul(x)));
+          return [next, next.sum()] as const;
+        },
+        x.mul(0.5),
+        pattern([4, 3], 9),
+      )[1],
+  },
+  {
+    name: "lax.cond and lax.foriLoop (a branch per sign, a fixed-count loop)",
+    shape: [3],
+    f: (x) =>
+      lax.foriLoop(
+        0,
+        3,
+        (i: NDArray, c: NDArray) =>
+          lax.cond(
+            c.sum().gt(0),
+            (v: NDArray) => np.sin(v).mul(v).add(i.astype("float64").mul(0.1)),
+            (v: NDArray) => v.mul(v).sub(v.mul(0.3)),
+            c,
+          ),
+        x,
+      ),
   },
   {
     name: "scalar input",
