@@ -7,11 +7,13 @@ import type { AbstractValue } from "../core/aval.js";
 import type { ArrayLike, NDArray } from "../core/array.js";
 import { ShapeError, TreeError, ValueError } from "../core/errors.js";
 import { Program, Var } from "../core/ir.js";
-import { bind } from "../core/trace.js";
+import { bind, bind1 } from "../core/trace.js";
+import { and } from "../primitives/binary.js";
 import * as tree from "../core/tree.js";
 import { asArray, convert } from "../numpy/convert.js";
 import * as ops from "../primitives/ops.js";
 import { stage } from "../transforms/staging.js";
+import { checkpoint } from "../transforms/custom.js";
 import { toArrayLeaf } from "../transforms/leaves.js";
 import { cond as condP, scan as scanP, whileLoop as whileP } from "./control-primitives.js";
 import { closeProgram, type Closed } from "./programs.js";
@@ -359,6 +361,11 @@ export interface WhileLoopOptions {
    * `maxSteps` steps returns the carry it has.
    */
   maxSteps?: number;
+  /**
+   * With `maxSteps`: keep at most about this many carries per level for the backward pass
+   * (recursive checkpointing; see `whileLoop`). Default: every step's values are kept.
+   */
+  checkpoints?: number;
 }
 
 /**
@@ -393,28 +400,7 @@ export function whileLoop<C>(
     return p.dtype === "bool" ? p : nonzero(p);
   };
   if (options.maxSteps !== undefined) {
-    const maxSteps = options.maxSteps;
-    if (!Number.isInteger(maxSteps) || maxSteps < 0) {
-      throw new ValueError(operation, `maxSteps must be a whole number ≥ 0, got ${maxSteps}.`);
-    }
-    const [final] = scan(
-      (c: C) => {
-        const going = predicate(c);
-        const next = body(c);
-        const [nextLeaves] = tree.flatten(next);
-        const [leaves] = tree.flatten(c);
-        const chosen = leaves.map((l, i) => {
-          const a = toArrayLeaf(operation, l, "carry");
-          const b = toArrayLeaf(operation, nextLeaves[i], "carry");
-          return ops.select(ops.fill(going, a.shape), b, a);
-        });
-        return [tree.unflatten(tree.structure(c), chosen) as C, null] as const;
-      },
-      tree.unflatten(carryTree, carry) as C,
-      null,
-      { length: maxSteps },
-    );
-    return final;
+    return boundedLoop(operation, predicate, body, tree.unflatten(carryTree, carry) as C, options);
   }
   // The functions take one argument: the carry.
   const argsTree = tree.structure([tree.unflatten(carryTree, carry)]);
@@ -433,6 +419,57 @@ export function whileLoop<C>(
     bodyConsts: bodyTraced.consts.length,
   });
   return tree.unflatten(carryTree, outs) as C;
+}
+
+/**
+ * `whileLoop` with `maxSteps`: scans of masked steps (a step that finds the condition false, or
+ * comes after `maxSteps`, keeps the carry), so reverse mode works. With `checkpoints` = c the
+ * steps are cut into c segments, each checkpointed (only its starting carry is kept; the
+ * backward pass recomputes it), recursively while a segment is longer than c: memory about
+ * c·log_c(maxSteps) carries instead of maxSteps, for about log_c(maxSteps) extra forward passes.
+ */
+function boundedLoop<C>(
+  operation: string,
+  predicate: (c: C) => NDArray,
+  body: (c: C) => C,
+  init: C,
+  options: WhileLoopOptions,
+): C {
+  const maxSteps = options.maxSteps!;
+  if (!Number.isInteger(maxSteps) || maxSteps < 0) {
+    throw new ValueError(operation, `maxSteps must be a whole number ≥ 0, got ${maxSteps}.`);
+  }
+  const slots = options.checkpoints;
+  if (slots !== undefined && (!Number.isInteger(slots) || slots < 2)) {
+    throw new ValueError(operation, `checkpoints must be a whole number ≥ 2, got ${slots}.`);
+  }
+  const limit = ops.constant(maxSteps, "int32", false);
+  const one = ops.constant(1, "int32", false);
+  type State = [NDArray, C];
+  // One masked step; the step count stops the loop at maxSteps however the segments round.
+  const step = ([k, c]: State): [State, null] => {
+    const going = bind1(and, [predicate(c), ops.lt(k, limit)], {});
+    const next = body(c);
+    const [nextLeaves] = tree.flatten(next);
+    const [leaves, treedef] = tree.flatten(c);
+    const chosen = leaves.map((l, i) => {
+      const a = toArrayLeaf(operation, l, "carry");
+      const b = toArrayLeaf(operation, nextLeaves[i], "carry");
+      return ops.select(ops.fill(going, a.shape), b, a);
+    });
+    return [[ops.add(k, one), tree.unflatten(treedef, chosen) as C], null];
+  };
+  const run = (steps: number, state: State): State => {
+    if (slots === undefined || steps <= slots) {
+      return scan(step, state, null, { length: steps })[0];
+    }
+    const length = Math.ceil(steps / slots);
+    const segment = checkpoint((s: State): State => run(length, s));
+    return scan((s: State): [State, null] => [segment(s), null], state, null, {
+      length: Math.ceil(steps / length),
+    })[0];
+  };
+  return run(maxSteps, [ops.constant(0, "int32", false), init])[1];
 }
 
 // ── select ─────────────────────────────────────────────────────────────────────────────────
