@@ -13,14 +13,14 @@
 import { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
 import { ShapeError } from "../core/errors.js";
-import { allocate, allocateUninitialized, isFloating } from "../core/dtype.js";
+import { allocate, allocateUninitialized } from "../core/dtype.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
 import { formatShape } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "../runtime/concrete.js";
 import { dotGeneral } from "./dot.js";
 import * as ops from "./ops.js";
-import { addTangents } from "./rules.js";
+import { bilinearJvp, bilinearTranspose } from "./rules.js";
 import { concatenate, rev, slice } from "./structural.js";
 import { checkDType, checkSameDType, concrete } from "./util.js";
 
@@ -417,22 +417,12 @@ export const convGeneralDilated: Primitive<ConvParams> = definePrimitive<ConvPar
       ...(p.featureGroupCount > 1 ? [`feature_group_count=${p.featureGroupCount}`] : []),
       ...(p.batchGroupCount > 1 ? [`batch_group_count=${p.batchGroupCount}`] : []),
     ].join(" "),
-  jvp([x, w], [tx, tw], params) {
-    const out = conv(x!, w!, params);
-    if (!isFloating(out.dtype)) return [[out], [null]];
-    const a = tx === null ? null : conv(tx, w!, params);
-    const b = tw === null ? null : conv(x!, tw, params);
-    return [[out], [addTangents(a, b)]];
-  },
-  transpose([ct], [x, w], params) {
-    if (ct === null) return [null, null];
-    const xLinear = "linear" in x! && x.linear === true;
-    const wLinear = "linear" in w! && w.linear === true;
-    if (xLinear && wLinear) throw new Error("conv is not linear in both operands at once");
-    return xLinear
-      ? [transposeLhs(ct, w as NDArray, x!.aval.shape, params), null]
-      : [null, transposeRhs(ct, x as NDArray, w!.aval.shape, params)];
-  },
+  jvp: bilinearJvp(conv),
+  transpose: bilinearTranspose(
+    "conv",
+    (ct, w, x, params) => transposeLhs(ct, w, x.aval.shape, params),
+    (ct, x, w, params) => transposeRhs(ct, x, w.aval.shape, params),
+  ),
   batch: (inputs, axes, params) => batchConv(inputs, axes, params),
   abstractEval([lhs, rhs], params) {
     checkSameDType("conv", [lhs!, rhs!]);

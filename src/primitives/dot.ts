@@ -4,12 +4,11 @@
 import { AbstractValue } from "../core/aval.js";
 import { ShapeError } from "../core/errors.js";
 import type { NDArray } from "../core/array.js";
-import { isFloating } from "../core/dtype.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { formatShape } from "../core/shape.js";
 import { view, type ConcreteArray } from "../runtime/concrete.js";
 import * as ops from "./ops.js";
-import { addTangents } from "./rules.js";
+import { bilinearJvp, bilinearTranspose } from "./rules.js";
 import { checkDType, checkSameDType, concrete, output } from "./util.js";
 
 export interface DotGeneralParams {
@@ -258,22 +257,12 @@ export const dotGeneral: Primitive<DotGeneralParams> = definePrimitive<DotGenera
   name: "dot_general",
   linear: true,
   examples: dotExamples,
-  jvp([x, y], [tx, ty], params) {
-    const out = ops.dotGeneral(x!, y!, params);
-    if (!isFloating(out.dtype)) return [[out], [null]];
-    const a = tx === null ? null : ops.dotGeneral(tx, y!, params);
-    const b = ty === null ? null : ops.dotGeneral(x!, ty, params);
-    return [[out], [addTangents(a, b)]];
-  },
-  transpose([ct], [x, y], params) {
-    if (ct === null) return [null, null];
-    const xLinear = "linear" in x! && x.linear === true;
-    const yLinear = "linear" in y! && y.linear === true;
-    if (xLinear && yLinear) throw new Error("dot_general is not linear in both operands at once");
-    return xLinear
-      ? [transposeOperand(ct, y as NDArray, x!.aval.shape, params, false), null]
-      : [null, transposeOperand(ct, x as NDArray, y!.aval.shape, params, true)];
-  },
+  jvp: bilinearJvp(ops.dotGeneral),
+  transpose: bilinearTranspose(
+    "dot_general",
+    (ct, y, x, params) => transposeOperand(ct, y, x.aval.shape, params, false),
+    (ct, x, y, params) => transposeOperand(ct, x, y.aval.shape, params, true),
+  ),
   batch([x, y], [ax, ay], params) {
     const [lc, rc] = params.contracting;
     const [lb, rb] = params.batch;

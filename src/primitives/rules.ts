@@ -4,7 +4,14 @@
  */
 import type { NDArray } from "../core/array.js";
 import { isFloating } from "../core/dtype.js";
-import type { BatchRule, JvpRule, LinearInput, Params, Primitive } from "../core/primitive.js";
+import type {
+  BatchRule,
+  JvpRule,
+  LinearInput,
+  Params,
+  Primitive,
+  TransposeRule,
+} from "../core/primitive.js";
 import { bind } from "../core/trace.js";
 import * as ops from "./ops.js";
 
@@ -51,6 +58,42 @@ export function linearJvp<P extends Params>(primitive: Primitive<P>): JvpRule<P>
     if (!outs.every((o) => isFloating(o.dtype))) return [outs, outs.map(() => null)];
     const ts = tangents.map((t, i) => instantiate(t, primals[i]!));
     return [outs, bind(primitive, ts, params)];
+  };
+}
+
+/**
+ * Derivative rule of a primitive linear in each of its two operands separately (a product):
+ * `d(x∘y) = dx∘y + x∘dy`, with `apply(x, y)` binding the primitive.
+ */
+export function bilinearJvp<P extends Params>(
+  apply: (x: NDArray, y: NDArray, params: P) => NDArray,
+): JvpRule<P> {
+  return ([x, y], [tx, ty], params) => {
+    const out = apply(x!, y!, params);
+    if (!isFloating(out.dtype)) return [[out], [null]];
+    const a = tx === null ? null : apply(tx, y!, params);
+    const b = ty === null ? null : apply(x!, ty, params);
+    return [[out], [addTangents(a, b)]];
+  };
+}
+
+/**
+ * Transpose rule of a bilinear primitive, linear in one operand at a time: `left(ct, y, xAval)`
+ * is the cotangent of `x` given `y`, `right(ct, x, yAval)` that of `y` given `x`.
+ */
+export function bilinearTranspose<P extends Params>(
+  name: string,
+  left: (ct: NDArray, y: NDArray, x: LinearInput, params: P) => NDArray,
+  right: (ct: NDArray, x: NDArray, y: LinearInput, params: P) => NDArray,
+): TransposeRule<P> {
+  return ([ct], [x, y], params) => {
+    if (ct === null || ct === undefined) return [null, null];
+    const xLinear = isLinearInput(x!);
+    const yLinear = isLinearInput(y!);
+    if (xLinear && yLinear) throw new Error(`${name} is not linear in both operands at once`);
+    return xLinear
+      ? [left(ct, y as NDArray, x, params), null]
+      : [null, right(ct, x as NDArray, y as LinearInput, params)];
   };
 }
 
