@@ -135,21 +135,55 @@ function codeOf(
     .map((k, i) => {
       const header = [
         `// ${kernelName(k, i)}: ${k.equations.length} equation(s), ${k.flops} FLOPs, ${k.bytes} bytes`,
-        ...k.equations.map((eq) => `//   ${lines.get(eq)!}`),
+        ...k.equations.flatMap((eq) =>
+          lines
+            .get(eq)!
+            .split("\n")
+            .map((line) => `//   ${line}`),
+        ),
       ];
       const compiled = wasm.get(k);
       const code = fused.get(k);
+      const control = controlOf(k);
       const body =
-        compiled !== undefined
-          ? functionToText(module, compiled.function)
-          : k.kind === "matmul"
-            ? `// runs the SIMD matmul kernel; its epilogue adds the bias${k.equations.length > 2 ? " and applies relu" : ""} before each store`
-            : code === undefined
-              ? `// runs the ${k.equations[0]!.primitive.name} kernel`
-              : code.source;
+        control !== undefined
+          ? controlCode(k, control)
+          : compiled !== undefined
+            ? functionToText(module, compiled.function)
+            : k.kind === "matmul"
+              ? `// runs the SIMD matmul kernel; its epilogue adds the bias${k.equations.length > 2 ? " and applies relu" : ""} before each store`
+              : code === undefined
+                ? `// runs the ${k.equations[0]!.primitive.name} kernel`
+                : code.source;
       return [...header, body].join("\n");
     })
     .join("\n\n");
+}
+
+/** A loop's or branch's generated code: how it runs, then each compiled body, indented. */
+function controlCode(k: Kernel, control: NonNullable<KernelReport["control"]>): string {
+  const eq = k.equations[0]!;
+  const programs =
+    eq.primitive.name === "scan"
+      ? [(eq.params as ScanParams).body]
+      : eq.primitive.name === "while"
+        ? [(eq.params as WhileParams).cond, (eq.params as WhileParams).body]
+        : (eq.params as CondParams).branches;
+  const labels =
+    eq.primitive.name === "while"
+      ? ["condition", "body"]
+      : eq.primitive.name === "cond"
+        ? programs.map((_, i) => `branch ${i}`)
+        : ["body"];
+  return [
+    `// ${control.summary}`,
+    ...programs.flatMap((p, i) => [
+      `// ${labels[i]}:`,
+      ...subprogram(p)
+        .code.split("\n")
+        .map((line) => `  ${line}`),
+    ]),
+  ].join("\n");
 }
 
 /** Fused loops shorter than this stay JavaScript (compiling a module costs more than it saves). */
