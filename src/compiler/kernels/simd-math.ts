@@ -14,20 +14,21 @@
  * for relative error, coefficients rounded to float32 one at a time and refitted), in the style
  * of Cephes and fdlibm, in float32 arithmetic without fused multiply-add; error-free sums
  * (two-sum) keep the reduced argument and the last additions exact where they matter. sin/cos
- * reduce in f64x2 (Payne–Hanek for |x| ≥ 2^24) and pow runs log2 and exp2 in f64x2.
+ * reduce in f64x2 (Payne–Hanek for |x| ≥ 2^24) and pow runs log2 and exp2 in f64x2. tanh is a
+ * rational approximation of tanh(x/2) put through the double-angle formula (one division).
  *
  * Accuracy, largest error in ulps of the exact result over all 2^32 float32 inputs (pow: over
  * 1.3M sampled pairs), subnormal inputs and results included (no flush to zero):
- * exp 0.83, expm1 1.003, log 0.84, log1p 0.87, tanh 0.78, logistic 1.09, sin 0.90, cos 0.90,
+ * exp 0.83, expm1 1.003, log 0.84, log1p 0.87, tanh 1.52, logistic 1.09, sin 0.90, cos 0.90,
  * atan 0.85, pow 0.51. Special values follow `Math`: NaN in → NaN out, exp(-inf) = 0,
  * exp(inf) = inf, log(±0) = -inf, log(x < 0) = NaN, tanh(±inf) = ±1, sin/cos(±inf) = NaN, signed
  * zeros kept (tanh, expm1, log1p, sin, atan), pow with `Math.pow`'s rules (pow(1, NaN) = NaN,
  * pow(±1, ±inf) = NaN, unlike C).
  *
  * Costs: each call inlines 0.5–1 KB of code (sin, cos, pow about 1.6–1.8 KB, most of it the
- * scalar Payne–Hanek path); throughput on one x64 core is 250–450 Melem/s for the float32
- * functions, about 120 for pow (`bench/simd-math.ts`). A vector with any lane |x| ≥ 2^24 makes
- * sin/cos take the scalar path for that vector (about 2.5× slower).
+ * scalar Payne–Hanek path); throughput on one x64 core is 300–450 Melem/s for the float32
+ * functions, about 680 for tanh, about 120 for pow (`bench/simd-math.ts`). A vector with any
+ * lane |x| ≥ 2^24 makes sin/cos take the scalar path for that vector (about 2.5× slower).
  */
 import { emit, halves, type Emit, type SimdBinary, type SimdUnary } from "./simd-math-core.js";
 
@@ -56,12 +57,16 @@ const EXPM1_P = [
 /** log((1+s)/(1-s)) = 2s + s·z·Q(z), z = s², |s| ≤ 3 − 2√2 (fdlibm's form; error 2^-30.2). */
 const LOG_Q = [0.6666677594184875, 0.3997752368450165, 0.298734575510025];
 
-/** tanh(x) = x + x³·T(x²) for |x| ≤ 0.625 (relative error 2^-32.2). */
-const TANH_T = [
-  -0.3333333134651184, 0.133332297205925, -0.05394962802529335, 0.021715283393859863,
-  -0.00821076799184084, 0.0021713259629905224,
-];
-const TANH_SMALL = 0.625;
+/**
+ * tanh(a/2) ≈ A/B for 0 ≤ a ≤ `TANH_CLAMP`, z = a²: A = a + a·z·N(z), B = 2 + z·Q(z), with
+ * N = `TANH_N` and Q = `TANH_Q` (weighted minimax fit of `test/fixtures/fit_tanh.py`, rounded to
+ * float32; error 2^-26.6 relative to tanh a once through the double-angle formula, and small
+ * enough near the clamp that the result there rounds to exactly 1).
+ */
+const TANH_N = [0.029731063172221184, 0.00011332191206747666];
+const TANH_Q = [0.2261287122964859, 0.0024041254073381424, 2.4183332243410405e-6];
+/** Float32 tanh is 1 from 9.0109 on; the kernel gives exactly 1 from 9.066 on. */
+const TANH_CLAMP = 9.2;
 
 // ── exp, expm1 ───────────────────────────────────────────────────────────────────────────
 
@@ -212,37 +217,86 @@ export const f32x4Logistic: SimdUnary = (f, scratch) =>
     e.get(d).f.f32x4Div().f32x4Add();
   });
 
-/** tanh(x), lanewise; tanh(±0) = ±0, ±1 beyond |x| ≈ 9.01. */
+/**
+ * Splats `values` into new locals, four per `v128.const` with one `i8x16.shuffle` each: V8
+ * materialises every `v128.const` with three instructions (through a general register), the
+ * shuffle is one `pshufd`, so a function with many constants runs noticeably faster this way.
+ */
+function splats(e: Emit, values: readonly number[]): number[] {
+  const locals: number[] = [];
+  for (let i = 0; i < values.length; i += 4) {
+    const [v0 = 0, v1 = 0, v2 = 0, v3 = 0] = values.slice(i, i + 4);
+    e.f.f32x4Const(v0, v1, v2, v3);
+    const packed = e.set();
+    for (let lane = 0; lane < Math.min(4, values.length - i); lane++) {
+      const bytes: number[] = [];
+      for (let k = 0; k < 16; k++) bytes.push(4 * lane + (k & 3));
+      e.get(packed, packed).f.i8x16Shuffle(bytes);
+      locals.push(e.set());
+    }
+  }
+  return locals;
+}
+
+/**
+ * tanh(x), lanewise: tanh(±0) = ±0, tiny x → x, exactly ±1 from |x| = 9.066 on (also ±inf),
+ * NaN → NaN; error at most 1.52 ulp. On a = min(|x|, 9.2) (the sign is put back at the end),
+ * t = A/B ≈ tanh(a/2) (`TANH_N`, `TANH_Q`) and the double-angle formula tanh a = 2t/(1 + t²),
+ * written with one division by A² + B² in two ways whose rounding errors stay small:
+ *
+ *     a < 1:  a − a·(A² − (2zN − zQ)·B) / (A² + B²)     (a − tanh a, errors scaled by it)
+ *     a ≥ 1:  1 − (B − A)² / (A² + B²)                   (1 − tanh a)
+ *
+ * The first numerator is the smaller one exactly when a < 1, so a `min` picks the branch (and
+ * near a = 1, where a rounding may swap them, both are accurate). A² + B² = A² + w·(w + 4) + 4
+ * and B − A = (2 − a) + (w − a·zN), w = zQ, avoid the rounding error of B = 2 + w.
+ */
 export const f32x4Tanh: SimdUnary = (f, scratch) =>
   emit(f, scratch, (e) => {
     const x = e.set();
+    const [clamp, n0, n1, q0, q1, q2, two, one] = splats(e, [
+      TANH_CLAMP,
+      ...TANH_N,
+      ...TANH_Q,
+      2,
+      1,
+    ]) as [number, number, number, number, number, number, number, number];
     e.get(x).f.f32x4Abs();
-    const a = e.set();
-    // Large: 1 − 2/(E + 1), E = exp(2|x|) = eHi + eLo (|x| ≤ 10 there: beyond, tanh rounds to
-    // 1); with eHi + 1 = d + dLo exactly and q = 1/d: 1 − 2q + 2q²·dLo.
-    e.get(a, a).f.f32x4Add();
-    const big = expSplit(e, e.set(), 0, 20);
-    e.get(big.hi).f32(1).f.f32x4Add();
-    const d = e.set();
-    e.get(big.hi, d).f.f32x4Sub();
-    e.f32(1).f.f32x4Add().localGet(big.lo).f32x4Add();
-    const dLo = e.set();
-    e.f32(1).get(d).f.f32x4Div();
-    const q = e.set();
-    e.get(q, q).f.f32x4Add();
-    const twoQ = e.set();
-    // 1 − 2q exactly as h + hLo (fast two-sum), then a single rounding.
-    e.f32(1).get(twoQ).f.f32x4Sub();
-    const h = e.tee();
-    e.f32(1).get(h).f.f32x4Sub().localGet(twoQ).f32x4Sub();
-    e.get(twoQ, q).f.f32x4Mul().localGet(dLo).f32x4Mul().f32x4Add().f32x4Add();
-    // Small: |x| + |x|³·T(x²), sign restored below.
-    e.get(a, a).f.f32x4Mul();
+    const ax = e.tee();
+    e.get(clamp).f.f32x4Pmin();
+    const a = e.tee();
+    e.get(a).f.f32x4Mul();
     const z = e.set();
-    e.get(a);
-    e.hornerF32(z, TANH_T).get(z).f.f32x4Mul().localGet(a).f32x4Mul().f32x4Add();
-    e.get(a).f32(TANH_SMALL).f.f32x4Ge().v128Bitselect();
-    e.signOf(x).f.v128Or();
+    // zn = z·N(z), A = a + a·zn; w = z·Q(z), B = 2 + w.
+    e.get(n1, z).f.f32x4Mul().localGet(n0).f32x4Add().localGet(z).f32x4Mul();
+    const zn = e.set();
+    e.get(a, zn).f.f32x4Mul();
+    const azn = e.tee();
+    e.get(a).f.f32x4Add();
+    const A = e.tee();
+    e.get(A).f.f32x4Mul();
+    const aa = e.set();
+    e.get(q2, z).f.f32x4Mul().localGet(q1).f32x4Add().localGet(z).f32x4Mul();
+    e.get(q0).f.f32x4Add().localGet(z).f32x4Mul();
+    const w = e.set();
+    e.get(two, w).f.f32x4Add();
+    const B = e.set();
+    e.get(two, two).f.f32x4Add();
+    const four = e.set();
+    e.get(aa, w, four).f.f32x4Add().localGet(w).f32x4Mul().f32x4Add().localGet(four).f32x4Add();
+    const den = e.set();
+    // Large: (B − A)²; small: a·(A² − (2zn − w)·B); the smaller one.
+    e.get(two, a).f.f32x4Sub();
+    e.get(w, azn).f.f32x4Sub().f32x4Add();
+    const d = e.tee();
+    e.get(d).f.f32x4Mul();
+    e.get(aa, zn, zn).f.f32x4Add().localGet(w).f32x4Sub().localGet(B).f32x4Mul().f32x4Sub();
+    e.get(a).f.f32x4Mul().f32x4Pmin();
+    e.get(den).f.f32x4Div();
+    const q = e.set();
+    e.get(a, one).f.f32x4Pmin();
+    e.get(q).f.f32x4Sub();
+    e.get(x, ax).f.v128Xor().v128Or();
   });
 
 // ── log, log1p ───────────────────────────────────────────────────────────────────────────
