@@ -178,7 +178,11 @@ export function switchBranches<T>(
   }
   branches.forEach((b, i) => checkFunction("lax.switch", b, `branch ${i}`));
   const i = asArray("lax.switch", index);
-  if (i.ndim !== 0 || !(i.dtype === "int32" || i.dtype === "uint32" || i.weakType)) {
+  const integral =
+    i.dtype === "int32" ||
+    i.dtype === "uint32" ||
+    (typeof index === "number" && Number.isInteger(index));
+  if (i.ndim !== 0 || !integral) {
     throw new ShapeError(
       "lax.switch",
       `the index must be an integer scalar, got ${i.aval.toString()}.`,
@@ -202,10 +206,45 @@ export interface ScanOptions {
   reverse?: boolean;
 }
 
-/** The carry's leaves as strongly typed arrays (a JS number carry must not change type). */
-function strongLeaves(operation: string, value: unknown): [NDArray[], tree.TreeDef] {
-  const [leaves, treedef] = arrayLeaves(operation, value, "carry");
-  return [leaves.map((x) => (x.weakType ? ops.convert(x, x.dtype, false) : x)), treedef];
+/** Carry leaves as strongly typed arrays (the carry's type is fixed through the loop). */
+const strong = (leaves: readonly NDArray[]): NDArray[] =>
+  leaves.map((x) => (x.weakType ? ops.convert(x, x.dtype, false) : x));
+
+/**
+ * Weakly typed carry leaves (JS numbers) converted to the dtype the body returns for them, as
+ * JAX promotes them (`scan((c, x) => [c.add(x), …], 0, floats)` carries floats); `undefined` when
+ * nothing changes.
+ */
+function promoteWeak(
+  weak: readonly boolean[],
+  carry: readonly NDArray[],
+  out: readonly AbstractValue[],
+): NDArray[] | undefined {
+  const change = carry.map(
+    (c, i) =>
+      weak[i] === true &&
+      out[i] !== undefined &&
+      out[i]!.dtype !== c.dtype &&
+      out[i]!.shape.length === c.ndim &&
+      out[i]!.shape.every((d, k) => d === c.shape[k]),
+  );
+  if (!change.some(Boolean)) return undefined;
+  return carry.map((c, i) => (change[i] ? ops.convert(c, out[i]!.dtype, false) : c));
+}
+
+/** Checks a loop body's new carry against the carry it got (structure, shapes, dtypes). */
+function checkCarry(operation: string, body: unknown, before: unknown, after: unknown): void {
+  const [inLeaves, inTree] = arrayLeaves(operation, before, "carry");
+  const [outLeaves, outTree] = tree.flatten(after);
+  const outAvals = outTree.equals(inTree)
+    ? outLeaves.map((l) => toArrayLeaf(operation, l, "carry").aval)
+    : [];
+  checkSame(
+    operation,
+    `the carry going into and out of the ${nameOf(body, "body")}`,
+    { tree: inTree, avals: inLeaves.map((x) => x.aval), label: "in " },
+    { tree: outTree, avals: outAvals, label: "out" },
+  );
 }
 
 /**
@@ -226,7 +265,9 @@ export function scan<C, X, Y>(
 ): [C, Y] {
   const operation = "lax.scan";
   checkFunction(operation, f, "body");
-  const [carry, carryTree] = strongLeaves(operation, init);
+  const [initLeaves, carryTree] = arrayLeaves(operation, init, "carry");
+  const weak = initLeaves.map((x) => x.weakType);
+  let carry = strong(initLeaves);
   const [xLeaves, xTree] = arrayLeaves(operation, xs ?? null, "xs");
   const lengths = xLeaves.map((x) => (x.ndim === 0 ? undefined : x.shape[0]));
   if (xLeaves.some((x) => x.ndim === 0)) {
@@ -249,7 +290,7 @@ export function scan<C, X, Y>(
     );
   }
   const sliceAvals = xLeaves.map((x) => x.aval.withShape(x.shape.slice(1)));
-  const carryAvals = carry.map((c) => c.aval);
+  let carryAvals = carry.map((c) => c.aval);
   const [, argsTree] = tree.flatten([
     tree.unflatten(carryTree, carry),
     tree.unflatten(xTree, xLeaves),
@@ -264,10 +305,17 @@ export function scan<C, X, Y>(
     }
     return out;
   };
-  const traced = trace(operation, body as never, [...carryAvals, ...sliceAvals], argsTree);
+  let traced = trace(operation, body as never, [...carryAvals, ...sliceAvals], argsTree);
+  const nk = carry.length;
+  // A weakly typed init (a JS number) takes the type the body gives the carry, as in JAX.
+  const promoted = promoteWeak(weak, carry, traced.program.outAvals.slice(0, nk));
+  if (promoted !== undefined) {
+    carry = promoted;
+    carryAvals = carry.map((c) => c.aval);
+    traced = trace(operation, body as never, [...carryAvals, ...sliceAvals], argsTree);
+  }
   // The output is [carry, y]: check the carry part.
   const [outCarryTree, yTree] = splitPair(traced.outTree);
-  const nk = carry.length;
   checkSame(
     operation,
     `the carry going into and out of the ${nameOf(f, "body")}`,
@@ -321,6 +369,11 @@ export function foriLoop<C>(
   init: C,
 ): C {
   checkFunction("lax.foriLoop", body, "body");
+  const checkedBody = (i: NDArray, c: C): C => {
+    const next = body(i, c);
+    checkCarry("lax.foriLoop", body, c, next);
+    return next;
+  };
   if (typeof lower === "number" && typeof upper === "number") {
     if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
       throw new ValueError(
@@ -331,7 +384,7 @@ export function foriLoop<C>(
     const start = ops.constant(lower, "int32", false);
     const [[, final]] = scan(
       ([i, c]: [NDArray, C]): [[NDArray, C], null] => [
-        [ops.add(i, ops.constant(1, "int32", false)), body(i, c)],
+        [ops.add(i, ops.constant(1, "int32", false)), checkedBody(i, c)],
         null,
       ],
       [start, init] as [NDArray, C],
@@ -345,7 +398,7 @@ export function foriLoop<C>(
   const [, , final] = whileLoop(
     ([i, n]: [NDArray, NDArray, C]) => ops.lt(i, n),
     ([i, n, c]: [NDArray, NDArray, C]) =>
-      [ops.add(i, ops.constant(1, "int32", false)), n, body(i, c)] as [NDArray, NDArray, C],
+      [ops.add(i, ops.constant(1, "int32", false)), n, checkedBody(i, c)] as [NDArray, NDArray, C],
     [lo, hi, init] as [NDArray, NDArray, C],
   );
   return final;
@@ -387,7 +440,30 @@ export function whileLoop<C>(
   const operation = "lax.whileLoop";
   checkFunction(operation, condFn, "condition");
   checkFunction(operation, body, "body");
-  const [carry, carryTree] = strongLeaves(operation, init);
+  const [initLeaves, carryTree] = arrayLeaves(operation, init, "carry");
+  let carry = strong(initLeaves);
+  // The functions take one argument: the carry.
+  const argsTree = tree.structure([tree.unflatten(carryTree, carry)]);
+  let bodyTraced = trace(
+    operation,
+    body as never,
+    carry.map((c) => c.aval),
+    argsTree,
+  );
+  const promoted = promoteWeak(
+    initLeaves.map((x) => x.weakType),
+    carry,
+    bodyTraced.program.outAvals,
+  );
+  if (promoted !== undefined) {
+    carry = promoted;
+    bodyTraced = trace(
+      operation,
+      body as never,
+      carry.map((c) => c.aval),
+      argsTree,
+    );
+  }
   const carryAvals = carry.map((c) => c.aval);
   const predicate = (c: C): NDArray => {
     const p = asArray(operation, condFn(c));
@@ -400,12 +476,20 @@ export function whileLoop<C>(
     return p.dtype === "bool" ? p : nonzero(p);
   };
   if (options.maxSteps !== undefined) {
-    return boundedLoop(operation, predicate, body, tree.unflatten(carryTree, carry) as C, options);
+    const checked = (c: C): C => {
+      const next = body(c);
+      checkCarry(operation, body, c, next);
+      return next;
+    };
+    return boundedLoop(
+      operation,
+      predicate,
+      checked,
+      tree.unflatten(carryTree, carry) as C,
+      options,
+    );
   }
-  // The functions take one argument: the carry.
-  const argsTree = tree.structure([tree.unflatten(carryTree, carry)]);
   const condTraced = trace(operation, ((c: C) => predicate(c)) as never, carryAvals, argsTree);
-  const bodyTraced = trace(operation, body as never, carryAvals, argsTree);
   checkSame(
     operation,
     `the carry going into and out of the ${nameOf(body, "body")}`,
