@@ -139,7 +139,9 @@ const callStride = 3 + maxArguments;
 const tableOffset = 4 * (Slot.States + maxCalls);
 const controlBytes = tableOffset + 8 * callStride * maxCalls;
 /** How long a worker keeps polling for the next job before it sleeps (ms). */
-const workerSpinMs = 0.5;
+const workerSpinMs = 2;
+/** How long the main thread leaves unclaimed calls to the workers before running them (ms). */
+const stealAfterMs = 2;
 /** How long the main thread polls for workers to finish before it sleeps (ms). */
 const mainSpinMs = 0.5;
 
@@ -293,16 +295,24 @@ export function runParallel(
   Atomics.add(slots, Slot.Job, 1);
   Atomics.notify(slots, Slot.Job);
   let mainError: unknown;
-  calls.forEach((call, c) => {
+  const claim = (c: number): void => {
     if (Atomics.compareExchange(slots, Slot.States + c, 0, 1) !== 0) return;
     try {
-      run(call);
+      run(calls[c]!);
     } catch (error) {
       mainError ??= error;
     }
     Atomics.store(slots, Slot.States + c, 2);
     Atomics.add(slots, Slot.Finished, 1);
-  });
+  };
+  // This thread's share first (every threads-th call); the workers start from theirs.
+  for (let c = 0; c < calls.length; c += threads) claim(c);
+  // A worker that has just been woken needs a moment: give the others that long to be
+  // claimed before running them here (a worker the system does not schedule soon).
+  const stealAfter = performance.now() + stealAfterMs;
+  const unclaimed = (): boolean => calls.some((_, c) => Atomics.load(slots, Slot.States + c) === 0);
+  while (unclaimed() && performance.now() < stealAfter);
+  for (let c = 0; c < calls.length; c++) claim(c);
   const spinUntil = performance.now() + mainSpinMs;
   for (;;) {
     const finished = Atomics.load(slots, Slot.Finished);
