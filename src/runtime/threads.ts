@@ -127,8 +127,10 @@ const enum Slot {
   Calls = 1,
   /** Calls finished (the main thread waits on it). */
   Finished = 2,
-  /** Workers that take part (those with a lower index; the pool may hold more). */
-  Workers = 3,
+  /** Bit i set: worker i takes part in the current job (the pool may hold more). */
+  Active = 3,
+  /** Bit i set: worker i has started and waits for jobs. */
+  Ready = 4,
   /** First call's state: 0 free, 1 running, 2 done, 3 failed. */
   States = 16,
 }
@@ -166,6 +168,7 @@ function exportsOf(id) {
 }
 let seen = 0;
 let lastJob = performance.now();
+Atomics.or(slots, ${Slot.Ready}, 1 << index);
 for (;;) {
   const job = Atomics.load(slots, ${Slot.Job});
   if (job === seen) {
@@ -176,7 +179,7 @@ for (;;) {
   }
   seen = job;
   lastJob = performance.now();
-  if (index >= Atomics.load(slots, ${Slot.Workers})) continue;
+  if (((Atomics.load(slots, ${Slot.Active}) >> index) & 1) === 0) continue;
   const calls = Atomics.load(slots, ${Slot.Calls});
   for (let k = 0; k < calls; k++) {
     const c = (k + index + 1) % calls;
@@ -272,7 +275,14 @@ export function runParallel(
   if (calls.length > maxCalls) throw new Error(`runParallel: too many calls (${calls.length}).`);
   ensureWorkers(threads - 1, memory);
   const { slots, table } = control!;
-  const workers = pool.slice(0, threads - 1);
+  // Only workers that have started take part (a new one boots in the background meanwhile).
+  const ready = Atomics.load(slots, Slot.Ready);
+  const workers = pool.slice(0, threads - 1).filter((_, i) => ((ready >> i) & 1) === 1);
+  if (workers.length === 0) {
+    calls.forEach(run);
+    return;
+  }
+  const active = pool.reduce((bits, w, i) => (workers.includes(w) ? bits | (1 << i) : bits), 0);
   for (const w of workers) {
     if (w.sent.has(kernel.id)) continue;
     w.port.postMessage({ id: kernel.id, module: kernel.module });
@@ -291,7 +301,7 @@ export function runParallel(
     slots[Slot.States + c] = 0;
   });
   Atomics.store(slots, Slot.Calls, calls.length);
-  Atomics.store(slots, Slot.Workers, workers.length);
+  Atomics.store(slots, Slot.Active, active);
   Atomics.add(slots, Slot.Job, 1);
   Atomics.notify(slots, Slot.Job);
   let mainError: unknown;
@@ -305,8 +315,8 @@ export function runParallel(
     Atomics.store(slots, Slot.States + c, 2);
     Atomics.add(slots, Slot.Finished, 1);
   };
-  // This thread's share first (every threads-th call); the workers start from theirs.
-  for (let c = 0; c < calls.length; c += threads) claim(c);
+  // This thread's share first (every n-th call); the workers start from theirs.
+  for (let c = 0; c < calls.length; c += workers.length + 1) claim(c);
   // A worker that has just been woken needs a moment: give the others that long to be
   // claimed before running them here (a worker the system does not schedule soon).
   const stealAfter = performance.now() + stealAfterMs;
