@@ -137,7 +137,7 @@ export function workloads(): Workload[] {
       options:
         n === 1024
           ? { warmup: 1, minReps: 3, maxReps: 7, budgetMs: 3000 }
-          : { warmup: 2, minReps: 5, maxReps: 15, budgetMs: 2000 },
+          : { warmup: 5, minReps: 7, maxReps: 15, budgetMs: 2000 },
       make: (peer) => peer.matmul?.(n, a, b),
       skip:
         n === 1024
@@ -156,7 +156,7 @@ export function workloads(): Workload[] {
     title: `MLP 784-256-256-10 b${MLP.batch} train step`,
     unit: "ms",
     value: (ms) => ms,
-    options: { warmup: 2, minReps: 5, maxReps: 15, budgetMs: 3000 },
+    options: { warmup: 20, minReps: 10, maxReps: 30, budgetMs: 3000 },
     make: (peer) => peer.mlpStep?.(data),
   });
   list.push({
@@ -173,7 +173,7 @@ export function workloads(): Workload[] {
     title: "tanh(2x+1)*x, 1e6 f32 (jit where available)",
     unit: "ms",
     value: (ms) => ms,
-    options: { warmup: 3, minReps: 5, maxReps: 21, budgetMs: 1500 },
+    options: { warmup: 15, minReps: 10, maxReps: 31, budgetMs: 1500 },
     make: (peer) => peer.elementwise?.(x),
   });
   list.push({
@@ -181,7 +181,7 @@ export function workloads(): Workload[] {
     title: "tanh(2x+1)*x, 1e6 f32 (eager ops)",
     unit: "ms",
     value: (ms) => ms,
-    options: { warmup: 3, minReps: 5, maxReps: 21, budgetMs: 1500 },
+    options: { warmup: 15, minReps: 10, maxReps: 31, budgetMs: 1500 },
     make: (peer) => peer.elementwiseEager?.(x),
   });
   const a10 = uniform(10, -1, 1, 11);
