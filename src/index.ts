@@ -49,5 +49,6 @@ import "./runtime/jit-backend.js";
 import "./runtime/matmul.js";
 import "./runtime/unary-kernels.js";
 import "./runtime/binary-kernels.js";
+import "./runtime/reduce-kernels.js";
 export { config } from "./runtime/threads.js";
 export type { RuntimeConfig } from "./runtime/threads.js";

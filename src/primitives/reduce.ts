@@ -141,6 +141,18 @@ function reduction(spec: ReduceSpec): Primitive<AxesParams> {
 const nanMax = (a: number, x: number): number => (a !== a || x !== x ? NaN : x > a ? x : a);
 const nanMin = (a: number, x: number): number => (a !== a || x !== x ? NaN : x < a ? x : a);
 
+/**
+ * A faster `reduce_sum` for the cases it takes (float column sums, on WebAssembly), installed by
+ * the runtime; `undefined` for the rest. It must sum in this loop's order and precision.
+ */
+type FastReduceSum = (x: ConcreteArray, axes: readonly number[]) => ConcreteArray | undefined;
+let fastReduceSum: FastReduceSum | undefined;
+
+/** Installs the fast `reduce_sum` (called once by the runtime). @internal */
+export function installFastReduceSum(f: FastReduceSum): void {
+  fastReduceSum = f;
+}
+
 /** Sum over axes: linear, so it has a transpose rule (broadcasting the cotangent back). */
 export const reduceSum: Primitive<AxesParams> = definePrimitive<AxesParams>({
   name: "reduce_sum",
@@ -150,6 +162,8 @@ export const reduceSum: Primitive<AxesParams> = definePrimitive<AxesParams>({
   abstractEval: reduceAbstractEval("reduce_sum", "numeric"),
   impl([x], params) {
     const c = concrete([x!])[0]!;
+    const fast = fastReduceSum?.(c, params.axes);
+    if (fast !== undefined) return [fast];
     const [flat, shape, group] = groupByOutput(c, params.axes);
     return [
       output(shape, c.dtype, c.weakType, (out) => {

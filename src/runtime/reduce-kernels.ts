@@ -1,0 +1,123 @@
+/**
+ * Eager `reduce_sum` over leading axes (column sums, as bias gradients are) of float arrays on a
+ * WebAssembly kernel: two columns at a time in float64 lanes, each summed from the first row to
+ * the last — the order and precision of the JavaScript loop, so the results are the same bit for
+ * bit, without first transposing the input.
+ */
+import { installFastReduceSum } from "../primitives/reduce.js";
+import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
+import { fromStorage, type ConcreteArray } from "./concrete.js";
+import type { KernelModule } from "./threads.js";
+import {
+  compileKernel,
+  copyIn,
+  copyOut,
+  kernelModuleBuilder,
+  layout,
+  reserve,
+  runKernelParallel,
+} from "./wasm-memory.js";
+
+/** Inputs smaller than this stay on the JavaScript loop. */
+const minimumElements = 4096;
+
+const kernels = new Map<string, KernelModule>();
+
+/** `colsum(src, dst, rows, cols)`: `dst[j] = Σᵢ src[i·cols + j]`, accumulated in float64. */
+function kernelFor(dtype: "float32" | "float64"): KernelModule {
+  let kernel = kernels.get(dtype);
+  if (kernel !== undefined) return kernel;
+  const f32 = dtype === "float32";
+  const item = f32 ? 4 : 8;
+  const module = kernelModuleBuilder();
+  const f = module.addFunction("colsum", {
+    params: ["i32", "i32", "i32", "i32"],
+    paramNames: ["src", "dst", "rows", "cols"],
+    export: true,
+    comment: `column sums of a ${dtype} matrix, float64 accumulation`,
+  });
+  const [src, dst, rows, cols] = [0, 1, 2, 3];
+  const j = f.addLocal("i32", "j");
+  const i = f.addLocal("i32", "i");
+  const at = f.addLocal("i32", "at");
+  const stride = f.addLocal("i32", "stride");
+  const acc = f.addLocal("v128", "acc");
+  const one = f.addLocal("f64", "one");
+  f.localGet(cols).i32Const(item).i32Mul().localSet(stride);
+  /** `for (i = 0, at = src + j·item; i < rows; i++, at += stride) body()`. */
+  const rowsLoop = (body: () => void): void => {
+    f.i32Const(0).localSet(i);
+    f.localGet(src).localGet(j).i32Const(item).i32Mul().i32Add().localSet(at);
+    f.block((done) => {
+      f.loop((next) => {
+        f.localGet(i).localGet(rows).i32GeU().brIf(done);
+        body();
+        f.localGet(at).localGet(stride).i32Add().localSet(at);
+        f.localGet(i).i32Const(1).i32Add().localSet(i).br(next);
+      });
+    });
+  };
+  // Pairs of columns in float64x2 lanes.
+  f.block((done) => {
+    f.loop((next) => {
+      f.localGet(j).i32Const(2).i32Add().localGet(cols).i32GtU().brIf(done);
+      f.f64x2Const(0, 0).localSet(acc);
+      rowsLoop(() => {
+        f.localGet(acc).localGet(at);
+        loadPair(f, f32);
+        f.op("f64x2.add").localSet(acc);
+      });
+      f.localGet(dst).localGet(j).i32Const(item).i32Mul().i32Add();
+      f.localGet(acc);
+      if (f32) {
+        f.op("f32x4.demote_f64x2_zero").laneOp("i64x2.extract_lane", 0);
+        f.memoryOp("i64.store", 0, 4);
+      } else f.memoryOp("v128.store", 0, 8);
+      f.localGet(j).i32Const(2).i32Add().localSet(j).br(next);
+    });
+  });
+  // A last odd column, in a scalar.
+  f.localGet(j).localGet(cols).i32LtU();
+  f.if(() => {
+    f.f64Const(0).localSet(one);
+    rowsLoop(() => {
+      f.localGet(one).localGet(at);
+      if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
+      else f.memoryOp("f64.load", 0, 8);
+      f.op("f64.add").localSet(one);
+    });
+    f.localGet(dst).localGet(j).i32Const(item).i32Mul().i32Add().localGet(one);
+    if (f32) f.op("f32.demote_f64").memoryOp("f32.store", 0, 4);
+    else f.memoryOp("f64.store", 0, 8);
+  });
+  kernel = compileKernel(module.build({ names: false }));
+  kernels.set(dtype, kernel);
+  return kernel;
+}
+
+/** Pushes two neighbouring elements at the address on the stack as float64x2. */
+function loadPair(f: FunctionBuilder, f32: boolean): void {
+  if (f32) f.memoryOp("v128.load64_zero", 0, 4).op("f64x2.promote_low_f32x4");
+  else f.memoryOp("v128.load", 0, 8);
+}
+
+function fastReduceSum(x: ConcreteArray, axes: readonly number[]): ConcreteArray | undefined {
+  const dtype = x.dtype;
+  if (dtype !== "float32" && dtype !== "float64") return undefined;
+  const k = axes.length;
+  if (k === 0 || k === x.ndim || axes.some((a, i) => a !== i) || x.size < minimumElements)
+    return undefined;
+  const rows = x.shape.slice(0, k).reduce((n, d) => n * d, 1);
+  const cols = x.size / rows;
+  const item = dtype === "float32" ? 4 : 8;
+  const kernel = kernelFor(dtype);
+  const { offsets, total } = layout([x.size * item, cols * item]);
+  reserve(total);
+  copyIn(x.contiguousData(), offsets[0]!);
+  runKernelParallel("reduce_sum", kernel, [
+    { name: "colsum", args: [offsets[0]!, offsets[1]!, rows, cols] },
+  ]);
+  return fromStorage(copyOut(dtype, offsets[1]!, cols), x.shape.slice(k), dtype, x.weakType);
+}
+
+installFastReduceSum(fastReduceSum);

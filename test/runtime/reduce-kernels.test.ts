@@ -1,0 +1,66 @@
+/**
+ * Eager column sums (`reduce_sum` over leading axes) on the WebAssembly kernel
+ * (src/runtime/reduce-kernels.ts) equal the float64 loop over rows in order, bit for bit.
+ */
+import { describe, expect, it } from "vitest";
+import { jit, np, type NDArray } from "../../src/index.js";
+
+const specials = [NaN, Infinity, -Infinity, -0, 0, 1e-40, 3e38, -3e38];
+
+function values(n: number, withSpecials: boolean): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sin(i * 1.37) * 10 ** ((i % 9) - 4);
+  if (withSpecials) specials.forEach((v, k) => (out[(k * 977) % n] = v));
+  return out;
+}
+
+/** The loop's result: each column summed in float64 from the first row, then rounded. */
+function reference(x: NDArray, leading: number): number[] {
+  const rows = x.shape.slice(0, leading).reduce((a, b) => a * b, 1);
+  const cols = x.size / rows;
+  const data = x.toTypedArray();
+  const round = x.dtype === "float32" ? Math.fround : (v: number): number => v;
+  return Array.from({ length: cols }, (_, j) => {
+    let acc = 0;
+    for (let i = 0; i < rows; i++) acc += data[i * cols + j]!;
+    return round(acc);
+  });
+}
+
+describe("column sums on the kernel", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: leading axes of several shapes, odd column counts, special values`, () => {
+      for (const [shape, leading] of [
+        [[128, 256], 1],
+        [[64, 33], 1],
+        [[4, 16, 129], 2],
+        [[300, 3], 1],
+        [[5000, 1], 1],
+        [[2, 3, 700, 2], 3],
+      ] as const) {
+        const size = shape.reduce((a: number, b: number) => a * b, 1);
+        for (const withSpecials of [false, true]) {
+          const x = np.array(values(size, withSpecials), { dtype }).reshape([...shape]);
+          const axes = Array.from({ length: leading }, (_, i) => i);
+          const got = Array.from(x.sum({ axis: axes }).toTypedArray());
+          const want = reference(x, leading);
+          got.forEach((v, j) => {
+            if (!Object.is(v, want[j])) expect.fail(`${shape} column ${j}: ${v} vs ${want[j]}`);
+          });
+          expect(x.sum({ axis: axes }).shape).toEqual(shape.slice(leading));
+        }
+      }
+    });
+  }
+
+  it("reads strided views and keeps weak types; jit gives the same bits", () => {
+    const base = np.array(values(200 * 60, false), { dtype: "float32" }).reshape([200, 60]);
+    const view = base.get("::2, 1:50");
+    const want = reference(np.array(view.toTypedArray()).reshape(view.shape), 1);
+    expect(Array.from(view.sum({ axis: 0 }).toTypedArray())).toEqual(want);
+    const f = jit((x: NDArray) => x.sum({ axis: 0 }));
+    expect(Array.from(f(base).toTypedArray())).toEqual(
+      Array.from(base.sum({ axis: 0 }).toTypedArray()),
+    );
+  });
+});
