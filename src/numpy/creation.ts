@@ -151,7 +151,12 @@ export function full(
 ): NDArray {
   const dims = checkShape("np.full", shape);
   const dtype = checkDTypeOption("np.full", options.dtype);
-  let v = asArray("np.full", value);
+  // A JS number with a dtype is taken exactly in that dtype (a uint32 above 2³¹, an int32 above
+  // 2²⁴ would not survive a detour through float32).
+  let v =
+    typeof value === "number" && dtype !== undefined
+      ? array(value, { dtype })
+      : asArray("np.full", value);
   if (v.ndim !== 0)
     throw new ShapeError(
       "np.full",

@@ -383,6 +383,15 @@ describe("np.eye, np.identity", () => {
 });
 
 describe("np.full, np.zeros, np.ones and the *Like functions", () => {
+  it("takes a JS number exactly in the requested integer dtype", () => {
+    expect(np.full([2], 0x85a308d3, { dtype: "uint32" }).toList()).toEqual([
+      2242054355, 2242054355,
+    ]);
+    expect(np.full([1], 16777217, { dtype: "int32" }).toList()).toEqual([16777217]);
+    expect(np.full([1], 2.5, { dtype: "int32" }).toList()).toEqual([2]);
+    expect(np.full([1], 0.1, { dtype: "float64" }).toList()).toEqual([0.1]);
+  });
+
   it("fills with the value: JS numbers give float32 (as np.array), arrays keep their dtype", () => {
     expectArray(
       np.full([2, 2], 7),
