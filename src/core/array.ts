@@ -175,6 +175,16 @@ export abstract class NDArray {
   transpose(axes?: readonly number[]): NDArray {
     return m().transpose(this, axes);
   }
+  /**
+   * The sub-arrays along the first axis, in order, as NumPy iterates: `const [k1, k2] =
+   * random.split(key)`, `for (const row of matrix)`. A 0-d array is not iterable.
+   */
+  *[Symbol.iterator](): Iterator<NDArray> {
+    if (this.ndim === 0) {
+      throw new TypeError("iteration over a 0-d array (it has no first axis); use item().");
+    }
+    for (let i = 0; i < this.shape[0]!; i++) yield this.get(i);
+  }
   /** The transpose (axes reversed). */
   get T(): NDArray {
     return m().transpose(this);

@@ -299,3 +299,19 @@ describe("reduction methods", () => {
     expect(np.zeros([2, 2]).any().item()).toBe(false);
   });
 });
+
+describe("iteration", () => {
+  it("yields the sub-arrays along the first axis (views), as NumPy", () => {
+    const m = np.arange(6).reshape([3, 2]);
+    const rows = [...m];
+    expect(rows.map((r) => r.toList())).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
+    const [first] = m;
+    expect(first!.shape).toEqual([2]);
+    expect([...np.zeros([0, 3])]).toEqual([]);
+    expect(() => [...np.array(1)]).toThrow(/iteration over a 0-d array/);
+  });
+});

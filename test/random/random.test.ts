@@ -77,6 +77,12 @@ describe("keys", () => {
       [3164047411, 4010691890],
     ]);
     expect(random.foldIn(k, 1234).toList()).toEqual([3803315293, 1414594004]);
+    // JAX's documentation: random.split(random.PRNGKey(0)); keys unpack like arrays.
+    const [a, b] = random.split(random.key(0));
+    expect([a!.toList(), b!.toList()]).toEqual([
+      [4146024105, 967050713],
+      [2718843009, 1272950319],
+    ]);
     expect(random.foldIn(k, np.array(1234, { dtype: "int32" })).toList()).toEqual([
       3803315293, 1414594004,
     ]);
