@@ -4,7 +4,7 @@
  * `"grad.test.ts"`).
  */
 import { expect } from "vitest";
-import { FluxionError, grad, tree, type NDArray } from "../../src/index.js";
+import { FluxionError, grad, jit, tree, type NDArray } from "../../src/index.js";
 import { traceDepth } from "../../src/core/trace.js";
 import { asArray, f64, numericGrad, values } from "./numeric.js";
 
@@ -116,4 +116,35 @@ export function expectTypedError(
   for (const fragment of fragments) expect(error.message).toContain(fragment);
   expectCleanState();
   return error;
+}
+
+// ----------------------------------------------------------------------------- bit identity
+
+/** Each element as text that tells -0 from 0 and keeps NaN. */
+export function bits(x: NDArray): string[] {
+  return Array.from(x.toTypedArray() as ArrayLike<number>, (v) =>
+    Object.is(v, -0) ? "-0" : String(v),
+  );
+}
+
+/** The same pytree structure, and every leaf with the same dtype, shape and bits. */
+export function expectIdentical(actual: unknown, expected: unknown): void {
+  const [a, aTree] = tree.flatten(actual);
+  const [e, eTree] = tree.flatten(expected);
+  expect(aTree.toString()).toBe(eTree.toString());
+  a.forEach((leaf, i) => {
+    const x = leaf as NDArray;
+    const y = e[i] as NDArray;
+    expect(x.dtype, `dtype of leaf ${i}`).toBe(y.dtype);
+    expect(x.shape, `shape of leaf ${i}`).toEqual(y.shape);
+    expect(bits(x), `values of leaf ${i}`).toEqual(bits(y));
+  });
+}
+
+/** jit(f) gives exactly what f gives, on the first (tracing) and a second (cached) call. */
+export function expectJitExact<A extends unknown[]>(f: (...args: A) => unknown, ...args: A): void {
+  const eager = f(...args);
+  const g = jit(f);
+  expectIdentical(g(...args), eager);
+  expectIdentical(g(...args), eager);
 }

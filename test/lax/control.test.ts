@@ -26,7 +26,13 @@ import {
 } from "../../src/index.js";
 import { definePrimitive, type Primitive } from "../../src/core/primitive.js";
 import { bind } from "../../src/core/trace.js";
-import { expectClose, expectTypedError, lineHere } from "../helpers/assertions.js";
+import {
+  expectClose,
+  expectIdentical,
+  expectJitExact,
+  expectTypedError,
+  lineHere,
+} from "../helpers/assertions.js";
 import { f64, random, values } from "../helpers/numeric.js";
 
 const file = "control.test.ts";
@@ -36,35 +42,6 @@ const tight = { rtol: 1e-12, atol: 1e-12 };
 // ----------------------------------------------------------------------------- helpers
 
 const i32 = (data: number | number[]): NDArray => np.array(data, { dtype: "int32" });
-
-/** Each element as text that tells -0 from 0 and keeps NaN. */
-function bits(x: NDArray): string[] {
-  return Array.from(x.toTypedArray() as ArrayLike<number>, (v) =>
-    Object.is(v, -0) ? "-0" : String(v),
-  );
-}
-
-/** The same pytree structure, and every leaf with the same dtype, shape and bits. */
-function expectIdentical(actual: unknown, expected: unknown): void {
-  const [a, aTree] = tree.flatten(actual);
-  const [e, eTree] = tree.flatten(expected);
-  expect(aTree.toString()).toBe(eTree.toString());
-  a.forEach((leaf, i) => {
-    const x = leaf as NDArray;
-    const y = e[i] as NDArray;
-    expect(x.dtype, `dtype of leaf ${i}`).toBe(y.dtype);
-    expect(x.shape, `shape of leaf ${i}`).toEqual(y.shape);
-    expect(bits(x), `values of leaf ${i}`).toEqual(bits(y));
-  });
-}
-
-/** jit(f) gives exactly what f gives, on the first (tracing) and a second (cached) call. */
-function expectJitExact<A extends unknown[]>(f: (...args: A) => unknown, ...args: A): void {
-  const eager = f(...args);
-  const g = jit(f);
-  expectIdentical(g(...args), eager);
-  expectIdentical(g(...args), eager);
-}
 
 /**
  * What `lax.scan` means, as a plain JS loop: slice every xs leaf with `.get(t)`, call `f`, and
