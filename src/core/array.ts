@@ -177,13 +177,13 @@ export abstract class NDArray {
   }
   /**
    * The sub-arrays along the first axis, in order, as NumPy iterates: `const [k1, k2] =
-   * random.split(key)`, `for (const row of matrix)`. A 0-d array is not iterable.
+   * random.split(key)`, `for (const row of matrix)`. A 0-d array yields nothing (NumPy raises
+   * there; JavaScript tools such as test matchers iterate whatever is iterable, so it must not
+   * throw) — use `item()` for its value.
    */
   *[Symbol.iterator](): Iterator<NDArray> {
-    if (this.ndim === 0) {
-      throw new TypeError("iteration over a 0-d array (it has no first axis); use item().");
-    }
-    for (let i = 0; i < this.shape[0]!; i++) yield this.get(i);
+    const rows = this.ndim === 0 ? 0 : this.shape[0]!;
+    for (let i = 0; i < rows; i++) yield this.get(i);
   }
   /** The transpose (axes reversed). */
   get T(): NDArray {
