@@ -7,14 +7,18 @@
  *
  * @example
  * const k = random.key(0);
- * const [k1, k2] = random.split(k);
+ * const [k1, k2, k3] = random.split(k, 3);
  * const x = random.normal(k1, [3]); // three standard normal float32s
  * const u = random.uniform(k2, [2, 2], { minval: -1, maxval: 1 });
+ * const order = random.permutation(k3, 5); // 0…4 shuffled
+ * console.log(x.shape, u.shape, order.shape); // [3] [2, 2] [5]
  */
 import type { NDArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import { ValueError } from "../core/errors.js";
-import { bind } from "../core/trace.js";
+import { bind, bind1 } from "../core/trace.js";
+import { add as addP, mul as mulP, rem as remP } from "../primitives/binary.js";
+import { sort as sortP } from "../primitives/sort.js";
 import * as np from "../numpy/index.js";
 import { asArray } from "../numpy/convert.js";
 import { threefry2x32 as threefryPrimitive } from "../primitives/threefry.js";
@@ -233,6 +237,78 @@ export function normal(
   return erfInv(u).mul(Math.SQRT2);
 }
 
+/** erf(x) in float64: its Maclaurin series below |x| = 2.5, a continued fraction for erfc above. */
+function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const a = Math.abs(x);
+  if (a < 2.5) {
+    let term = a;
+    let sum = a;
+    for (let n = 1; n < 80; n++) {
+      term *= (-a * a) / n;
+      const next = term / (2 * n + 1);
+      sum += next;
+      if (Math.abs(next) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * sum);
+  }
+  if (a > 6) return Math.sign(x);
+  // erfc(a) = exp(−a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + …)))), by Lentz's method.
+  let f = a;
+  let c = a;
+  let d = 0;
+  for (let n = 1; n < 200; n++) {
+    const k = n / 2;
+    d = 1 / (a + k * d);
+    c = a + k / c;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.sign(x) * (1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * f));
+}
+
+/** The float of `dtype` next to `x` towards `to`. */
+function nextAfter(x: number, to: number, dtype: "float32" | "float64"): number {
+  if (x === to) return x;
+  const buffer = dtype === "float32" ? new Float32Array([x]) : new Float64Array([x]);
+  const ints =
+    dtype === "float32" ? new Int32Array(buffer.buffer) : new BigInt64Array(buffer.buffer);
+  if (x === 0) return (to > 0 ? 1 : -1) * (dtype === "float32" ? 2 ** -149 : 2 ** -1074);
+  const up = to > x === x > 0;
+  if (ints instanceof Int32Array) ints[0] = ints[0]! + (up ? 1 : -1);
+  else ints[0] = ints[0]! + (up ? 1n : -1n);
+  return buffer[0]!;
+}
+
+/**
+ * Normal samples truncated to (lower, upper), as `jax.random.truncated_normal`: √2·erf⁻¹(u) for
+ * u uniform between erf(lower/√2) and erf(upper/√2), clipped into the open interval.
+ */
+export function truncatedNormal(
+  k: Key,
+  lower: number,
+  upper: number,
+  shape: readonly number[] = [],
+  options: { dtype?: DType } = {},
+): NDArray {
+  const s = checkShape("random.truncatedNormal", shape);
+  const dtype = floatDType("random.truncatedNormal", options.dtype);
+  if (Number.isNaN(lower) || Number.isNaN(upper) || !(lower < upper)) {
+    throw new ValueError(
+      "random.truncatedNormal",
+      `needs lower < upper, got ${lower} and ${upper}.`,
+    );
+  }
+  const round = dtype === "float32" ? Math.fround : (v: number): number => v;
+  const a = round(erf(round(lower / Math.SQRT2)));
+  const b = round(erf(round(upper / Math.SQRT2)));
+  const out = erfInv(uniform(k, s, { dtype, minval: a, maxval: b })).mul(Math.SQRT2);
+  const lo = nextAfter(round(lower), Infinity, dtype);
+  const hi = nextAfter(round(upper), -Infinity, dtype);
+  return np.minimum(np.maximum(out, lo), hi);
+}
+
 /** `true` with probability `p` (a number or an array broadcast to `shape`). */
 export function bernoulli(k: Key, p: number | NDArray = 0.5, shape?: readonly number[]): NDArray {
   const prob = asArray("random.bernoulli", p);
@@ -241,15 +317,16 @@ export function bernoulli(k: Key, p: number | NDArray = 0.5, shape?: readonly nu
   return uniform(k, s, { dtype }).lt(prob);
 }
 
-/** `x mod m` for whole numbers 0 ≤ x < 2⁵³ in float64 (the quotient's rounding corrected). */
-function mod(x: NDArray, m: number): NDArray {
-  const r = x.sub(np.floor(x.div(m)).mul(m));
-  return np.where(r.lt(0), r.add(m), np.where(r.ge(m), r.sub(m), r));
-}
+/** A uint32 scalar. */
+const u32 = (value: number): NDArray => np.array(new Uint32Array([value >>> 0])).reshape([]);
+
+const INT32_MAX = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
 
 /**
- * Uniform integers in [minval, maxval) of `shape` (int32), as `jax.random.randint`: two words of
- * bits combined modulo the span, so that the bias is negligible.
+ * Uniform int32s in [minval, maxval) of `shape`, as `jax.random.randint` (the same numbers for
+ * the same key): two words of bits from split keys, combined modulo the span in uint32
+ * arithmetic. `maxval ≤ minval` gives `minval`.
  */
 export function randint(k: Key, shape: readonly number[], minval: number, maxval: number): NDArray {
   const s = checkShape("random.randint", shape);
@@ -259,13 +336,172 @@ export function randint(k: Key, shape: readonly number[], minval: number, maxval
       `minval and maxval must be whole numbers, got ${minval} and ${maxval}.`,
     );
   }
-  const span = Math.max(1, maxval - minval);
-  const [ka, kb] = [split(k).get(0), split(k).get(1)];
-  const size = s.reduce((n, d) => n * d, 1);
-  const high = bits(ka, [size]).astype("float64");
-  const low = bits(kb, [size]).astype("float64");
-  // (high·2³² + low) mod span, exactly in float64: each part reduced first.
-  const multiplier = 2 ** 32 % span;
-  const offset = mod(mod(high, span).mul(multiplier).add(mod(low, span)), span);
-  return offset.add(minval).astype("int32").reshape(s);
+  const outOfRange = maxval > INT32_MAX;
+  const lo = Math.min(Math.max(minval, INT32_MIN), INT32_MAX);
+  const hi = Math.min(Math.max(maxval, INT32_MIN), INT32_MAX);
+  const [ka, kb] = split(k);
+  const higher = bits(ka!, s);
+  const lower = bits(kb!, s);
+  let span = hi <= lo ? 1 : (hi - lo) >>> 0;
+  if (outOfRange && hi > lo) span = (span + 1) >>> 0;
+  // (2¹⁶ mod span)² mod span, with uint32 wrap-around as XLA computes it.
+  const half = 65536 % span;
+  const multiplier = (Math.imul(half, half) >>> 0) % span;
+  const spanArray = u32(span);
+  const offset = bind1(
+    remP,
+    [
+      bind1(
+        addP,
+        [
+          bind1(mulP, [bind1(remP, [higher, spanArray], {}), u32(multiplier)], {}),
+          bind1(remP, [lower, spanArray], {}),
+        ],
+        {},
+      ),
+      spanArray,
+    ],
+    {},
+  );
+  return bind1(addP, [offset.astype("int32"), np.array(lo, { dtype: "int32" })], {});
+}
+
+/** Gumbel(0, 1) samples of `shape`, as `jax.random.gumbel`: −log(−log(u)), u in [tiny, 1). */
+export function gumbel(
+  k: Key,
+  shape: readonly number[] = [],
+  options: { dtype?: DType } = {},
+): NDArray {
+  const s = checkShape("random.gumbel", shape);
+  const dtype = floatDType("random.gumbel", options.dtype);
+  const tiny = dtype === "float32" ? 2 ** -126 : 2 ** -1022;
+  return np.log(np.log(uniform(k, s, { dtype, minval: tiny, maxval: 1 })).neg()).neg();
+}
+
+export interface CategoricalOptions {
+  /** The axis of `logits` holding the categories (default −1). */
+  axis?: number;
+  /** The output shape: the batch shape of `logits` (without `axis`) with extra leading axes. */
+  shape?: readonly number[];
+}
+
+/**
+ * Category indices drawn with probabilities softmax(`logits`) along `axis`, as
+ * `jax.random.categorical` (Gumbel-max: argmax of logits + Gumbel noise).
+ */
+export function categorical(k: Key, logits: NDArray, options: CategoricalOptions = {}): NDArray {
+  const l = asArray("random.categorical", logits);
+  if (l.ndim === 0) {
+    throw new ValueError("random.categorical", "logits need at least one axis (the categories).");
+  }
+  const axis = (((options.axis ?? -1) % l.ndim) + l.ndim) % l.ndim;
+  const batch = l.shape.filter((_, i) => i !== axis);
+  const shape = checkShape("random.categorical", options.shape ?? batch);
+  const suffix = shape.slice(shape.length - batch.length);
+  if (shape.length < batch.length || suffix.some((d, i) => d !== batch[i])) {
+    throw new ValueError(
+      "random.categorical",
+      `shape [${shape.join(", ")}] must end with the logits' batch shape [${batch.join(", ")}].`,
+    );
+  }
+  const prefix = shape.slice(0, shape.length - batch.length);
+  const sampleShape = [...prefix, ...l.shape];
+  const dtype = l.dtype === "float64" ? "float64" : "float32";
+  const noisy = gumbel(k, sampleShape, { dtype }).add(l.astype(dtype));
+  return np.argmax(noisy, { axis: prefix.length + axis });
+}
+
+/**
+ * A random permutation: of `0 … n−1` for a number, or of an array's first axis, as
+ * `jax.random.permutation` (rounds of sorting by random bits).
+ */
+export function permutation(k: Key, nOrArray: number | NDArray): NDArray {
+  if (typeof nOrArray === "number") {
+    if (!Number.isInteger(nOrArray) || nOrArray < 0) {
+      throw new ValueError("random.permutation", `n must be a whole number ≥ 0, got ${nOrArray}.`);
+    }
+    return shuffle(k, np.arange(nOrArray, { dtype: "int32" }));
+  }
+  const x = asArray("random.permutation", nOrArray);
+  if (x.ndim === 0) {
+    throw new ValueError("random.permutation", "expects a number or an array with a first axis.");
+  }
+  const order = shuffle(k, np.arange(x.shape[0]!, { dtype: "int32" }));
+  return x.get(order);
+}
+
+function shuffle(k: Key, x: NDArray): NDArray {
+  // Enough rounds that repeated sort keys are unlikely to matter (JAX's rule).
+  const rounds = Math.ceil((3 * Math.log(Math.max(1, x.size))) / Math.log(2 ** 32 - 1));
+  let key = k;
+  let out = x;
+  for (let r = 0; r < rounds; r++) {
+    const [next, sub] = split(key);
+    key = next!;
+    const sortKeys = bits(sub!, [...out.shape]);
+    out = bind(sortP, [sortKeys, out], { dimension: 0, numKeys: 1 })[1]!;
+  }
+  return out;
+}
+
+export interface ChoiceOptions {
+  /** The output shape (default: one draw, `[]`). */
+  shape?: readonly number[];
+  /** Draw with replacement (default true). */
+  replace?: boolean;
+  /** Probabilities of the entries (default uniform). */
+  p?: NDArray;
+}
+
+/**
+ * Draws from `0 … n−1` (for a number) or from the first axis of an array, as
+ * `jax.random.choice`: with or without replacement, uniformly or with probabilities `p`.
+ */
+export function choice(k: Key, a: number | NDArray, options: ChoiceOptions = {}): NDArray {
+  const shape = checkShape("random.choice", options.shape ?? []);
+  const arr = typeof a === "number" ? undefined : asArray("random.choice", a);
+  const n = typeof a === "number" ? a : arr!.shape[0];
+  if (n === undefined || !Number.isInteger(n) || n < 0) {
+    throw new ValueError(
+      "random.choice",
+      "expects a whole number ≥ 0 or an array with a first axis.",
+    );
+  }
+  const draws = shape.reduce((m, d) => m * d, 1);
+  const replace = options.replace ?? true;
+  if (!replace && draws > n) {
+    throw new ValueError(
+      "random.choice",
+      `cannot take ${draws} draws without replacement from ${n} entries.`,
+    );
+  }
+  let index: NDArray;
+  if (options.p === undefined) {
+    index = replace ? randint(k, shape, 0, n) : permutation(k, n).get(`:${draws}`).reshape(shape);
+  } else {
+    const p = asArray("random.choice", options.p);
+    if (p.ndim !== 1 || p.shape[0] !== n) {
+      throw new ValueError(
+        "random.choice",
+        `p must have shape [${n}], got [${p.shape.join(", ")}].`,
+      );
+    }
+    const dtype = p.dtype === "float64" ? "float64" : "float32";
+    const pf = p.astype(dtype);
+    if (replace) {
+      const cumulative = np.cumsum(pf);
+      const total = cumulative.get(-1);
+      const r = total.mul(np.subtract(1, uniform(k, shape, { dtype })));
+      // searchsorted (left): how many cumulative sums are below each draw.
+      index = cumulative
+        .reshape([n, ...shape.map(() => 1)])
+        .lt(r)
+        .astype("int32")
+        .sum({ axis: 0 });
+    } else {
+      const g = gumbel(k, [n], { dtype }).neg().sub(np.log(pf));
+      index = np.argsort(g).get(`:${draws}`).reshape(shape);
+    }
+  }
+  return arr === undefined ? index : arr.get(index);
 }

@@ -148,6 +148,81 @@ describe("samples", () => {
   });
 });
 
+describe("more distributions", () => {
+  it("truncatedNormal stays inside the open interval with the truncated moments", () => {
+    const t = random.truncatedNormal(random.key(0), -2, 2, [20000]);
+    expect(t.min().item()).toBeGreaterThan(-2);
+    expect(t.max().item()).toBeLessThan(2);
+    // The standard normal truncated to ±2 has standard deviation 0.8796.
+    expect(Math.abs((np.sqrt(t.mul(t).mean()).item() as number) - 0.8796)).toBeLessThan(0.015);
+    const narrow = random.truncatedNormal(random.key(1), 1, 1.5, [500], { dtype: "float64" });
+    expect(narrow.min().item()).toBeGreaterThan(1);
+    expect(narrow.max().item()).toBeLessThan(1.5);
+    expect(() => random.truncatedNormal(random.key(1), 1, 1)).toThrow(/lower < upper/);
+  });
+
+  it("gumbel and categorical (frequencies follow softmax of the logits)", () => {
+    const g = random.gumbel(random.key(2), [20000]);
+    // The Gumbel(0, 1) mean is the Euler–Mascheroni constant.
+    expect(Math.abs((g.mean().item() as number) - 0.5772)).toBeLessThan(0.03);
+    const p = [0.1, 0.2, 0.7];
+    const c = random
+      .categorical(random.key(5), np.log(np.array(p)), { shape: [20000] })
+      .toTypedArray();
+    p.forEach((pi, v) => {
+      const rate = c.filter((x) => x === v).length / 20000;
+      expect(Math.abs(rate - pi)).toBeLessThan(0.015);
+    });
+    // Batched logits: one draw per row by default, along another axis on request.
+    const logits = np.log(
+      np.array([
+        [0.5, 0.5],
+        [0.001, 0.999],
+      ]),
+    );
+    expect(random.categorical(random.key(0), logits).shape).toEqual([2]);
+    expect(random.categorical(random.key(0), logits, { shape: [7, 2] }).shape).toEqual([7, 2]);
+    expect(random.categorical(random.key(0), logits, { axis: 0 }).shape).toEqual([2]);
+    expect(() => random.categorical(random.key(0), logits, { shape: [3] })).toThrow(/batch shape/);
+  });
+
+  it("permutation and choice", () => {
+    const perm = random.permutation(random.key(0), 50).toTypedArray();
+    expect([...perm].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(Array.from(perm)).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
+    const rows = random.permutation(random.key(0), np.arange(6).reshape([3, 2]));
+    expect((rows.toList() as number[][]).map((r) => r[1]! - r[0]!)).toEqual([1, 1, 1]);
+    const unique = random.choice(random.key(1), 10, { shape: [10], replace: false }).toTypedArray();
+    expect(new Set(unique).size).toBe(10);
+    const weighted = random
+      .choice(random.key(1), np.array([10, 20, 30]), { shape: [300], p: np.array([0, 0.5, 0.5]) })
+      .toTypedArray();
+    expect(weighted.includes(10)).toBe(false);
+    expect(weighted.includes(20) && weighted.includes(30)).toBe(true);
+    const noReplace = random.choice(random.key(3), 4, {
+      shape: [4],
+      replace: false,
+      p: np.array([0.1, 0.2, 0.3, 0.4]),
+    });
+    expect(new Set(noReplace.toTypedArray()).size).toBe(4);
+    expect(() => random.choice(random.key(1), 3, { shape: [4], replace: false })).toThrow(
+      /without replacement/,
+    );
+    expect(() => random.choice(random.key(1), 3, { p: np.array([1, 0]) })).toThrow(
+      /p must have shape \[3\]/,
+    );
+  });
+
+  it("randint keeps full-range spans in uint32 arithmetic, as JAX", () => {
+    const wide = random.randint(random.key(0), [2000], -(2 ** 31), 2 ** 31 - 1).toTypedArray();
+    expect(Math.min(...wide)).toBeLessThan(-(2 ** 30));
+    expect(Math.max(...wide)).toBeGreaterThan(2 ** 30);
+    const big = random.randint(random.key(0), [2000], 0, 100_000).toTypedArray();
+    expect(Math.min(...big)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...big)).toBeLessThan(100_000);
+  });
+});
+
 describe("under transforms", () => {
   it("jit gives the same numbers; vmap over keys equals a loop", () => {
     const k = random.key(11);
