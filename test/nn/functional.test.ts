@@ -1,0 +1,138 @@
+/**
+ * `nn` activations and losses: values against float64 formulas (extremes included), derivatives
+ * against finite differences, and the same results under jit.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  checkGrads,
+  grad,
+  jit,
+  nn,
+  np,
+  ShapeError,
+  ValueError,
+  type NDArray,
+} from "../../src/index.js";
+import { expectClose } from "../helpers/assertions.js";
+
+const f64 = (values: number[] | number[][]): NDArray => np.array(values, { dtype: "float64" });
+const xs = [-30, -3, -0.5, 0, 0.25, 2, 30];
+
+const reference: Record<string, (x: number) => number> = {
+  relu: (x) => Math.max(x, 0),
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  logSigmoid: (x) => -(Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x)))),
+  silu: (x) => x / (1 + Math.exp(-x)),
+  gelu: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+};
+
+describe("activations", () => {
+  for (const [name, f] of Object.entries(reference)) {
+    it(`${name}: values in float64 and float32, derivatives, jit`, () => {
+      const fn = (nn as unknown as Record<string, (x: NDArray) => NDArray>)[name]!;
+      expectClose(fn(f64(xs)), f64(xs.map(f)), { rtol: 1e-14, atol: 1e-300 });
+      expectClose(fn(np.array(xs)), np.array(xs.map(f)), { rtol: 2e-6, atol: 1e-6 });
+      checkGrads((x: NDArray) => fn(x), [f64([-2.5, -0.7, 0.3, 1.9])], { order: 2 });
+      expect(jit(fn)(np.array(xs)).toList()).toEqual(fn(np.array(xs)).toList());
+    });
+  }
+
+  it("stay finite at the extremes and keep NaN", () => {
+    expect(nn.sigmoid(np.array([-1000, 1000])).toList()).toEqual([0, 1]);
+    expect(nn.softplus(np.array([1000])).toList()).toEqual([1000]);
+    expect(nn.logSigmoid(np.array([-1000])).toList()).toEqual([-1000]);
+    expect(Number.isNaN(nn.relu(np.array([NaN])).item())).toBe(true);
+    // relu's derivative at 0 is 0 (JAX's choice), not the ½ of a max tie.
+    expect(grad((x: NDArray) => nn.relu(x).sum())(np.array([-1, 0, 1])).toList()).toEqual([
+      0, 0, 1,
+    ]);
+  });
+
+  it("softmax and logSoftmax along an axis, stable for large inputs", () => {
+    const x = f64([
+      [1, 2, 3],
+      [1000, 1000, 1000],
+    ]);
+    const e = [Math.exp(1), Math.exp(2), Math.exp(3)];
+    const total = e[0]! + e[1]! + e[2]!;
+    expectClose(nn.softmax(x), f64([e.map((v) => v / total), [1 / 3, 1 / 3, 1 / 3]]), {
+      rtol: 1e-14,
+    });
+    expectClose(nn.logSoftmax(x), np.log(nn.softmax(x)), { rtol: 1e-13 });
+    expectClose(nn.softmax(x, { axis: 0 }).sum({ axis: 0 }), f64([1, 1, 1]), { rtol: 1e-14 });
+    checkGrads(
+      (v: NDArray) =>
+        nn.logSoftmax(v).mul(
+          f64([
+            [1, 2, 3],
+            [0.5, -1, 2],
+          ]),
+        ),
+      [
+        f64([
+          [0.1, -0.4, 2],
+          [1, 1, 0],
+        ]),
+      ],
+      { order: 2 },
+    );
+  });
+
+  it("oneHot", () => {
+    expect(nn.oneHot(np.array([0, 2, 5, -1], { dtype: "int32" }), 3).toList()).toEqual([
+      [1, 0, 0],
+      [0, 0, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
+    expect(nn.oneHot(np.array([1], { dtype: "int32" }), 2, { dtype: "int32" }).dtype).toBe("int32");
+    expect(() => nn.oneHot(np.array([1]), -1)).toThrow(ValueError);
+  });
+});
+
+describe("losses", () => {
+  it("softmaxCrossEntropy per example, and its gradient softmax − labels", () => {
+    const logits = f64([
+      [2, 0, -1],
+      [0.5, 0.5, 3],
+    ]);
+    const labels = nn.oneHot(np.array([0, 2], { dtype: "int32" }), 3, { dtype: "float64" });
+    const loss = nn.softmaxCrossEntropy(logits, labels);
+    const row = (l: number[], k: number): number =>
+      Math.log(l.reduce((s, v) => s + Math.exp(v), 0)) - l[k]!;
+    expectClose(loss, f64([row([2, 0, -1], 0), row([0.5, 0.5, 3], 2)]), { rtol: 1e-14 });
+    const g = grad((l: NDArray) => nn.softmaxCrossEntropy(l, labels).sum())(logits);
+    expectClose(g, nn.softmax(logits).sub(labels), { rtol: 1e-12, atol: 1e-15 });
+  });
+
+  it("sigmoidBinaryCrossEntropy, meanSquaredError, huber", () => {
+    const bce = nn.sigmoidBinaryCrossEntropy(f64([100, -100, 0, 2]), f64([1, 0, 1, 0]));
+    expectClose(
+      bce,
+      f64([
+        Math.log1p(Math.exp(-100)),
+        Math.log1p(Math.exp(-100)),
+        Math.LN2,
+        2 + Math.log1p(Math.exp(-2)),
+      ]),
+      { rtol: 1e-14, atol: 1e-300 },
+    );
+    expect(nn.meanSquaredError(np.array([1, 2]), np.array([0, 0])).item()).toBe(2.5);
+    expect(nn.huber(np.array([0, 0.5, 3]), np.zeros([3])).toList()).toEqual([0, 0.125, 2.5]);
+    expect(nn.huber(np.array([3]), np.zeros([1]), { delta: 2 }).toList()).toEqual([4]);
+    checkGrads(
+      (p: NDArray) => nn.huber(p, f64([0, 0, 0]), { delta: 1.5 }),
+      [f64([0.3, -0.9, 2.7])],
+      { order: 1 },
+    );
+  });
+
+  it("rejects mismatched shapes and bad options", () => {
+    expect(() => nn.softmaxCrossEntropy(np.ones([2, 3]), np.ones([2, 4]))).toThrow(ShapeError);
+    expect(() => nn.meanSquaredError(np.ones([2]), np.ones([3]))).toThrow(/same shape/);
+    expect(() => nn.huber(np.ones([1]), np.ones([1]), { delta: 0 })).toThrow(
+      /delta must be positive/,
+    );
+  });
+});
