@@ -1,6 +1,6 @@
 /**
- * `nn`: building blocks for neural networks. Activations and losses so far (modules, layers and
- * initialisers follow).
+ * `nn`: neural-network building blocks — modules (immutable pytrees of parameters), layers,
+ * activations, losses, and transforms that see only a model's arrays.
  */
 export {
   relu,
@@ -18,3 +18,25 @@ export {
   huber,
   type AxisOptions,
 } from "./functional.js";
+export {
+  Module,
+  ModuleError,
+  parameterCount,
+  isArray,
+  isInexactArray,
+  partition,
+  combine,
+  treeAt,
+} from "./module.js";
+export {
+  Linear,
+  MLP,
+  Sequential,
+  Lambda,
+  type LinearOptions,
+  type MLPOptions,
+  type ForwardOptions,
+  type Activation,
+  type Layer,
+} from "./layers.js";
+export { filterGrad, filterValueAndGrad, filterJit } from "./filtered.js";

@@ -1,0 +1,204 @@
+/**
+ * Layers: `Linear`, `MLP`, `Sequential`, `Lambda`, initialised as PyTorch and Equinox do.
+ * `forward(x)` takes one example or a batch (leading axes are kept).
+ */
+import type { NDArray } from "../core/array.js";
+import type { DType } from "../core/dtype.js";
+import { ValueError } from "../core/errors.js";
+import * as np from "../numpy/index.js";
+import * as random from "../random/index.js";
+import { relu } from "./functional.js";
+import { Module, ModuleError } from "./module.js";
+
+/** Options of `forward`: a key for layers that are random (dropout); others ignore it. */
+export interface ForwardOptions {
+  key?: NDArray;
+}
+
+function checkSize(layer: string, name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ValueError(layer, `${name} must be a whole number ≥ 1, got ${String(value)}.`);
+  }
+}
+
+function needKey(layer: string, key: NDArray | undefined): NDArray {
+  if (key === undefined) {
+    throw new ValueError(
+      layer,
+      "needs { key } (from random.key or random.split) to initialise its parameters.",
+    );
+  }
+  return key;
+}
+
+export interface LinearOptions {
+  key: NDArray;
+  /** Add a bias (default true). */
+  useBias?: boolean;
+  dtype?: DType;
+}
+
+/**
+ * `y = x·Wᵀ + b` with `W` of shape `[outFeatures, inFeatures]`; weights and bias uniform in
+ * ±1/√inFeatures (PyTorch's and Equinox's default).
+ *
+ * @example
+ * const layer = new nn.Linear(3, 2, { key: random.key(0) });
+ * console.log(layer.forward(np.ones([3])).shape); // [2]
+ * console.log(layer.forward(np.ones([8, 3])).shape); // [8, 2]
+ */
+export class Linear extends Module {
+  readonly weight: NDArray;
+  readonly bias: NDArray | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions) {
+    super();
+    checkSize("nn.Linear", "inFeatures", inFeatures);
+    checkSize("nn.Linear", "outFeatures", outFeatures);
+    const [wKey, bKey] = random.split(needKey("nn.Linear", options?.key));
+    const limit = 1 / Math.sqrt(inFeatures);
+    const dtype = options.dtype ?? "float32";
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.weight = random.uniform(wKey!, [outFeatures, inFeatures], {
+      dtype,
+      minval: -limit,
+      maxval: limit,
+    });
+    this.bias =
+      options.useBias === false
+        ? null
+        : random.uniform(bKey!, [outFeatures], { dtype, minval: -limit, maxval: limit });
+  }
+
+  forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new ModuleError(
+        "nn.Linear.forward",
+        `expects inputs with a last axis of ${this.inFeatures} features, got shape [${x.shape.join(", ")}].`,
+      );
+    }
+    const y = np.matmul(x, this.weight.T);
+    return this.bias === null ? y : y.add(this.bias);
+  }
+}
+
+/** A layer-like function of an array. */
+export type Activation = (x: NDArray) => NDArray;
+
+const identity: Activation = (x) => x;
+
+export interface MLPOptions {
+  inSize: number;
+  outSize: number;
+  /** Width of the hidden layers. */
+  widthSize: number;
+  /** Number of hidden layers (0: a single Linear). */
+  depth: number;
+  /** Between layers (default relu). */
+  activation?: Activation;
+  /** After the last layer (default none). */
+  finalActivation?: Activation;
+  key: NDArray;
+  dtype?: DType;
+}
+
+/**
+ * A multi-layer perceptron: `depth` hidden layers of `widthSize`, as Equinox's `MLP`.
+ *
+ * @example
+ * const mlp = new nn.MLP({ inSize: 4, outSize: 2, widthSize: 8, depth: 2, key: random.key(1) });
+ * console.log(mlp.forward(np.ones([4])).shape); // [2]
+ */
+export class MLP extends Module {
+  readonly layers: Linear[];
+  readonly activation: Activation;
+  readonly finalActivation: Activation;
+
+  constructor(options: MLPOptions) {
+    super();
+    checkSize("nn.MLP", "inSize", options.inSize);
+    checkSize("nn.MLP", "outSize", options.outSize);
+    checkSize("nn.MLP", "widthSize", options.widthSize);
+    if (!Number.isInteger(options.depth) || options.depth < 0) {
+      throw new ValueError(
+        "nn.MLP",
+        `depth must be a whole number ≥ 0, got ${String(options.depth)}.`,
+      );
+    }
+    const keys = [...random.split(needKey("nn.MLP", options.key), options.depth + 1)];
+    const sizes = [
+      options.inSize,
+      ...new Array<number>(options.depth).fill(options.widthSize),
+      options.outSize,
+    ];
+    this.layers = keys.map(
+      (key, i) =>
+        new Linear(sizes[i]!, sizes[i + 1]!, {
+          key,
+          ...(options.dtype && { dtype: options.dtype }),
+        }),
+    );
+    this.activation = options.activation ?? relu;
+    this.finalActivation = options.finalActivation ?? identity;
+  }
+
+  forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
+    let h = x;
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(h);
+      h = i < this.layers.length - 1 ? this.activation(h) : this.finalActivation(h);
+    });
+    return h;
+  }
+}
+
+/** A module or a function, as `Sequential` takes them. */
+export type Layer = { forward(x: NDArray, options?: ForwardOptions): NDArray } | Activation;
+
+/**
+ * Layers applied in order (functions too, kept as `Lambda` modules so that the model stays a
+ * pytree of parameters); a `key` is split among them.
+ *
+ * @example
+ * const net = new nn.Sequential([new nn.Linear(3, 4, { key: random.key(0) }), nn.relu]);
+ * console.log(net.forward(np.ones([3])).shape); // [4]
+ */
+export class Sequential extends Module {
+  readonly layers: { forward(x: NDArray, options?: ForwardOptions): NDArray }[];
+
+  constructor(layers: Layer[]) {
+    super();
+    if (!Array.isArray(layers))
+      throw new ValueError("nn.Sequential", "expects an array of layers.");
+    this.layers = layers.map((layer) => (typeof layer === "function" ? new Lambda(layer) : layer));
+  }
+
+  forward(x: NDArray, options: ForwardOptions = {}): NDArray {
+    const keys =
+      options.key === undefined
+        ? []
+        : [...random.split(options.key, Math.max(1, this.layers.length))];
+    return this.layers.reduce<NDArray>(
+      (h, layer, i) => layer.forward(h, keys[i] === undefined ? {} : { key: keys[i] }),
+      x,
+    );
+  }
+}
+
+/** A function as a (parameter-free) module, e.g. inside `Sequential`. */
+export class Lambda extends Module {
+  readonly fn: Activation;
+
+  constructor(fn: Activation) {
+    super();
+    if (typeof fn !== "function") throw new ValueError("nn.Lambda", "expects a function.");
+    this.fn = fn;
+  }
+
+  forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
+    return this.fn(x);
+  }
+}
