@@ -40,3 +40,4 @@ export {
   type Layer,
 } from "./layers.js";
 export { filterGrad, filterValueAndGrad, filterJit } from "./filtered.js";
+export { serialize, deserialize, save, load, SerializationError } from "./safetensors.js";
