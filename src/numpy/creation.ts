@@ -199,6 +199,8 @@ export function onesLike(x: ArrayLike, options: DTypeOptions = {}): NDArray {
 export function fullLike(x: ArrayLike, value: ArrayLike, options: DTypeOptions = {}): NDArray {
   const a = asArray("np.fullLike", x);
   const dtype = checkDTypeOption("np.fullLike", options.dtype) ?? a.dtype;
+  // A JS number is taken exactly in the dtype (not through float32 first).
+  if (typeof value === "number") return full(a.shape, value, { dtype });
   return full(a.shape, convert(asArray("np.fullLike", value), dtype));
 }
 

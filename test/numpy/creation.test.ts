@@ -390,6 +390,7 @@ describe("np.full, np.zeros, np.ones and the *Like functions", () => {
     expect(np.full([1], 16777217, { dtype: "int32" }).toList()).toEqual([16777217]);
     expect(np.full([1], 2.5, { dtype: "int32" }).toList()).toEqual([2]);
     expect(np.full([1], 0.1, { dtype: "float64" }).toList()).toEqual([0.1]);
+    expect(np.fullLike(np.zeros([2], { dtype: "float64" }), 0.1).toList()).toEqual([0.1, 0.1]);
   });
 
   it("fills with the value: JS numbers give float32 (as np.array), arrays keep their dtype", () => {
