@@ -95,6 +95,22 @@ function describe(x: unknown): string {
   return `${typeof x} ${String(x)}`;
 }
 
+/** Throws unless `t` is a gradient transformation (`{init, update}`); `what` names it. */
+export function checkTransformation(operation: string, t: unknown, what: string): void {
+  const candidate = t as { init?: unknown; update?: unknown } | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.init !== "function" ||
+    typeof candidate.update !== "function"
+  ) {
+    throw new ValueError(
+      operation,
+      `${what} must be a gradient transformation ({init, update}, e.g. optim.adam(…)), got ${describe(t)}.`,
+    );
+  }
+}
+
 /** Every leaf of `x` is an array. */
 function checkArrayTree(operation: string, x: unknown, role: string): void {
   const [pairs] = tree.flattenWithPath(x);
@@ -229,20 +245,7 @@ export type ChainState<T extends readonly GradientTransformation<unknown>[]> = {
 export function chain<const T extends readonly GradientTransformation<unknown>[]>(
   ...transforms: T
 ): GradientTransformation<ChainState<T>> {
-  transforms.forEach((t, i) => {
-    if (
-      typeof t !== "object" ||
-      t === null ||
-      typeof t.init !== "function" ||
-      typeof t.update !== "function"
-    ) {
-      throw new ValueError(
-        "optim.chain",
-        `argument ${i + 1} must be a gradient transformation ({init, update}, e.g. optim.adam(…)), ` +
-          `got ${describe(t)}.`,
-      );
-    }
-  });
+  transforms.forEach((t, i) => checkTransformation("optim.chain", t, `argument ${i + 1}`));
   return transformation(
     "optim.chain",
     (params) => transforms.map((t) => t.init(params)) as ChainState<T>,

@@ -10,7 +10,12 @@ import type { NDArray } from "../core/array.js";
 import { TreeError, ValueError } from "../core/errors.js";
 import * as tree from "../core/tree.js";
 import * as np from "../numpy/index.js";
-import { errorName, transformation, type GradientTransformation } from "./base.js";
+import {
+  checkTransformation,
+  errorName,
+  transformation,
+  type GradientTransformation,
+} from "./base.js";
 import { safeIncrement, treeZerosLike, zeroCount } from "./numerics.js";
 import { checkFlag, checkNumber, scheduleValue } from "./options.js";
 
@@ -20,21 +25,6 @@ import { checkFlag, checkNumber, scheduleValue } from "./options.js";
  * that returns one. The booleans are JS booleans, known when tracing, so masks work under `jit`.
  */
 export type Mask = unknown;
-
-function checkTransformation(operation: string, inner: unknown): void {
-  const t = inner as { init?: unknown; update?: unknown } | null;
-  if (
-    typeof t !== "object" ||
-    t === null ||
-    typeof t.init !== "function" ||
-    typeof t.update !== "function"
-  ) {
-    throw new ValueError(
-      operation,
-      `the inner optimiser must be a gradient transformation ({init, update}, e.g. optim.adam(…)), got ${t === null ? "null" : typeof t}.`,
-    );
-  }
-}
 
 // ── masked ───────────────────────────────────────────────────────────────────────────────
 
@@ -89,7 +79,7 @@ export function masked<S>(
   mask: Mask,
 ): GradientTransformation<MaskedState<S>> {
   const operation = "optim.masked";
-  checkTransformation(operation, inner);
+  checkTransformation(operation, inner, "the inner optimiser");
   if (mask === undefined) {
     throw new ValueError(
       operation,
@@ -143,7 +133,7 @@ export function applyIfFinite<S>(
   maxConsecutiveErrors: number,
 ): GradientTransformation<ApplyIfFiniteState<S>> {
   const operation = "optim.applyIfFinite";
-  checkTransformation(operation, inner);
+  checkTransformation(operation, inner, "the inner optimiser");
   const maxErrors = checkNumber(operation, "maxConsecutiveErrors", maxConsecutiveErrors, {
     min: 0,
     integer: true,
@@ -211,7 +201,7 @@ export function multiSteps<S>(
   options: { useGradMean?: boolean } = {},
 ): GradientTransformation<MultiStepsState<S>> {
   const operation = "optim.multiSteps";
-  checkTransformation(operation, inner);
+  checkTransformation(operation, inner, "the inner optimiser");
   const useMean = checkFlag(operation, "useGradMean", options.useGradMean ?? true);
   if (typeof everyKSchedule === "number") {
     checkNumber(operation, "everyKSchedule", everyKSchedule, { min: 1, integer: true });
