@@ -7,6 +7,7 @@
  * changed copy instead.
  */
 import { NDArray } from "../core/array.js";
+import { AbstractValue } from "../core/aval.js";
 import { FluxionError, ShapeError } from "../core/errors.js";
 import * as tree from "../core/tree.js";
 
@@ -51,7 +52,14 @@ const handler: ProxyHandler<object> = {
  * turned off) is one too.
  */
 function holdsArrays(value: unknown): boolean {
-  if (value === null || value instanceof NDArray || value instanceof Module) return true;
+  // AbstractValue: what evalShape puts where arrays would be.
+  if (
+    value === null ||
+    value instanceof NDArray ||
+    value instanceof AbstractValue ||
+    value instanceof Module
+  )
+    return true;
   if (Array.isArray(value)) return value.some(holdsArrays);
   if (
     value !== null &&
