@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   grad,
   jit,
+  lax,
   nn,
   np,
   random,
@@ -198,5 +199,56 @@ describe("layers", () => {
     expect(
       () => new nn.MLP({ inSize: 3, outSize: 2, widthSize: 5, depth: -1, key: random.key(0) }),
     ).toThrow(/depth/);
+  });
+});
+
+describe("convolutions", () => {
+  it("Conv2d: shapes of single examples and batches, PyTorch's init range, lax.conv underneath", () => {
+    const conv = new nn.Conv2d(3, 8, 3, { key: random.key(0), padding: 1 });
+    expect(conv.weight.shape).toEqual([8, 3, 3, 3]);
+    const limit = 1 / Math.sqrt(3 * 9);
+    expect(Math.max(...Array.from(conv.weight.toTypedArray(), Math.abs))).toBeLessThanOrEqual(
+      limit,
+    );
+    const x = random.normal(random.key(1), [2, 3, 10, 10]);
+    const y = conv.forward(x);
+    expect(y.shape).toEqual([2, 8, 10, 10]);
+    expect(conv.forward(x.get(0)).shape).toEqual([8, 10, 10]);
+    expectClose(conv.forward(x.get(1)), y.get(1), { rtol: 1e-5, atol: 1e-6 });
+    const reference = lax
+      .conv(x, conv.weight, {
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+      })
+      .add(conv.bias!.reshape([8, 1, 1]));
+    expectClose(y, reference, { rtol: 1e-6, atol: 1e-6 });
+    const strided = new nn.Conv2d(3, 4, [3, 5], {
+      key: random.key(2),
+      stride: 2,
+      padding: "SAME",
+      groups: 1,
+    });
+    expect(strided.forward(x).shape).toEqual([2, 4, 5, 5]);
+    const depthwise = new nn.Conv2d(3, 6, 3, { key: random.key(3), groups: 3, useBias: false });
+    expect(depthwise.weight.shape).toEqual([6, 1, 3, 3]);
+    expect(depthwise.bias).toBeNull();
+    expect(new nn.Conv1d(2, 4, 5, { key: random.key(4) }).forward(np.ones([2, 20])).shape).toEqual([
+      4, 16,
+    ]);
+  });
+
+  it("trains through filterGrad and rejects bad configurations", () => {
+    const conv = new nn.Conv2d(1, 2, 3, { key: random.key(0) });
+    const x = random.normal(random.key(1), [1, 6, 6]);
+    const g = nn.filterGrad((m: nn.Conv2d, input: NDArray) => m.forward(input).sum())(conv, x);
+    expect(g.weight.shape).toEqual([2, 1, 3, 3]);
+    expect(g.bias!.toList()).toEqual([16, 16]);
+    expect(() => new nn.Conv2d(3, 8, 3, { key: random.key(0), groups: 2 })).toThrow(
+      /groups must divide/,
+    );
+    expect(() => new nn.Conv2d(3, 8, [3], { key: random.key(0) })).toThrow(/kernelSize needs 2/);
+    expect(() => conv.forward(np.ones([6, 6]))).toThrow(/expects \[channels/);
   });
 });
