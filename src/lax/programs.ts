@@ -222,3 +222,18 @@ export function batchProgram(
 /** Marks which transpose inputs are linear. */
 export const isLinear = (x: NDArray | LinearInput): x is LinearInput =>
   "linear" in x && x.linear === true;
+
+/** Whether a type is floating point (it has tangents). */
+export const isFloat = (aval: AbstractValue): boolean => aval.dtype.startsWith("float");
+
+/** Indents every line after the first (nested programs in the IR printout). */
+export const indent = (text: string, by: string): string => text.split("\n").join(`\n${by}`);
+
+/** Same shapes and dtypes, in order (weak types aside). */
+export function sameTypes(a: readonly AbstractValue[], b: readonly AbstractValue[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.equals(b[i]!));
+}
+
+/** `(f32[3], i32[])` for messages. */
+export const typesText = (avals: readonly AbstractValue[]): string =>
+  `(${avals.map((a) => a.toString()).join(", ")})`;
