@@ -32,6 +32,29 @@ function needKey(layer: string, key: NDArray | undefined): NDArray {
   return key;
 }
 
+/**
+ * A weight of `shape` and an optional bias of `biasSize`, both uniform in ±1/√fanIn (PyTorch's
+ * default for linear and convolution layers).
+ */
+function uniformParameters(
+  layer: string,
+  key: NDArray | undefined,
+  shape: number[],
+  fanIn: number,
+  options: { useBias?: boolean; dtype?: DType },
+): { weight: NDArray; bias: NDArray | null } {
+  const [wKey, bKey] = random.split(needKey(layer, key));
+  const bound = {
+    dtype: options.dtype ?? "float32",
+    minval: -1 / Math.sqrt(fanIn),
+    maxval: 1 / Math.sqrt(fanIn),
+  };
+  return {
+    weight: random.uniform(wKey!, shape, bound),
+    bias: options.useBias === false ? null : random.uniform(bKey!, [shape[0]!], bound),
+  };
+}
+
 export interface LinearOptions {
   key: NDArray;
   /** Add a bias (default true). */
@@ -58,20 +81,15 @@ export class Linear extends Module {
     super();
     checkSize("nn.Linear", "inFeatures", inFeatures);
     checkSize("nn.Linear", "outFeatures", outFeatures);
-    const [wKey, bKey] = random.split(needKey("nn.Linear", options?.key));
-    const limit = 1 / Math.sqrt(inFeatures);
-    const dtype = options.dtype ?? "float32";
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.weight = random.uniform(wKey!, [outFeatures, inFeatures], {
-      dtype,
-      minval: -limit,
-      maxval: limit,
-    });
-    this.bias =
-      options.useBias === false
-        ? null
-        : random.uniform(bKey!, [outFeatures], { dtype, minval: -limit, maxval: limit });
+    ({ weight: this.weight, bias: this.bias } = uniformParameters(
+      "nn.Linear",
+      options?.key,
+      [outFeatures, inFeatures],
+      inFeatures,
+      options ?? {},
+    ));
   }
 
   forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
@@ -283,19 +301,14 @@ export class Conv extends Module {
         ? options.padding
         : perDim("padding", options.padding, 0).map((p): [number, number] => [p, p]);
     this.groups = groups;
-    const [wKey, bKey] = random.split(needKey(name, options.key));
     const fanIn = (inChannels / groups) * kernel.reduce((n, k) => n * k, 1);
-    const limit = 1 / Math.sqrt(fanIn);
-    const dtype = options.dtype ?? "float32";
-    this.weight = random.uniform(wKey!, [outChannels, inChannels / groups, ...kernel], {
-      dtype,
-      minval: -limit,
-      maxval: limit,
-    });
-    this.bias =
-      options.useBias === false
-        ? null
-        : random.uniform(bKey!, [outChannels], { dtype, minval: -limit, maxval: limit });
+    ({ weight: this.weight, bias: this.bias } = uniformParameters(
+      name,
+      options.key,
+      [outChannels, inChannels / groups, ...kernel],
+      fanIn,
+      options,
+    ));
   }
 
   forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
