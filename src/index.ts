@@ -53,5 +53,6 @@ import "./runtime/matmul.js";
 import "./runtime/unary-kernels.js";
 import "./runtime/binary-kernels.js";
 import "./runtime/reduce-kernels.js";
+import "./runtime/conv-kernels.js";
 export { config } from "./runtime/threads.js";
 export type { RuntimeConfig } from "./runtime/threads.js";

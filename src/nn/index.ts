@@ -33,15 +33,30 @@ export {
   MLP,
   Sequential,
   Lambda,
-  Conv,
-  Conv1d,
-  Conv2d,
-  type ConvOptions,
   type LinearOptions,
   type MLPOptions,
   type ForwardOptions,
   type Activation,
   type Layer,
 } from "./layers.js";
+export {
+  Conv,
+  Conv1d,
+  Conv2d,
+  ConvTranspose,
+  ConvTranspose1d,
+  ConvTranspose2d,
+  type ConvOptions,
+  type ConvTransposeOptions,
+} from "./conv.js";
 export { filterGrad, filterValueAndGrad, filterJit } from "./filtered.js";
 export { serialize, deserialize, save, load, SerializationError } from "./safetensors.js";
+export {
+  maxPool,
+  avgPool,
+  MaxPool1d,
+  MaxPool2d,
+  AvgPool1d,
+  AvgPool2d,
+  type PoolOptions,
+} from "./pooling.js";

@@ -1,12 +1,12 @@
 /**
- * Layers: `Linear`, `MLP`, `Sequential`, `Lambda`, initialised as PyTorch and Equinox do.
+ * Layers: `Linear`, `MLP`, `Sequential`, `Lambda`, initialised as PyTorch and Equinox do (the
+ * convolutions are in conv.ts).
  * `forward(x)` takes one example or a batch (leading axes are kept).
  */
 import type { NDArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import { ValueError } from "../core/errors.js";
 import * as np from "../numpy/index.js";
-import * as lax from "../lax/index.js";
 import * as random from "../random/index.js";
 import { relu } from "./functional.js";
 import { Module, ModuleError } from "./module.js";
@@ -16,13 +16,13 @@ export interface ForwardOptions {
   key?: NDArray;
 }
 
-function checkSize(layer: string, name: string, value: number): void {
+export function checkSize(layer: string, name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new ValueError(layer, `${name} must be a whole number ≥ 1, got ${String(value)}.`);
   }
 }
 
-function needKey(layer: string, key: NDArray | undefined): NDArray {
+export function needKey(layer: string, key: NDArray | undefined): NDArray {
   if (key === undefined) {
     throw new ValueError(
       layer,
@@ -33,15 +33,16 @@ function needKey(layer: string, key: NDArray | undefined): NDArray {
 }
 
 /**
- * A weight of `shape` and an optional bias of `biasSize`, both uniform in ±1/√fanIn (PyTorch's
- * default for linear and convolution layers).
+ * A weight of `shape` and an optional bias of `biasSize` (default: the weight's first
+ * dimension), both uniform in ±1/√fanIn (PyTorch's default for linear and convolution layers).
  */
-function uniformParameters(
+export function uniformParameters(
   layer: string,
   key: NDArray | undefined,
   shape: number[],
   fanIn: number,
   options: { useBias?: boolean; dtype?: DType },
+  biasSize: number = shape[0]!,
 ): { weight: NDArray; bias: NDArray | null } {
   const [wKey, bKey] = random.split(needKey(layer, key));
   const bound = {
@@ -51,7 +52,7 @@ function uniformParameters(
   };
   return {
     weight: random.uniform(wKey!, shape, bound),
-    bias: options.useBias === false ? null : random.uniform(bKey!, [shape[0]!], bound),
+    bias: options.useBias === false ? null : random.uniform(bKey!, [biasSize], bound),
   };
 }
 
@@ -219,148 +220,5 @@ export class Lambda extends Module {
 
   forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
     return this.fn(x);
-  }
-}
-
-export interface ConvOptions {
-  key: NDArray;
-  /** Window step per spatial dimension (a number applies to all; default 1). */
-  stride?: number | number[];
-  /** Zero padding per spatial dimension, or "SAME"/"VALID" (default 0). */
-  padding?: number | number[] | "SAME" | "VALID";
-  /** Kernel dilation (default 1). */
-  dilation?: number | number[];
-  /** Channel groups (default 1; equal to the input channels for depthwise). */
-  groups?: number;
-  /** Add a bias per output channel (default true). */
-  useBias?: boolean;
-  dtype?: DType;
-}
-
-/**
- * N-d convolution over channel-first inputs (`[C, ...spatial]`, or `[N, C, ...spatial]` for a
- * batch), weight `[outChannels, inChannels / groups, ...kernel]`; weights and bias uniform in
- * ±1/√(fan-in) as PyTorch initialises them.
- */
-export class Conv extends Module {
-  readonly weight: NDArray;
-  readonly bias: NDArray | null;
-  readonly spatial: number;
-  readonly stride: number[];
-  readonly padding: [number, number][] | "SAME" | "VALID";
-  readonly dilation: number[];
-  readonly groups: number;
-
-  constructor(
-    spatial: number,
-    inChannels: number,
-    outChannels: number,
-    kernelSize: number | number[],
-    options: ConvOptions,
-  ) {
-    super();
-    const name = `nn.Conv${spatial}d`;
-    checkSize(name, "inChannels", inChannels);
-    checkSize(name, "outChannels", outChannels);
-    const perDim = (what: string, v: number | number[] | undefined, fallback: number): number[] => {
-      const list =
-        v === undefined
-          ? new Array<number>(spatial).fill(fallback)
-          : typeof v === "number"
-            ? new Array<number>(spatial).fill(v)
-            : v;
-      if (
-        list.length !== spatial ||
-        list.some((d) => !Number.isInteger(d) || d < (what === "padding" ? 0 : 1))
-      ) {
-        throw new ValueError(
-          name,
-          `${what} needs ${spatial} whole number(s), got ${JSON.stringify(v)}.`,
-        );
-      }
-      return list;
-    };
-    const kernel = perDim("kernelSize", kernelSize, 1);
-    const groups = options.groups ?? 1;
-    if (
-      !Number.isInteger(groups) ||
-      groups < 1 ||
-      inChannels % groups !== 0 ||
-      outChannels % groups !== 0
-    ) {
-      throw new ValueError(
-        name,
-        `groups must divide both channel counts (${inChannels}, ${outChannels}), got ${groups}.`,
-      );
-    }
-    this.spatial = spatial;
-    this.stride = perDim("stride", options.stride, 1);
-    this.dilation = perDim("dilation", options.dilation, 1);
-    this.padding =
-      options.padding === "SAME" || options.padding === "VALID"
-        ? options.padding
-        : perDim("padding", options.padding, 0).map((p): [number, number] => [p, p]);
-    this.groups = groups;
-    const fanIn = (inChannels / groups) * kernel.reduce((n, k) => n * k, 1);
-    ({ weight: this.weight, bias: this.bias } = uniformParameters(
-      name,
-      options.key,
-      [outChannels, inChannels / groups, ...kernel],
-      fanIn,
-      options,
-    ));
-  }
-
-  forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
-    const single = x.ndim === this.spatial + 1;
-    if (!single && x.ndim !== this.spatial + 2) {
-      throw new ModuleError(
-        `nn.Conv${this.spatial}d.forward`,
-        `expects [channels, ...${this.spatial} spatial] or [batch, channels, ...spatial], got shape [${x.shape.join(", ")}].`,
-      );
-    }
-    const input = single ? x.reshape([1, ...x.shape]) : x;
-    let y = lax.conv(input, this.weight, {
-      strides: this.stride,
-      padding: this.padding,
-      rhsDilation: this.dilation,
-      featureGroupCount: this.groups,
-    });
-    if (this.bias !== null)
-      y = y.add(
-        this.bias.reshape([this.bias.shape[0]!, ...new Array<number>(this.spatial).fill(1)]),
-      );
-    return single ? y.reshape(y.shape.slice(1)) : y;
-  }
-}
-
-/**
- * 2-d convolution (`Conv` with two spatial dimensions).
- *
- * @example
- * const conv = new nn.Conv2d(1, 8, 3, { key: random.key(0), padding: 1 });
- * console.log(conv.forward(np.ones([1, 28, 28])).shape); // [8, 28, 28]
- * console.log(conv.forward(np.ones([4, 1, 28, 28])).shape); // [4, 8, 28, 28]
- */
-export class Conv2d extends Conv {
-  constructor(
-    inChannels: number,
-    outChannels: number,
-    kernelSize: number | number[],
-    options: ConvOptions,
-  ) {
-    super(2, inChannels, outChannels, kernelSize, options);
-  }
-}
-
-/** 1-d convolution (`Conv` with one spatial dimension). */
-export class Conv1d extends Conv {
-  constructor(
-    inChannels: number,
-    outChannels: number,
-    kernelSize: number | number[],
-    options: ConvOptions,
-  ) {
-    super(1, inChannels, outChannels, kernelSize, options);
   }
 }

@@ -13,12 +13,11 @@
 import { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
 import { ShapeError } from "../core/errors.js";
-import { allocate, allocateUninitialized } from "../core/dtype.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
 import { formatShape } from "../core/shape.js";
-import { fromStorage, view, type ConcreteArray } from "../runtime/concrete.js";
-import { dotGeneral } from "./dot.js";
+import type { ConcreteArray } from "../runtime/concrete.js";
+import { convImpl } from "./conv-impl.js";
 import * as ops from "./ops.js";
 import { bilinearJvp, bilinearTranspose } from "./rules.js";
 import { concatenate, rev, slice } from "./structural.js";
@@ -116,95 +115,6 @@ export function convShape(
     return Math.max(0, Math.floor((padded - window) / p.windowStrides[d]!) + 1);
   });
   return [n / b, o, ...out];
-}
-
-const strides = (shape: readonly number[]): number[] => {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) s[d] = s[d + 1]! * shape[d + 1]!;
-  return s;
-};
-
-/**
- * The convolution as matrix products: for each feature/batch group, the input windows are
- * gathered into a `[N'·P, I·K]` patch matrix (zeros in padding and dilation holes) and multiplied
- * by the group's kernel `[Og, I·K]`ᵀ with `dot_general` (its SIMD kernels for large products).
- */
-function convImpl(lhs: ConcreteArray, rhs: ConcreteArray, p: ConvParams): ConcreteArray {
-  const shape = convShape(lhs.shape, rhs.shape, p);
-  const x = lhs.toTypedArray();
-  const w = rhs.toTypedArray();
-  const spatial = lhs.ndim - 2;
-  const inSpatial = lhs.shape.slice(2);
-  const kSpatial = rhs.shape.slice(2);
-  const outSpatial = shape.slice(2);
-  const P = outSpatial.reduce((a, b) => a * b, 1);
-  const K = kSpatial.reduce((a, b) => a * b, 1);
-  const N = lhs.shape[0]!;
-  const [O, I] = [rhs.shape[0]!, rhs.shape[1]!];
-  const G = p.featureGroupCount;
-  const B = p.batchGroupCount;
-  const groups = Math.max(G, B);
-  const outN = N / B;
-  const Og = O / groups;
-  const inStrides = strides(lhs.shape);
-  const outCoords = strides(outSpatial);
-  const kCoords = strides(kSpatial);
-  const dilated = inSpatial.map((s, d) => dilateDim(s, p.lhsDilation[d]!));
-  // For each (output position, kernel tap): the input offset within one (n, c) plane, or -1.
-  const source = new Int32Array(P * K);
-  for (let q = 0; q < P; q++) {
-    for (let t = 0; t < K; t++) {
-      let offset = 0;
-      for (let d = 0; d < spatial; d++) {
-        const od = Math.floor(q / outCoords[d]!) % outSpatial[d]!;
-        const kd = Math.floor(t / kCoords[d]!) % kSpatial[d]!;
-        const pos = od * p.windowStrides[d]! + kd * p.rhsDilation[d]! - p.padding[d]![0];
-        const ld = p.lhsDilation[d]!;
-        if (pos < 0 || pos >= dilated[d]! || pos % ld !== 0) {
-          offset = -1;
-          break;
-        }
-        offset += (pos / ld) * inStrides[2 + d]!;
-      }
-      source[q * K + t] = offset;
-    }
-  }
-  const result = allocate(lhs.dtype, outN * O * P);
-  const kernels = fromStorage(w, [O, I * K], rhs.dtype, false);
-  for (let group = 0; group < groups; group++) {
-    const c0 = G > 1 ? group * I : 0;
-    const n0 = B > 1 ? group * outN : 0;
-    // Every element is written (zeros in padding and holes).
-    const patches = allocateUninitialized(lhs.dtype, outN * P * I * K);
-    for (let n = 0; n < outN; n++) {
-      for (let q = 0; q < P; q++) {
-        const row = (n * P + q) * I * K;
-        for (let c = 0; c < I; c++) {
-          const plane = (n0 + n) * inStrides[0]! + (c0 + c) * inStrides[1]!;
-          for (let t = 0; t < K; t++) {
-            const at = source[q * K + t]!;
-            patches[row + c * K + t] = at >= 0 ? x[plane + at]! : 0;
-          }
-        }
-      }
-    }
-    const a = fromStorage(patches, [outN * P, I * K], lhs.dtype, false);
-    const kernel = view(kernels, [Og, I * K], [I * K, 1], group * Og * I * K);
-    const product = dotGeneral.spec.impl([a, kernel], {
-      contracting: [[1], [1]],
-      batch: [[], []],
-    })[0] as ConcreteArray;
-    const values = product.toTypedArray();
-    for (let n = 0; n < outN; n++) {
-      for (let q = 0; q < P; q++) {
-        const from = (n * P + q) * Og;
-        for (let o = 0; o < Og; o++) {
-          result[(n * O + group * Og + o) * P + q] = values[from + o]!;
-        }
-      }
-    }
-  }
-  return fromStorage(result, shape, lhs.dtype, lhs.weakType && rhs.weakType);
 }
 
 // ── transposes ─────────────────────────────────────────────────────────────────────────────
@@ -437,6 +347,6 @@ export const convGeneralDilated: Primitive<ConvParams> = definePrimitive<ConvPar
   },
   impl(inputs, params) {
     const [lhs, rhs] = concrete(inputs) as [ConcreteArray, ConcreteArray];
-    return [convImpl(lhs, rhs, params)];
+    return [convImpl(lhs, rhs, params, convShape(lhs.shape, rhs.shape, params))];
   },
 });

@@ -12,9 +12,10 @@ import {
   type PrimitiveSpec,
 } from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
-import { formatShape } from "../core/shape.js";
+import { contiguousStrides, formatShape } from "../core/shape.js";
 import type { ConcreteArray } from "../runtime/concrete.js";
 import { fromAxisLast, withAxesLast } from "../runtime/layout.js";
+import { reduceStrided } from "../runtime/strided.js";
 import * as ops from "./ops.js";
 import { linearJvp, zeroJvp } from "./rules.js";
 import { iota, pad, rev } from "./structural.js";
@@ -38,6 +39,29 @@ function groupByOutput(x: ConcreteArray, axes: readonly number[]): [TypedArray, 
   const groupSize = axes.reduce((n, a) => n * x.shape[a]!, 1);
   return [withAxesLast(x, axes), kept, groupSize];
 }
+
+/**
+ * `x` reduced over `axes` with `step`, each output's elements taken in row-major order of the
+ * reduced axes and accumulated in float64 (then stored in x's dtype), whatever x's layout.
+ */
+function reduceConcrete(
+  x: ConcreteArray,
+  axes: readonly number[],
+  init: number,
+  step: (acc: number, x: number) => number,
+): ConcreteArray {
+  const shape = x.shape.filter((_, i) => !axes.includes(i));
+  return output(shape, x.dtype, x.weakType, (out) => {
+    const acc = new Float64Array(out.length).fill(init);
+    const keptStrides = contiguousStrides(shape);
+    let k = 0;
+    const accStrides = x.shape.map((_, i) => (axes.includes(i) ? 0 : keptStrides[k++]!));
+    reduceStrided(x.shape, x, acc, accStrides, step);
+    out.set(acc);
+  });
+}
+
+const add = (a: number, x: number): number => a + x;
 
 interface ReduceSpec {
   name: string;
@@ -121,19 +145,7 @@ function reduction(spec: ReduceSpec): Primitive<AxesParams> {
       const out = bind1(primitive, [ops.moveAxis(x!, axis!, 0)], { axes: shiftAxes(axes, 0) });
       return [[out], [0]];
     },
-    impl(inputs, { axes }) {
-      const x = concrete(inputs)[0]!;
-      const [flat, shape, group] = groupByOutput(x, axes);
-      return [
-        output(shape, x.dtype, x.weakType, (out) => {
-          for (let o = 0, i = 0; o < out.length; o++) {
-            let acc = spec.init;
-            for (const end = i + group; i < end; i++) acc = spec.step(acc, flat[i]!);
-            out[o] = acc;
-          }
-        }),
-      ];
-    },
+    impl: (inputs, { axes }) => [reduceConcrete(concrete(inputs)[0]!, axes, spec.init, spec.step)],
   });
   return primitive;
 }
@@ -164,16 +176,7 @@ export const reduceSum: Primitive<AxesParams> = definePrimitive<AxesParams>({
     const c = concrete([x!])[0]!;
     const fast = fastReduceSum?.(c, params.axes);
     if (fast !== undefined) return [fast];
-    const [flat, shape, group] = groupByOutput(c, params.axes);
-    return [
-      output(shape, c.dtype, c.weakType, (out) => {
-        for (let o = 0, i = 0; o < out.length; o++) {
-          let acc = 0;
-          for (const end = i + group; i < end; i++) acc += flat[i]!;
-          out[o] = acc;
-        }
-      }),
-    ];
+    return [reduceConcrete(c, params.axes, 0, add)];
   },
   jvp: (primals, tangents, params) => linearJvp(reduceSum)(primals, tangents, params),
   transpose: ([ct], [x], { axes }) => {

@@ -23,7 +23,7 @@ import {
 const minimumWork = 32 * 1024;
 
 /** Products with at least this many multiply-adds are split over the threads. */
-const minimumParallelWork = 4 * 1024 * 1024;
+export const minimumParallelWork = 4 * 1024 * 1024;
 
 /**
  * One thread's share of a product: its spec and where its A, B, C and bias start (in elements).
@@ -75,14 +75,14 @@ export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
   return whole;
 }
 
-interface CompiledMatmul {
+export interface CompiledMatmul {
   module: KernelModule;
   parts: MatmulPart[];
 }
 const kernels = new Map<string, CompiledMatmul>();
 
 /** The product split in `parts`, one exported function `part<i>` each, in one module. */
-function kernelFor(spec: MatmulSpec, parts: number): CompiledMatmul {
+export function matmulKernel(spec: MatmulSpec, parts: number): CompiledMatmul {
   const key = `${parts}:${JSON.stringify(spec)}`;
   let kernel = kernels.get(key);
   if (kernel === undefined) {
@@ -185,7 +185,7 @@ export function matmulWithEpilogue(
   const itemBytes = dtype === "float32" ? 4 : 8;
   const outCount = batch * m * n;
   const threads = batch * m * n * k >= minimumParallelWork ? threadCount() : 1;
-  const kernel = kernelFor(spec, threads);
+  const kernel = matmulKernel(spec, threads);
   const { offsets, total } = layout([
     a.data.byteLength,
     b.data.byteLength,

@@ -3,6 +3,7 @@
  * storage, its strides aligned to the loop's shape (0 on broadcast axes) and an offset.
  */
 import type { TypedArray } from "../core/dtype.js";
+import { contiguousStrides } from "../core/shape.js";
 
 /** A strided view of storage, aligned to some loop shape. */
 export interface Operand {
@@ -11,31 +12,46 @@ export interface Operand {
   offset: number;
 }
 
-function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== s) return false;
-    s *= shape[i]!;
+/**
+ * The same loop with fewer axes: size-1 axes dropped, and neighbouring axes merged where every
+ * operand steps through them as through one (so rows get as long as the layouts allow).
+ */
+function coalesce(shape: readonly number[], operands: readonly Operand[]): [number[], number[][]] {
+  const dims: number[] = [];
+  const strides: number[][] = operands.map(() => []);
+  for (let axis = 0; axis < shape.length; axis++) {
+    const d = shape[axis]!;
+    if (d === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && operands.every((o, k) => strides[k]![last] === o.strides[axis]! * d)) {
+      dims[last] = dims[last]! * d;
+      operands.forEach((o, k) => (strides[k]![last] = o.strides[axis]!));
+      continue;
+    }
+    dims.push(d);
+    operands.forEach((o, k) => strides[k]!.push(o.strides[axis]!));
   }
-  return true;
+  return [dims, strides];
 }
 
 /**
- * Calls `body(outIndex, offsets)` once per element of `shape` in row-major order, where
- * `offsets[k]` is the storage offset of element in operand k. `inner` runs the innermost axis in
- * one call for speed: `inner(outStart, count, offsets, innerStrides)`.
+ * Calls `inner(outStart, count, offsets, innerStrides)` once per row of `shape` (its innermost
+ * axis, after merging axes that can be merged) in row-major order: `offsets[k]` is the storage
+ * offset of the row's first element in operand k, `outStart` the row-major index of that element.
+ * `offsets` is reused between calls: copy it to keep it.
  */
 export function forEachRow(
   shape: readonly number[],
   operands: readonly Operand[],
   inner: (outStart: number, count: number, offsets: number[], innerStrides: number[]) => void,
 ): void {
-  const ndim = shape.length;
   const n = operands.length;
   let size = 1;
   for (const d of shape) size *= d;
   if (size === 0) return;
   const offsets = operands.map((o) => o.offset);
+  const [dims, strides] = coalesce(shape, operands);
+  const ndim = dims.length;
   if (ndim === 0) {
     inner(
       0,
@@ -45,49 +61,102 @@ export function forEachRow(
     );
     return;
   }
-  if (operands.every((o) => isContiguous(shape, o.strides))) {
-    inner(
-      0,
-      size,
-      offsets,
-      operands.map(() => 1),
-    );
-    return;
-  }
   const last = ndim - 1;
-  const count = shape[last]!;
-  const innerStrides = operands.map((o) => o.strides[last]!);
+  const count = dims[last]!;
+  const innerStrides = strides.map((s) => s[last]!);
   const index = new Array<number>(ndim).fill(0);
-  let out = 0;
-  for (;;) {
-    inner(out, count, offsets.slice(), innerStrides);
-    out += count;
-    // Advance the outer index (all axes but the last), updating offsets incrementally.
+  const start = offsets.slice();
+  for (let out = 0; out < size; out += count) {
+    for (let k = 0; k < n; k++) offsets[k] = start[k]!;
+    inner(out, count, offsets, innerStrides);
+    // Advance the outer index (all axes but the last), updating the row starts incrementally.
     let axis = last - 1;
     while (axis >= 0) {
       index[axis]!++;
-      for (let k = 0; k < n; k++) offsets[k] += operands[k]!.strides[axis]!;
-      if (index[axis]! < shape[axis]!) break;
-      for (let k = 0; k < n; k++) offsets[k] -= operands[k]!.strides[axis]! * shape[axis]!;
+      for (let k = 0; k < n; k++) start[k]! += strides[k]![axis]!;
+      if (index[axis]! < dims[axis]!) break;
+      for (let k = 0; k < n; k++) start[k]! -= strides[k]![axis]! * dims[axis]!;
       index[axis] = 0;
       axis--;
     }
-    if (axis < 0) return;
   }
+}
+
+/**
+ * A loop nest over `ndim` axes and two operands, generated once per (ndim, body): `body` reads
+ * `a[ia]` (operand 0) and `b[ib]` (operand 1) at the innermost level. Short rows then cost no
+ * call each (transposes and reductions over small trailing axes have rows of 2 or 3).
+ */
+type Nest = (
+  a: TypedArray | Float64Array,
+  b: TypedArray,
+  dims: readonly number[],
+  aStrides: readonly number[],
+  bStrides: readonly number[],
+  aOffset: number,
+  bOffset: number,
+  f: ((acc: number, x: number) => number) | undefined,
+) => void;
+const nests = new Map<string, Nest>();
+
+function nest(ndim: number, body: string): Nest {
+  const key = `${ndim}:${body}`;
+  let loop = nests.get(key);
+  if (loop === undefined) {
+    const lines: string[] = [];
+    for (let d = 0; d < ndim; d++) {
+      lines.push(
+        `const n${d} = dims[${d}], as${d} = aStrides[${d}], bs${d} = bStrides[${d}];`,
+        `for (let i${d} = 0, ia${d + 1} = ia${d}, ib${d + 1} = ib${d}; i${d} < n${d}; i${d}++, ia${d + 1} += as${d}, ib${d + 1} += bs${d}) {`,
+      );
+    }
+    lines.push(body.replaceAll("ia", `ia${ndim}`).replaceAll("ib", `ib${ndim}`));
+    lines.push("}".repeat(ndim));
+    loop = new Function(
+      "a",
+      "b",
+      "dims",
+      "aStrides",
+      "bStrides",
+      "ia0",
+      "ib0",
+      "f",
+      lines.join("\n"),
+    ) as Nest;
+    nests.set(key, loop);
+  }
+  return loop;
 }
 
 /** Copies a strided operand into contiguous `out` (row-major over `shape`). */
 export function copyStrided(shape: readonly number[], src: Operand, out: TypedArray): void {
-  const data = src.data;
-  forEachRow(shape, [src], (start, count, offsets, strides) => {
-    let o = offsets[0]!;
-    const s = strides[0]!;
-    if (s === 1) {
-      out.set(data.subarray(o, o + count), start);
-      return;
-    }
-    for (let i = 0; i < count; i++, o += s) out[start + i] = data[o]!;
-  });
+  const size = shape.reduce((n, d) => n * d, 1);
+  if (size === 0) return;
+  const [dims, [outStrides, srcStrides]] = coalesce(shape, [
+    { data: out, strides: contiguousStrides(shape), offset: 0 },
+    src,
+  ]);
+  const ndim = dims.length;
+  if (ndim === 0) {
+    out[0] = src.data[src.offset]!;
+  } else if (srcStrides![ndim - 1] === 1 && dims[ndim - 1]! >= 16) {
+    // Long contiguous rows: block copies.
+    forEachRow(shape, [src], (start, count, offsets) => {
+      const o = offsets[0]!;
+      out.set(src.data.subarray(o, o + count), start);
+    });
+  } else {
+    nest(ndim, "a[ia] = b[ib];")(
+      out,
+      src.data,
+      dims,
+      outStrides!,
+      srcStrides!,
+      0,
+      src.offset,
+      undefined,
+    );
+  }
 }
 
 type Scalar = (...xs: number[]) => number;
@@ -201,4 +270,42 @@ export function copyStridedTo(shape: readonly number[], src: Operand, dst: Opera
     const ds = strides[1]!;
     for (let i = 0; i < count; i++, s += ss, d += ds) to[d] = from[s]!;
   });
+}
+
+type Step = (acc: number, x: number) => number;
+const reduceNests = new WeakMap<Step, (Nest | undefined)[]>();
+
+/**
+ * Reduces the strided operand `x` (aligned to `shape`) into `acc` with `acc[o] = step(acc[o], x)`
+ * where `accStrides` maps each element to its accumulator (0 on the reduced axes). Elements are
+ * visited in `x`'s row-major order, so each accumulator sees its elements in row-major order of
+ * the reduced axes, whatever the layout; accumulators are float64 (as a JS number is).
+ */
+export function reduceStrided(
+  shape: readonly number[],
+  x: Operand,
+  acc: Float64Array,
+  accStrides: readonly number[],
+  step: Step,
+): void {
+  const size = shape.reduce((n, d) => n * d, 1);
+  if (size === 0) return;
+  const [dims, [aStrides, xStrides]] = coalesce(shape, [
+    { data: acc, strides: accStrides, offset: 0 },
+    x,
+  ]);
+  // One loop nest per step function, so that the call to `step` has one target (inlined).
+  let loops = reduceNests.get(step);
+  if (loops === undefined) {
+    loops = [];
+    reduceNests.set(step, loops);
+  }
+  const ndim = dims.length;
+  let loop = loops[ndim];
+  if (loop === undefined) {
+    const generic = nest(ndim, "a[ia] = f(a[ia], b[ib]);").toString();
+    loop = new Function(`return ${generic}`)() as Nest;
+    loops[ndim] = loop;
+  }
+  loop(acc, x.data, dims, aStrides!, xStrides!, 0, x.offset, step);
 }

@@ -1,0 +1,268 @@
+/**
+ * Pooling over the trailing spatial axes: `maxPool`, `avgPool`, and the layers `MaxPool1d`,
+ * `MaxPool2d`, `AvgPool1d`, `AvgPool2d` (PyTorch's arguments and defaults: the stride defaults to
+ * the window size). A window's taps are strided slices of the padded input combined elementwise,
+ * so pooling differentiates, batches and fuses like any other elementwise code.
+ */
+import type { NDArray } from "../core/array.js";
+import { ShapeError, ValueError } from "../core/errors.js";
+import * as np from "../numpy/index.js";
+import { Module } from "./module.js";
+
+export interface PoolOptions {
+  /** Window step per spatial axis (a number applies to all; default: the window size). */
+  stride?: number | readonly number[];
+  /** Padding on both sides of each spatial axis (default 0; at most half the window). */
+  padding?: number | readonly number[];
+  /**
+   * `avgPool` only: count the padding in each window's size (default true, as PyTorch); false
+   * divides by the number of input elements in the window.
+   */
+  countIncludePad?: boolean;
+}
+
+interface Geometry {
+  window: number[];
+  stride: number[];
+  padding: number[];
+  out: number[];
+}
+
+function perAxis(
+  where: string,
+  name: string,
+  value: number | readonly number[] | undefined,
+  spatial: number,
+  fallback: readonly number[],
+  min: number,
+): number[] {
+  const list =
+    value === undefined
+      ? [...fallback]
+      : typeof value === "number"
+        ? new Array<number>(spatial).fill(value)
+        : [...value];
+  if (list.length !== spatial || list.some((v) => !Number.isInteger(v) || v < min)) {
+    throw new ValueError(
+      where,
+      `${name} needs ${spatial} whole number(s) ≥ ${min}, got ${JSON.stringify(value)}.`,
+    );
+  }
+  return list;
+}
+
+function geometry(
+  where: string,
+  x: NDArray,
+  windowShape: readonly number[],
+  spatial: number,
+  options: PoolOptions,
+): Geometry {
+  if (x.ndim < spatial) {
+    throw new ShapeError(
+      where,
+      `pools over ${spatial} trailing axes, but the input has shape [${x.shape.join(", ")}].`,
+    );
+  }
+  const window = perAxis(where, "the window size", windowShape, spatial, [], 1);
+  const stride = perAxis(where, "stride", options.stride, spatial, window, 1);
+  const padding = perAxis(
+    where,
+    "padding",
+    options.padding,
+    spatial,
+    window.map(() => 0),
+    0,
+  );
+  const sizes = x.shape.slice(x.ndim - spatial);
+  const out = sizes.map((n, i) => {
+    if (2 * padding[i]! > window[i]!) {
+      throw new ValueError(
+        where,
+        `padding ${padding[i]} is more than half the window (${window[i]}) on spatial axis ${i}.`,
+      );
+    }
+    const size = Math.floor((n + 2 * padding[i]! - window[i]!) / stride[i]!) + 1;
+    if (size < 1) {
+      throw new ShapeError(
+        where,
+        `a window of ${window[i]} does not fit spatial axis ${i} of size ${n} (padding ${padding[i]}), in input shape [${x.shape.join(", ")}].`,
+      );
+    }
+    return size;
+  });
+  return { window, stride, padding, out };
+}
+
+/** The window taps of padded `x`: one strided slice per window position, each `[..., out]`. */
+function taps(x: NDArray, g: Geometry, fill: number): NDArray[] {
+  const spatial = g.window.length;
+  const lead = x.ndim - spatial;
+  const padded = g.padding.some((p) => p > 0)
+    ? np.pad(
+        x,
+        x.shape.map((_, a) => (a < lead ? [0, 0] : [g.padding[a - lead]!, g.padding[a - lead]!])),
+        { constantValues: fill },
+      )
+    : x;
+  const offsets: number[][] = [[]];
+  for (const w of g.window) {
+    const next: number[][] = [];
+    for (const o of offsets) for (let k = 0; k < w; k++) next.push([...o, k]);
+    offsets.splice(0, offsets.length, ...next);
+  }
+  return offsets.map((o) =>
+    padded.get(
+      np.ellipsis,
+      ...o.map((k, i) => np.slice(k, k + g.stride[i]! * (g.out[i]! - 1) + 1, g.stride[i]!)),
+    ),
+  );
+}
+
+/**
+ * The maximum over windows of the last `windowShape.length` axes (any leading axes, e.g.
+ * `[C, H, W]` or `[N, C, H, W]`); padding is -∞.
+ *
+ * @example
+ * const x = np.arange(16, { dtype: "float32" }).reshape([1, 4, 4]);
+ * console.log(nn.maxPool(x, [2, 2]).toList()); // [[[5, 7], [13, 15]]]
+ */
+export function maxPool(
+  x: NDArray,
+  windowShape: readonly number[],
+  options: PoolOptions = {},
+): NDArray {
+  const g = geometry("nn.maxPool", x, windowShape, windowShape.length, options);
+  const lowest = { float32: -Infinity, float64: -Infinity, int32: -(2 ** 31), uint32: 0, bool: 0 };
+  return taps(x, g, lowest[x.dtype]).reduce((a, b) => np.maximum(a, b));
+}
+
+/**
+ * The mean over windows of the last `windowShape.length` axes; padding counts as zeros in the
+ * window (`countIncludePad: true`, PyTorch's default) or is left out of the count.
+ *
+ * @example
+ * const x = np.arange(16, { dtype: "float32" }).reshape([1, 4, 4]);
+ * console.log(nn.avgPool(x, [2, 2]).toList()); // [[[2.5, 4.5], [10.5, 12.5]]]
+ */
+export function avgPool(
+  x: NDArray,
+  windowShape: readonly number[],
+  options: PoolOptions = {},
+): NDArray {
+  const spatial = windowShape.length;
+  const g = geometry("nn.avgPool", x, windowShape, spatial, options);
+  const sum = taps(x, g, 0).reduce((a, b) => np.add(a, b));
+  if (options.countIncludePad ?? true) return sum.div(g.window.reduce((n, w) => n * w, 1));
+  // Elements per window: the same pooling of ones over the unpadded spatial shape.
+  const ones = np.ones(x.shape.slice(x.ndim - spatial), { dtype: x.dtype });
+  const counts = taps(ones, g, 0).reduce((a, b) => np.add(a, b));
+  return sum.div(counts);
+}
+
+/** A pooling layer's fixed settings. */
+abstract class Pool extends Module {
+  readonly windowShape: readonly number[];
+  readonly stride: readonly number[];
+  readonly padding: readonly number[];
+
+  constructor(
+    where: string,
+    spatial: number,
+    kernelSize: number | readonly number[],
+    options: PoolOptions,
+  ) {
+    super();
+    this.windowShape = perAxis(where, "kernelSize", kernelSize, spatial, [], 1);
+    this.stride = perAxis(where, "stride", options.stride, spatial, this.windowShape, 1);
+    this.padding = perAxis(
+      where,
+      "padding",
+      options.padding,
+      spatial,
+      this.windowShape.map(() => 0),
+      0,
+    );
+  }
+}
+
+/**
+ * 2-d max pooling over `[C, H, W]` or `[N, C, H, W]` (PyTorch's `MaxPool2d`: the stride
+ * defaults to the kernel size).
+ *
+ * @example
+ * const pool = new nn.MaxPool2d(2);
+ * console.log(pool.forward(np.ones([8, 28, 28])).shape); // [8, 14, 14]
+ */
+export class MaxPool2d extends Pool {
+  constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
+    super("nn.MaxPool2d", 2, kernelSize, options);
+  }
+
+  forward(x: NDArray): NDArray {
+    return maxPool(x, this.windowShape, { stride: this.stride, padding: this.padding });
+  }
+}
+
+/**
+ * 1-d max pooling over `[C, L]` or `[N, C, L]`.
+ *
+ * @example
+ * console.log(new nn.MaxPool1d(3, { stride: 1 }).forward(np.ones([2, 10])).shape); // [2, 8]
+ */
+export class MaxPool1d extends Pool {
+  constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
+    super("nn.MaxPool1d", 1, kernelSize, options);
+  }
+
+  forward(x: NDArray): NDArray {
+    return maxPool(x, this.windowShape, { stride: this.stride, padding: this.padding });
+  }
+}
+
+/**
+ * 2-d average pooling over `[C, H, W]` or `[N, C, H, W]` (PyTorch's `AvgPool2d`).
+ *
+ * @example
+ * const pool = new nn.AvgPool2d(2);
+ * console.log(pool.forward(np.ones([3, 6, 6])).shape); // [3, 3, 3]
+ */
+export class AvgPool2d extends Pool {
+  readonly countIncludePad: boolean;
+
+  constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
+    super("nn.AvgPool2d", 2, kernelSize, options);
+    this.countIncludePad = options.countIncludePad ?? true;
+  }
+
+  forward(x: NDArray): NDArray {
+    return avgPool(x, this.windowShape, {
+      stride: this.stride,
+      padding: this.padding,
+      countIncludePad: this.countIncludePad,
+    });
+  }
+}
+
+/**
+ * 1-d average pooling over `[C, L]` or `[N, C, L]`.
+ *
+ * @example
+ * console.log(new nn.AvgPool1d(2).forward(np.ones([2, 10])).shape); // [2, 5]
+ */
+export class AvgPool1d extends Pool {
+  readonly countIncludePad: boolean;
+
+  constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
+    super("nn.AvgPool1d", 1, kernelSize, options);
+    this.countIncludePad = options.countIncludePad ?? true;
+  }
+
+  forward(x: NDArray): NDArray {
+    return avgPool(x, this.windowShape, {
+      stride: this.stride,
+      padding: this.padding,
+      countIncludePad: this.countIncludePad,
+    });
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * Eager `conv_general_dilated` of float arrays with one or two spatial dimensions and no input
+ * dilation (forward passes, and the kernel and input gradients of stride-1 convolutions) on
+ * WebAssembly: the input windows are laid out as a column matrix in kernel memory (runs copied
+ * with `memory.copy`, padding zero-filled) and multiplied there by the SIMD matmul, so the
+ * columns never pass through JavaScript. The arithmetic is the matmul's, as in the general path.
+ */
+import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
+import { matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
+import { allocate, type TypedArray } from "../core/dtype.js";
+import type { ConvParams } from "../primitives/conv.js";
+import { installFastConv } from "../primitives/conv-impl.js";
+import { fromStorage, type ConcreteArray } from "./concrete.js";
+import { matmulKernel, minimumParallelWork } from "./matmul.js";
+import { threadCount, type KernelModule } from "./threads.js";
+import {
+  compileKernel,
+  copyIn,
+  kernelMemory,
+  kernelModuleBuilder,
+  layout,
+  reserve,
+  runKernelParallel,
+} from "./wasm-memory.js";
+
+/** Convolutions with fewer multiply-adds stay on the general path. */
+const minimumWork = 64 * 1024;
+
+const kernels = new Map<string, KernelModule>();
+
+/**
+ * `rows(src, dst, count, srcStep, outH, strideH, shiftH, H, rowBytes, outW, lo, hi, srcW,
+ * strideW)`: for each of `count` planes (src advancing by `srcStep` bytes) and each output row
+ * `oh`, input row `ih = oh·strideH + shiftH` (zeros when outside `[0, H)`): columns `[lo, hi)`
+ * come from `src + ih·rowBytes + srcW + ow·strideW·item`, the others are zero. `dst` is written
+ * contiguously, `outW` elements per output row.
+ */
+function kernelFor(dtype: "float32" | "float64"): KernelModule {
+  let kernel = kernels.get(dtype);
+  if (kernel !== undefined) return kernel;
+  const item = dtype === "float32" ? 4 : 8;
+  const module = kernelModuleBuilder();
+  const names = [
+    "src",
+    "dst",
+    "count",
+    "srcStep",
+    "outH",
+    "strideH",
+    "shiftH",
+    "H",
+    "rowBytes",
+    "outW",
+    "lo",
+    "hi",
+    "srcW",
+    "strideW",
+  ] as const;
+  const f = module.addFunction("rows", {
+    params: names.map(() => "i32" as const),
+    paramNames: [...names],
+    export: true,
+    comment: `im2col rows of a ${dtype} input`,
+  });
+  const p = Object.fromEntries(names.map((n, i) => [n, i])) as Record<
+    (typeof names)[number],
+    number
+  >;
+  const plane = f.addLocal("i32", "plane");
+  const oh = f.addLocal("i32", "oh");
+  const ih = f.addLocal("i32", "ih");
+  const from = f.addLocal("i32", "from");
+  const ow = f.addLocal("i32", "ow");
+  const step = f.addLocal("i32", "step");
+  f.localGet(p.strideW).i32Const(item).i32Mul().localSet(step);
+  const bytes = f.addLocal("i32", "bytes");
+  // memory.fill and memory.copy cost a call each: short runs go element by element.
+  const zeros = (start: () => void, length: () => void): void => {
+    length();
+    f.i32Const(item).i32Mul().localSet(bytes);
+    f.localGet(bytes).i32Const(0).i32GtS();
+    f.if(() => {
+      start();
+      f.i32Const(0).localGet(bytes).memoryFill();
+    });
+  };
+  const forRange = (counter: number, end: number, body: () => void): void => {
+    f.block((done) => {
+      f.loop((next) => {
+        f.localGet(counter).localGet(end).i32GeS().brIf(done);
+        body();
+        f.localGet(counter).i32Const(1).i32Add().localSet(counter).br(next);
+      });
+    });
+  };
+  f.i32Const(0).localSet(plane);
+  forRange(plane, p.count, () => {
+    f.i32Const(0).localSet(oh);
+    forRange(oh, p.outH, () => {
+      f.localGet(oh).localGet(p.strideH).i32Mul().localGet(p.shiftH).i32Add().localSet(ih);
+      f.localGet(ih).i32Const(0).i32LtS().localGet(ih).localGet(p.H).i32GeS().i32Or();
+      f.if(
+        () =>
+          zeros(
+            () => f.localGet(p.dst),
+            () => f.localGet(p.outW).i32Const(item).i32Mul(),
+          ),
+        () => {
+          // from = src + ih·rowBytes + srcW + lo·step
+          f.localGet(p.src).localGet(ih).localGet(p.rowBytes).i32Mul().i32Add();
+          f.localGet(p.srcW).i32Add().localGet(p.lo).localGet(step).i32Mul().i32Add();
+          f.localSet(from);
+          zeros(
+            () => f.localGet(p.dst),
+            () => f.localGet(p.lo).i32Const(item).i32Mul(),
+          );
+          f.localGet(p.strideW).i32Const(1).i32Eq();
+          f.if(
+            () => {
+              f.localGet(p.dst).localGet(p.lo).i32Const(item).i32Mul().i32Add();
+              f.localGet(from);
+              f.localGet(p.hi).localGet(p.lo).i32Sub().i32Const(item).i32Mul();
+              f.memoryCopy();
+            },
+            () => {
+              f.localGet(p.lo).localSet(ow);
+              forRange(ow, p.hi, () => {
+                f.localGet(p.dst).localGet(ow).i32Const(item).i32Mul().i32Add();
+                f.localGet(from);
+                copyElement(f, item);
+                f.localGet(from).localGet(step).i32Add().localSet(from);
+              });
+            },
+          );
+          zeros(
+            () => f.localGet(p.dst).localGet(p.hi).i32Const(item).i32Mul().i32Add(),
+            () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
+          );
+        },
+      );
+      f.localGet(p.dst).localGet(p.outW).i32Const(item).i32Mul().i32Add().localSet(p.dst);
+    });
+    f.localGet(p.src).localGet(p.srcStep).i32Add().localSet(p.src);
+  });
+  kernel = compileKernel(module.build({ names: false }));
+  kernels.set(dtype, kernel);
+  return kernel;
+}
+
+/** Copies one element: destination and source addresses on the stack. */
+function copyElement(f: FunctionBuilder, item: number): void {
+  if (item === 4) f.memoryOp("f32.load", 0, 4).memoryOp("f32.store", 0, 4);
+  else f.memoryOp("f64.load", 0, 8).memoryOp("f64.store", 0, 8);
+}
+
+/** Output columns `[lo, hi)` whose input column `ow·stride + shift` lies in `[0, size)`. */
+function validRange(
+  outSize: number,
+  stride: number,
+  shift: number,
+  size: number,
+): [number, number] {
+  const lo = Math.min(outSize, Math.max(0, Math.ceil(-shift / stride)));
+  const hi = Math.max(lo, Math.min(outSize, Math.floor((size - 1 - shift) / stride) + 1));
+  return [lo, hi];
+}
+
+function fastConv(
+  lhs: ConcreteArray,
+  rhs: ConcreteArray,
+  p: ConvParams,
+  shape: readonly number[],
+): ConcreteArray | undefined {
+  const dtype = lhs.dtype;
+  const spatial = lhs.ndim - 2;
+  if ((dtype !== "float32" && dtype !== "float64") || rhs.dtype !== dtype) return undefined;
+  if ((spatial !== 1 && spatial !== 2) || p.lhsDilation.some((d) => d !== 1)) return undefined;
+  // Two spatial dimensions, H first (1-d convolutions have H = 1).
+  const two = <T>(list: readonly T[], one: T): [T, T] =>
+    spatial === 2 ? [list[0]!, list[1]!] : [one, list[0]!];
+  const [H, W] = two(lhs.shape.slice(2), 1);
+  const [KH, KW] = two(rhs.shape.slice(2), 1);
+  const [OH, OW] = two(shape.slice(2), 1);
+  const [sh, sw] = two(p.windowStrides, 1);
+  const [dh, dw] = two(p.rhsDilation, 1);
+  const [ph, pw] = two(
+    p.padding.map(([low]) => low),
+    0,
+  );
+  const [N, C] = [lhs.shape[0]!, lhs.shape[1]!];
+  const [O, I] = [rhs.shape[0]!, rhs.shape[1]!];
+  const G = p.featureGroupCount;
+  const B = p.batchGroupCount;
+  const groups = Math.max(G, B);
+  const outN = N / B;
+  const Og = O / groups;
+  const P = OH * OW;
+  const K = KH * KW;
+  const rows = I * K;
+  const columns = outN * P;
+  if (Og * rows * columns * groups < minimumWork || P === 0 || rows === 0) return undefined;
+  const item = dtype === "float32" ? 4 : 8;
+  const transposed = KW > OW;
+  const spec: MatmulSpec = {
+    dtype,
+    batch: 1,
+    m: Og,
+    n: columns,
+    k: rows,
+    a: { batchStride: 0, rowStride: rows, colStride: 1 },
+    // Columns laid out [I·K, N'·P] (runs along the output width), or transposed, [N'·P, I·K]
+    // (runs along the kernel width: the kernel gradients, whose "kernel" is a whole image).
+    b: transposed
+      ? { batchStride: 0, rowStride: 1, colStride: rows }
+      : { batchStride: 0, rowStride: columns, colStride: 1 },
+  };
+  const threads = Og * rows * columns >= minimumParallelWork ? threadCount() : 1;
+  const matmul = matmulKernel(spec, threads);
+  const x = lhs.contiguousData();
+  const w = rhs.contiguousData();
+  const { offsets, total } = layout([
+    x.byteLength,
+    w.byteLength,
+    rows * columns * item,
+    Og * columns * item,
+    ...matmul.parts.map((part) => matmulScratchBytes(part.spec)),
+  ]);
+  reserve(total);
+  copyIn(x, offsets[0]!);
+  copyIn(w, offsets[1]!);
+  const [xAt, wAt, colsAt, productAt] = offsets as [number, number, number, number];
+  const im2col = kernelFor(dtype).exports.rows as (...args: number[]) => void;
+  const planeBytes = H * W * item;
+  const result = allocate(dtype, outN * O * P);
+  for (let group = 0; group < groups; group++) {
+    const c0 = G > 1 ? group * I : 0;
+    const n0 = B > 1 ? group * outN : 0;
+    const xGroup = xAt + (n0 * C + c0) * planeBytes;
+    if (transposed) {
+      // One row per (n, oh, ow): for each input feature, the KH × KW window.
+      let dst = colsAt;
+      for (let n = 0; n < outN; n++) {
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            const shiftW = ow * sw - pw;
+            const [lo, hi] = validRange(KW, dw, shiftW, W);
+            im2col(
+              xGroup + n * C * planeBytes,
+              dst,
+              I,
+              planeBytes,
+              KH,
+              dh,
+              oh * sh - ph,
+              H,
+              W * item,
+              KW,
+              lo,
+              hi,
+              shiftW * item,
+              dw,
+            );
+            dst += rows * item;
+          }
+        }
+      }
+    } else {
+      // One row per (input feature, kh, kw): for each example, the OH × OW output positions.
+      let dst = colsAt;
+      for (let c = 0; c < I; c++) {
+        for (let kh = 0; kh < KH; kh++) {
+          for (let kw = 0; kw < KW; kw++) {
+            const shiftW = kw * dw - pw;
+            const [lo, hi] = validRange(OW, sw, shiftW, W);
+            im2col(
+              xGroup + c * planeBytes,
+              dst,
+              outN,
+              C * planeBytes,
+              OH,
+              sh,
+              kh * dh - ph,
+              H,
+              W * item,
+              OW,
+              lo,
+              hi,
+              shiftW * item,
+              sw,
+            );
+            dst += columns * item;
+          }
+        }
+      }
+    }
+    runKernelParallel(
+      "conv_general_dilated",
+      matmul.module,
+      matmul.parts.map((part, i) => ({
+        name: `part${i}`,
+        args: [
+          wAt + (group * Og * rows + part.a) * item,
+          colsAt + part.b * item,
+          productAt + part.c * item,
+          offsets[4 + i]!,
+        ],
+      })),
+    );
+    // [Og, outN·P] → result[n, group·Og + o, :]
+    const product = view(dtype, productAt, Og * columns);
+    for (let o = 0; o < Og; o++) {
+      for (let n = 0; n < outN; n++) {
+        const from = (o * outN + n) * P;
+        result.set(product.subarray(from, from + P), (n * O + group * Og + o) * P);
+      }
+    }
+  }
+  return fromStorage(result, shape, dtype, lhs.weakType && rhs.weakType);
+}
+
+/** A typed view of kernel memory (valid until the memory next grows). */
+function view(dtype: "float32" | "float64", byteOffset: number, length: number): TypedArray {
+  const buffer = kernelMemory().buffer;
+  return dtype === "float32"
+    ? new Float32Array(buffer, byteOffset, length)
+    : new Float64Array(buffer, byteOffset, length);
+}
+
+installFastConv(fastConv);
