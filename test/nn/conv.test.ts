@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { jit, nn, np, random, ValueError, type NDArray } from "../../src/index.js";
 import { expectClose, expectTypedError } from "../helpers/assertions.js";
-import { decode, loadFixture, type FixtureArray } from "../helpers/fixtures.js";
+import { decode as decodeValue, loadFixture, type FixtureArray } from "../helpers/fixtures.js";
 
 interface ConvTransposeCase {
   name: string;
@@ -32,6 +32,7 @@ interface ConvTransposeCase {
   dbias: FixtureArray;
 }
 
+const decode = (a: FixtureArray): NDArray => decodeValue(a) as NDArray;
 const fixture = loadFixture<{ convTranspose: ConvTransposeCase[] }>("pool.json");
 const file = "conv.test.ts";
 const tight = { rtol: 1e-11, atol: 1e-11 };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { grad, jit, nn, np, ShapeError, ValueError, vmap, type NDArray } from "../../src/index.js";
 import { expectClose, expectTypedError } from "../helpers/assertions.js";
-import { decode, loadFixture, type FixtureArray } from "../helpers/fixtures.js";
+import { decode as decodeValue, loadFixture, type FixtureArray } from "../helpers/fixtures.js";
 
 interface PoolCase {
   name: string;
@@ -19,6 +19,7 @@ interface PoolCase {
   dx: FixtureArray;
 }
 
+const decode = (a: FixtureArray): NDArray => decodeValue(a) as NDArray;
 const fixture = loadFixture<{ pool: PoolCase[] }>("pool.json");
 const file = "pooling.test.ts";
 
