@@ -342,8 +342,15 @@ export function schedule(program: Program, donated: readonly boolean[] = []): Sc
   );
 }
 
-/** Primitives whose eager result may be a view sharing its input's storage. */
-const viewPrimitives = new Set(["broadcast_in_dim", "reshape", "transpose", "slice", "rev"]);
+/** Primitives whose eager result may be a view sharing its input's storage (or the input). */
+const viewPrimitives = new Set([
+  "broadcast_in_dim",
+  "reshape",
+  "transpose",
+  "slice",
+  "rev",
+  "stop_gradient",
+]);
 
 /**
  * Liveness over kernels. Views share storage, so liveness is tracked per buffer (the root value a

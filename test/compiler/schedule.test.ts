@@ -5,7 +5,7 @@
  * donated), values used after a fused group are exported, and the peak memory is plausible.
  */
 import { describe, expect, it } from "vitest";
-import { jit, np, type NDArray } from "../../src/index.js";
+import { jit, np, stopGradient, type NDArray } from "../../src/index.js";
 import { asConcrete } from "../../src/runtime/concrete.js";
 import { expectClose } from "../helpers/assertions.js";
 
@@ -284,6 +284,19 @@ describe("in-place updates", () => {
     expect(scatter!.inPlace[0]).toMatch(/^[a-z]+ → [a-z]+$/);
     expect(bits(jit(f)(x))).toEqual(bits(f(x)));
     expect(bits(jit(f)(x))[0]).toBe("1");
+  });
+
+  it("a value shared through stopGradient is not overwritten while still needed", () => {
+    // stop_gradient returns its input: writing one in place would change the other.
+    const f = (e: NDArray): NDArray[] => {
+      const n = e.mul(2);
+      return [n.add(1), stopGradient(n).mul(3)];
+    };
+    const x = np.array([1, 2, 3, 4]);
+    const [a, b] = jit(f)(x);
+    expect(a!.toList()).toEqual([3, 5, 7, 9]);
+    expect(b!.toList()).toEqual([6, 12, 18, 24]);
+    expect(jit(f).lower(x).optimized.toString()).not.toContain("stop_gradient");
   });
 
   it("an argument is not updated in place unless it is donated", () => {

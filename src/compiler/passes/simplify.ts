@@ -1,7 +1,7 @@
 /**
  * Algebraic simplification, as small rewrite rules: x*1, 1*x, x+0, 0+x, x-0, x/1 → x;
  * neg(neg(x)) → x; transpose of transpose → one transpose (or none); reshape of reshape → one
- * reshape; no-op reshapes, casts and broadcasts → their input; select(p, x, x) → x; a transpose
+ * reshape; no-op reshapes, casts and broadcasts, and stop_gradient → their input; select(p, x, x) → x; a transpose
  * that swaps the two operands' axes of a product used nowhere else → the product with its
  * operands swapped (Cᵀ = Bᵀ·Aᵀ: the matmul kernels read transposed operands for free, so the
  * transposed result costs no copy — reverse mode makes these for every weight gradient).
@@ -35,6 +35,8 @@ const identityRules: Record<string, (inputs: readonly Atom[], params: Params) =>
     // Same shape means same row-major elements.
     reshape: ([x]) => x,
     convert_element_type: ([x]) => x,
+    // Compiled programs are run, never differentiated again: stopping gradients is the identity.
+    stop_gradient: ([x]) => x,
     // Only the identity permutation / placement leaves the elements where they are.
     broadcast_in_dim: ([x], p) =>
       isIdentityPermutation((p as { broadcastDimensions: readonly number[] }).broadcastDimensions)
