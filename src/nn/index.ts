@@ -49,8 +49,41 @@ export {
   type ConvOptions,
   type ConvTransposeOptions,
 } from "./conv.js";
-export { filterGrad, filterValueAndGrad, filterJit } from "./filtered.js";
+export {
+  filterGrad,
+  filterValueAndGrad,
+  filterJit,
+  filterVmap,
+  type FilterVmapOptions,
+} from "./filtered.js";
 export { serialize, deserialize, save, load, SerializationError } from "./safetensors.js";
+export * as init from "./init.js";
+export {
+  LayerNorm,
+  RMSNorm,
+  GroupNorm,
+  type LayerNormOptions,
+  type RMSNormOptions,
+  type GroupNormOptions,
+  type GroupNormForwardOptions,
+} from "./normalization.js";
+export {
+  BatchNorm,
+  State,
+  StateIndex,
+  makeWithState,
+  type BatchNormOptions,
+  type BatchNormState,
+  type StatefulLayer,
+} from "./batch-norm.js";
+export { Dropout, type DropoutForwardOptions } from "./dropout.js";
+export { Embedding, type EmbeddingOptions } from "./embedding.js";
+export {
+  MultiheadAttention,
+  type MultiheadAttentionOptions,
+  type AttentionForwardOptions,
+} from "./attention.js";
+export { GRUCell, LSTMCell, type RecurrentCellOptions } from "./recurrent.js";
 export {
   maxPool,
   avgPool,

@@ -1,0 +1,221 @@
+/**
+ * `MultiheadAttention`, as Equinox defines it: separate query, key, value and output projections
+ * (`nn.Linear`, PyTorch's initialisation) with free per-head sizes, scaled dot-product attention
+ * per head, an optional boolean mask and dropout on the attention weights.
+ */
+import type { NDArray } from "../core/array.js";
+import type { DType } from "../core/dtype.js";
+import { DtypeError, ShapeError, ValueError } from "../core/errors.js";
+import * as np from "../numpy/index.js";
+import * as random from "../random/index.js";
+import { Dropout } from "./dropout.js";
+import { softmax } from "./functional.js";
+import { checkSize, Linear, needKey } from "./layers.js";
+import { Module } from "./module.js";
+
+export interface MultiheadAttentionOptions {
+  /** Number of heads h. */
+  numHeads: number;
+  /** Channels of the query input. */
+  querySize: number;
+  /** Channels of the key input (default querySize). */
+  keySize?: number;
+  /** Channels of the value input (default querySize). */
+  valueSize?: number;
+  /** Channels of the output (default querySize). */
+  outputSize?: number;
+  /** Channels per head that queries and keys are compared over (default querySize / numHeads). */
+  qkSize?: number;
+  /** Channels per head of the attended values (default querySize / numHeads). */
+  voSize?: number;
+  /** Bias in the query projection (default false); likewise the others. */
+  useQueryBias?: boolean;
+  useKeyBias?: boolean;
+  useValueBias?: boolean;
+  useOutputBias?: boolean;
+  /** Dropout probability on the attention weights (default 0). */
+  dropoutP?: number;
+  /** Start in inference mode: no dropout (default false). */
+  inference?: boolean;
+  dtype?: DType;
+  key: NDArray;
+}
+
+/** Options of `MultiheadAttention.forward`. */
+export interface AttentionForwardOptions {
+  /**
+   * Where queries may attend (true) and not (false): a bool array that broadcasts against the
+   * attention weights `[..., numHeads, queryLength, keyLength]`, e.g. `[Lq, Lk]` for all heads or
+   * `[numHeads, Lq, Lk]` per head.
+   */
+  mask?: NDArray;
+  /** Randomness for dropout (needed when dropoutP > 0 and not in inference). */
+  key?: NDArray;
+  /** Overrides the layer's inference setting (dropout off when true). */
+  inference?: boolean;
+}
+
+const shapeText = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
+
+/**
+ * Multi-head attention (Equinox's `MultiheadAttention`): for each head i,
+ * softmax(Q·Wqᵢ (K·Wkᵢ)ᵀ / √qkSize)·V·Wvᵢ, concatenated over heads and projected by Wo.
+ * `forward(query [Lq, querySize], key [Lk, keySize], value [Lk, valueSize])` returns
+ * `[Lq, outputSize]`; leading batch axes (the same on all three) are kept.
+ *
+ * @example
+ * const attention = new nn.MultiheadAttention({ numHeads: 2, querySize: 8, key: random.key(0) });
+ * const x = random.normal(random.key(1), [5, 8]);
+ * console.log(attention.forward(x, x, x).shape); // [5, 8]
+ * const causal = np.greaterEqual(np.arange(5).reshape([5, 1]), np.arange(5)); // j ≤ i
+ * console.log(attention.forward(x, x, x, { mask: causal }).shape); // [5, 8]
+ */
+export class MultiheadAttention extends Module {
+  readonly queryProj: Linear;
+  readonly keyProj: Linear;
+  readonly valueProj: Linear;
+  readonly outputProj: Linear;
+  readonly dropout: Dropout;
+  readonly numHeads: number;
+  readonly querySize: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly outputSize: number;
+  readonly qkSize: number;
+  readonly voSize: number;
+
+  constructor(options: MultiheadAttentionOptions) {
+    super();
+    const layer = "nn.MultiheadAttention";
+    if (options === null || typeof options !== "object") {
+      throw new ValueError(layer, "expects an options object { numHeads, querySize, key, ... }.");
+    }
+    const { numHeads, querySize } = options;
+    checkSize(layer, "numHeads", numHeads);
+    checkSize(layer, "querySize", querySize);
+    const perHead = Math.floor(querySize / numHeads);
+    this.numHeads = numHeads;
+    this.querySize = querySize;
+    this.keySize = options.keySize ?? querySize;
+    this.valueSize = options.valueSize ?? querySize;
+    this.outputSize = options.outputSize ?? querySize;
+    this.qkSize = options.qkSize ?? perHead;
+    this.voSize = options.voSize ?? perHead;
+    for (const name of ["keySize", "valueSize", "outputSize", "qkSize", "voSize"] as const) {
+      if (this[name] === 0 && options[name] === undefined) {
+        throw new ValueError(
+          layer,
+          `${name} defaults to querySize / numHeads, which is 0 for querySize ${querySize} and ${numHeads} heads; give ${name}.`,
+        );
+      }
+      checkSize(layer, name, this[name]);
+    }
+    const [qKey, kKey, vKey, oKey] = [...random.split(needKey(layer, options.key), 4)];
+    const dtype = options.dtype === undefined ? {} : { dtype: options.dtype };
+    const h = numHeads;
+    this.queryProj = new Linear(querySize, h * this.qkSize, {
+      key: qKey!,
+      useBias: options.useQueryBias === true,
+      ...dtype,
+    });
+    this.keyProj = new Linear(this.keySize, h * this.qkSize, {
+      key: kKey!,
+      useBias: options.useKeyBias === true,
+      ...dtype,
+    });
+    this.valueProj = new Linear(this.valueSize, h * this.voSize, {
+      key: vKey!,
+      useBias: options.useValueBias === true,
+      ...dtype,
+    });
+    this.outputProj = new Linear(h * this.voSize, this.outputSize, {
+      key: oKey!,
+      useBias: options.useOutputBias === true,
+      ...dtype,
+    });
+    this.dropout = new Dropout(options.dropoutP ?? 0, { inference: options.inference === true });
+  }
+
+  forward(
+    query: NDArray,
+    key: NDArray,
+    value: NDArray,
+    options: AttentionForwardOptions = {},
+  ): NDArray {
+    this.checkInputs(query, key, value);
+    const lq = query.shape[query.ndim - 2]!;
+    const lk = key.shape[key.ndim - 2]!;
+    const batch = query.shape.slice(0, -2);
+    // [..., L, h·size] → [..., h, L, size]
+    const heads = (x: NDArray, proj: Linear, length: number): NDArray =>
+      np.swapaxes(proj.forward(x).reshape([...batch, length, this.numHeads, -1]), -2, -3);
+    const q = heads(query, this.queryProj, lq).div(Math.sqrt(this.qkSize));
+    const k = heads(key, this.keyProj, lk);
+    const v = heads(value, this.valueProj, lk);
+    let logits = np.matmul(q, np.swapaxes(k, -1, -2));
+    if (options.mask !== undefined) {
+      this.checkMask(options.mask, [...batch, this.numHeads, lq, lk]);
+      const lowest = logits.dtype === "float64" ? -Number.MAX_VALUE : -3.4028234663852886e38;
+      logits = np.where(options.mask, logits, lowest);
+    }
+    let weights = softmax(logits, { axis: -1 });
+    const inference = options.inference ?? this.dropout.inference;
+    if (!inference && this.dropout.p > 0) {
+      if (options.key === undefined) {
+        throw new ValueError(
+          "nn.MultiheadAttention.forward",
+          `dropout (p = ${this.dropout.p}) needs { key } in training; pass { inference: true } to turn it off.`,
+        );
+      }
+      weights = this.dropout.forward(weights, { key: options.key });
+    }
+    const attended = np.swapaxes(np.matmul(weights, v), -2, -3);
+    return this.outputProj.forward(attended.reshape([...batch, lq, this.numHeads * this.voSize]));
+  }
+
+  private checkInputs(query: NDArray, key: NDArray, value: NDArray): void {
+    const expect = (x: NDArray, name: string, size: number): void => {
+      if (x.ndim < 2 || x.shape[x.ndim - 1] !== size) {
+        throw new ShapeError(
+          "nn.MultiheadAttention.forward",
+          `expects ${name} of shape [length, ${size}] (or with leading batch axes), got ${shapeText(x.shape)}.`,
+        );
+      }
+    };
+    expect(query, "query", this.querySize);
+    expect(key, "key", this.keySize);
+    expect(value, "value", this.valueSize);
+    const lead = (x: NDArray): string => shapeText(x.shape.slice(0, -2));
+    if (
+      key.shape[key.ndim - 2] !== value.shape[value.ndim - 2] ||
+      lead(query) !== lead(key) ||
+      lead(key) !== lead(value)
+    ) {
+      throw new ShapeError(
+        "nn.MultiheadAttention.forward",
+        `key and value need the same length, and all three the same batch axes; got query ${shapeText(query.shape)}, key ${shapeText(key.shape)}, value ${shapeText(value.shape)}.`,
+      );
+    }
+  }
+
+  private checkMask(mask: NDArray, target: readonly number[]): void {
+    if (mask.dtype !== "bool") {
+      throw new DtypeError(
+        "nn.MultiheadAttention.forward",
+        `mask must be a bool array (true where attention is allowed), got ${mask.dtype}; e.g. mask.astype("bool").`,
+      );
+    }
+    const offset = target.length - mask.ndim;
+    const fits =
+      offset >= 0 &&
+      mask.shape.every((d, i) => d === 1 || d === target[offset + i]) &&
+      mask.shape[mask.ndim - 1] === target[target.length - 1] &&
+      mask.shape[mask.ndim - 2] === target[target.length - 2];
+    if (!fits) {
+      throw new ShapeError(
+        "nn.MultiheadAttention.forward",
+        `mask of shape ${shapeText(mask.shape)} does not broadcast against the attention weights ${shapeText(target)} ([..., heads, queryLength, keyLength]); give [${target.at(-2)}, ${target.at(-1)}] or [${this.numHeads}, ${target.at(-2)}, ${target.at(-1)}].`,
+      );
+    }
+  }
+}
