@@ -114,15 +114,16 @@ const minimumParallelElements = { plain: 256 * 1024, math: 32 * 1024 };
 /** A fused kernel compiled to WebAssembly: operands are copied into kernel memory and back. */
 function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned: Owned): Step {
   const reuse = new Map(kernel.inPlace.map(([input, output]) => [output, input]));
-  const item = wasm.outputs[0]!.aval.dtype === "float64" ? 8 : 4;
+  const item = wasm.itemBytes;
   // Element counts: each array input, each output (a reduction's has one per block), then the
-  // reduction's temporary.
+  // reduction's temporary; bool arrays (masks) have one byte per element.
   const counts = [
     ...wasm.arrays.map(() => wasm.count),
     ...wasm.outputs.map((v) => (v === wasm.reduction?.output ? wasm.reduction.blocks : wasm.count)),
     ...(wasm.reduction === undefined ? [] : [wasm.count]),
   ];
-  const { offsets, total } = layout(counts.map((n) => n * item));
+  const itemOf = [...wasm.arrays, ...wasm.outputs].map((v) => (v.aval.dtype === "bool" ? 1 : item));
+  const { offsets, total } = layout(counts.map((n, i) => n * (itemOf[i] ?? item)));
   const minimumParallel = wasm.usesMath
     ? minimumParallelElements.math
     : minimumParallelElements.plain;
@@ -143,7 +144,7 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned
       // Whole vectors per part, so that no two parts write the same 16 bytes.
       const calls = splitRange(wasm.count, parts, 16 / item).map(([start, length]) => ({
         name: wasm.name,
-        args: [...pointers.map((p) => p + start * item), ...scalars, length * item],
+        args: [...pointers.map((p, k) => p + start * itemOf[k]!), ...scalars, length * item],
       }));
       runKernelParallel("a fused kernel", module, calls);
     }

@@ -88,6 +88,8 @@ export function compileScanLoop(
   // Inputs of the kernel: carries (their buffers) or array consts; scalars are consts.
   const constVars = body.invars.slice(0, nc);
   if (fused.arrays.some((v) => !carryVars.includes(v) && !constVars.includes(v))) return undefined;
+  // Masks (bool arrays) are not carried in the whole loop.
+  if ([...fused.arrays, ...fused.outputs].some((v) => v.aval.dtype === "bool")) return undefined;
   if (fused.scalars.some((v) => !constVars.includes(v))) return undefined;
   const arrayConsts = constVars.filter((v) => fused.arrays.includes(v));
   const scalarType = carryVars[0]!.aval.dtype === "float64" ? "f64" : "f32";

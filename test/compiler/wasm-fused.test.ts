@@ -137,6 +137,31 @@ describe("WebAssembly fused kernels", () => {
     expect(code).toContain(";; c:f32[1024] = mul a 2.0:f32[]");
   });
 
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: masks (bool arrays) as kernel outputs and select inputs, one byte per element`, () => {
+      // The mask is an output of the first kernel (a program output here) and a select input of
+      // the second, as relu's mask is between the forward and backward passes.
+      const f = (x: NDArray, y: NDArray): NDArray[] => {
+        const mask = x.add(1).le(y);
+        return [mask, np.where(mask, 0, y.mul(3)), np.where(mask.get("::-1"), x, 1)];
+      };
+      // Odd lengths, and one long enough to be split over the threads.
+      for (const n of [1, 5, 16, 1003, 300_001]) {
+        const [x, y] = operands(dtype, n);
+        const got = jit(f)(x, y);
+        const want = f(x, y);
+        expect(got[0]!.dtype).toBe("bool");
+        expect(Array.from(got[0]!.toTypedArray())).toEqual(Array.from(want[0]!.toTypedArray()));
+        expectIdentical(got[1]!, want[1]!);
+        expectIdentical(got[2]!, want[2]!);
+      }
+      const [x, y] = operands(dtype, 5000);
+      const code = jit(f).lower(x, y).code;
+      expect(code).not.toContain("function kernel");
+      expect(code).toContain("i8x16.shuffle");
+    });
+  }
+
   it("kernels with operations that have no SIMD form use generated JavaScript", () => {
     const [x] = operands("float32", 8);
     const code = jit((a: NDArray) => np.cosh(a).mul(a)).lower(x).code;

@@ -39,6 +39,8 @@ export interface WasmFusedKernel {
   outputs: readonly Var[];
   /** Elements per array operand (the loop length). */
   count: number;
+  /** Bytes per element of the float arrays (bool arrays have one byte per element). */
+  itemBytes: 4 | 8;
   /** Whether it evaluates exp/log/tanh/… (costly per element: worth threads sooner). */
   usesMath: boolean;
   /**
@@ -87,25 +89,31 @@ export const simdUnary: Readonly<Record<string, SimdUnary>> = {
   atan: f32x4Atan,
 };
 
-/** Whether every equation can be emitted, with masks (bool values) kept inside the kernel. */
+/**
+ * Whether every equation can be emitted. Masks (bool values) come from comparisons of the
+ * kernel's floats and feed `select`; they may also be kernel inputs and outputs (stored as one
+ * byte per element, as bool arrays are), e.g. relu's mask, computed forward and reused backward.
+ */
 function supported(kernel: Kernel, lanes: Lanes): boolean {
   const dtype = lanes === "f32x4" ? "float32" : "float64";
-  const outputs = new Set(kernel.outputs);
   const last = kernel.equations[kernel.equations.length - 1]!;
   const body = isTrailingReduction(last) ? kernel.equations.slice(0, -1) : kernel.equations;
   if (body !== kernel.equations && last.inputs[0]!.aval.dtype !== dtype) return false;
+  const isMask = (a: Atom): boolean =>
+    a instanceof Var &&
+    a.aval.dtype === "bool" &&
+    (kernel.equations.some((e) => e.outputs[0] === a && comparisons.has(e.primitive.name)) ||
+      (kernel.inputs.includes(a) && a.aval.ndim > 0));
   for (const eq of body) {
     const name = eq.primitive.name;
     const out = eq.outputs[0]!;
     if (comparisons.has(name)) {
-      if (outputs.has(out) || eq.inputs.some((a) => a.aval.dtype !== dtype)) return false;
+      if (eq.inputs.some((a) => a.aval.dtype !== dtype)) return false;
       continue;
     }
     if (name === "select") {
       const [p, a, b] = eq.inputs;
-      if (p instanceof Literal || a!.aval.dtype !== dtype || b!.aval.dtype !== dtype) return false;
-      if (!kernel.equations.some((e) => e.outputs[0] === p && comparisons.has(e.primitive.name)))
-        return false;
+      if (!isMask(p!) || a!.aval.dtype !== dtype || b!.aval.dtype !== dtype) return false;
       continue;
     }
     const known =
@@ -120,7 +128,23 @@ function supported(kernel: Kernel, lanes: Lanes): boolean {
     if ((!known && !cast) || out.aval.dtype !== dtype) return false;
     if (eq.inputs.some((a) => a.aval.dtype !== dtype)) return false;
   }
-  return kernel.inputs.every((v) => v.aval.dtype === dtype);
+  // Bool inputs only as select predicates.
+  return kernel.inputs.every(
+    (v) =>
+      v.aval.dtype === dtype ||
+      (isMask(v) &&
+        body.every(
+          (eq) => !eq.inputs.includes(v) || (eq.primitive.name === "select" && eq.inputs[0] === v),
+        )),
+  );
+}
+
+/** The float dtype a kernel computes in (its first non-bool value). */
+function floatType(kernel: Kernel): string {
+  const last = kernel.equations[kernel.equations.length - 1]!;
+  if (isTrailingReduction(last)) return last.outputs[0]!.aval.dtype;
+  const value = kernel.equations.find((eq) => eq.outputs[0]!.aval.dtype !== "bool");
+  return value?.outputs[0]!.aval.dtype ?? "bool";
 }
 
 /** Generates the WebAssembly kernel, or `undefined` when an operation has no SIMD form here. */
@@ -135,7 +159,7 @@ export function generateWasmFused(
   const last = kernel.equations[kernel.equations.length - 1]!;
   const reduction = isTrailingReduction(last) ? last : undefined;
   const body = reduction === undefined ? kernel.equations : kernel.equations.slice(0, -1);
-  const dtype = (reduction ?? kernel.equations[0]!).outputs[0]!.aval.dtype;
+  const dtype = floatType(kernel);
   const lanes: Lanes | undefined =
     dtype === "float32" ? "f32x4" : dtype === "float64" ? "f64x2" : undefined;
   if (lanes === undefined || !supported(kernel, lanes)) return undefined;
@@ -192,9 +216,14 @@ export function generateWasmFused(
     }
     return local;
   };
-  const nan = literal(new Literal(NaN, (reduction ?? kernel.equations[0]!).outputs[0]!.aval));
+  const valueAval = kernel.equations.find((eq) => eq.outputs[0]!.aval.dtype === dtype)!.outputs[0]!
+    .aval;
+  const nan = literal(new Literal(NaN, valueAval));
   for (const eq of body) for (const a of eq.inputs) if (a instanceof Literal) literal(a);
   const offset = f.addLocal("i32");
+  // Bool arrays hold one byte per element: their offset is the float offset / lane bytes.
+  const laneBytes = lanes === "f32x4" ? 4 : 8;
+  const maskOffset = f.addLocal("i32");
   const end = arrays.length + outputs.length + (reduction === undefined ? 0 : 1) + scalars.length;
   // Array inputs are loaded at their first use in each iteration.
   const loaded = new Map<Var, number>();
@@ -210,6 +239,17 @@ export function generateWasmFused(
     }
     const fresh = f.addLocal("v128");
     loaded.set(a, fresh);
+    if (a.aval.dtype === "bool") {
+      // One byte per element → a lane mask: each byte spread over its lane, then ≠ 0.
+      f.localGet(pointer(a)).localGet(maskOffset).i32Add();
+      f.memoryOp(lanes === "f32x4" ? "i32.load" : "i32.load16_u", 0, 1);
+      f.op("i32x4.splat").localTee(fresh).localGet(fresh);
+      f.i8x16Shuffle(Array.from({ length: 16 }, (_, byte) => Math.floor(byte / laneBytes)));
+      f.v128Const(new Array<number>(16).fill(0));
+      f.op("i32x4.ne");
+      f.localTee(fresh);
+      return;
+    }
     f.localGet(pointer(a)).localGet(offset).i32Add();
     f.memoryOp("v128.load", 0, 16);
     f.localTee(fresh);
@@ -239,6 +279,7 @@ export function generateWasmFused(
   f.block((done) => {
     f.loop((next) => {
       f.localGet(offset).localGet(end).i32GeU().brIf(done);
+      f.localGet(offset).i32Const(Math.log2(laneBytes)).op("i32.shr_u").localSet(maskOffset);
       loaded.clear();
       for (const eq of body) {
         if (eq.primitive.name === "max" || eq.primitive.name === "min") {
@@ -247,6 +288,19 @@ export function generateWasmFused(
       }
       outputs.forEach((v, i) => {
         if (v === reduction?.outputs[0]) return;
+        if (v.aval.dtype === "bool") {
+          // A lane mask → one byte (0 or 1) per lane.
+          f.localGet(outPointer(i)).localGet(maskOffset).i32Add();
+          f.localGet(values.get(v)!).localGet(values.get(v)!);
+          f.i8x16Shuffle(
+            Array.from({ length: 16 }, (_, byte) => (byte < 16 / laneBytes ? byte * laneBytes : 0)),
+          );
+          f.v128Const(Array.from({ length: 16 }, (_, byte) => (byte < 16 / laneBytes ? 1 : 0)));
+          f.op("v128.and");
+          f.laneOp("i32x4.extract_lane", 0);
+          f.memoryOp(lanes === "f32x4" ? "i32.store" : "i32.store16", 0, 1);
+          return;
+        }
         f.localGet(outPointer(i)).localGet(offset).i32Add();
         f.localGet(values.get(v)!);
         f.memoryOp("v128.store", 0, 16);
@@ -284,6 +338,7 @@ export function generateWasmFused(
     scalars,
     outputs,
     count,
+    itemBytes: laneBytes,
     usesMath: body.some((eq) => simdUnary[eq.primitive.name] !== undefined),
   };
 }
