@@ -261,15 +261,18 @@ export function mapTernary(
 
 /** Copies a strided operand into a strided destination (both aligned to `shape`). */
 export function copyStridedTo(shape: readonly number[], src: Operand, dst: Operand): void {
-  const from = src.data;
-  const to = dst.data;
-  forEachRow(shape, [src, dst], (_, count, offsets, strides) => {
-    let s = offsets[0]!;
-    let d = offsets[1]!;
-    const ss = strides[0]!;
-    const ds = strides[1]!;
-    for (let i = 0; i < count; i++, s += ss, d += ds) to[d] = from[s]!;
-  });
+  if (shape.reduce((n, d) => n * d, 1) === 0) return;
+  const [dims, [dstStrides, srcStrides]] = coalesce(shape, [dst, src]);
+  nest(dims.length, "a[ia] = b[ib];")(
+    dst.data,
+    src.data,
+    dims,
+    dstStrides!,
+    srcStrides!,
+    dst.offset,
+    src.offset,
+    undefined,
+  );
 }
 
 type Step = (acc: number, x: number) => number;
