@@ -2,6 +2,8 @@
  * `lax`: the lower-level operations under `np`, with JAX's names (camelCase) and options objects.
  */
 export { conv, type ConvOptions, type ConvPadding } from "./conv.js";
+export { dotGeneral, type DotGeneralOptions } from "./dot.js";
+export { stopGradient } from "../transforms/custom.js";
 export {
   cond,
   switchBranches as switch,
