@@ -11,6 +11,7 @@ export * as lax from "./lax/index.js";
 export * as random from "./random/index.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./optim/index.js";
+export * as ode from "./ode/index.js";
 export * as tree from "./core/tree.js";
 export { NDArray } from "./core/array.js";
 export type { ArrayLike, AtUpdater, IndexItem, NestedList, ReduceOptions } from "./core/array.js";
