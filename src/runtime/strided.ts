@@ -99,8 +99,9 @@ type Nest = (
 ) => void;
 const nests = new Map<string, Nest>();
 
-function nest(ndim: number, body: string): Nest {
-  const key = `${ndim}:${body}`;
+function nest(ndim: number, body: string, types = ""): Nest {
+  // One copy per pair of array types too, so that element accesses stay monomorphic.
+  const key = `${ndim}:${body}:${types}`;
   let loop = nests.get(key);
   if (loop === undefined) {
     const lines: string[] = [];
@@ -128,6 +129,9 @@ function nest(ndim: number, body: string): Nest {
   return loop;
 }
 
+const arrayTypes = (a: TypedArray, b: TypedArray): string =>
+  `${a.constructor.name},${b.constructor.name}`;
+
 /** Copies a strided operand into contiguous `out` (row-major over `shape`). */
 export function copyStrided(shape: readonly number[], src: Operand, out: TypedArray): void {
   const size = shape.reduce((n, d) => n * d, 1);
@@ -146,7 +150,7 @@ export function copyStrided(shape: readonly number[], src: Operand, out: TypedAr
       out.set(src.data.subarray(o, o + count), start);
     });
   } else {
-    nest(ndim, "a[ia] = b[ib];")(
+    nest(ndim, "a[ia] = b[ib];", arrayTypes(out, src.data))(
       out,
       src.data,
       dims,
@@ -263,7 +267,7 @@ export function mapTernary(
 export function copyStridedTo(shape: readonly number[], src: Operand, dst: Operand): void {
   if (shape.reduce((n, d) => n * d, 1) === 0) return;
   const [dims, [dstStrides, srcStrides]] = coalesce(shape, [dst, src]);
-  nest(dims.length, "a[ia] = b[ib];")(
+  nest(dims.length, "a[ia] = b[ib];", arrayTypes(dst.data, src.data))(
     dst.data,
     src.data,
     dims,
@@ -276,7 +280,7 @@ export function copyStridedTo(shape: readonly number[], src: Operand, dst: Opera
 }
 
 type Step = (acc: number, x: number) => number;
-const reduceNests = new WeakMap<Step, (Nest | undefined)[]>();
+const reduceNests = new WeakMap<Step, Map<string, Nest>>();
 
 /**
  * Reduces the strided operand `x` (aligned to `shape`) into `acc` with `acc[o] = step(acc[o], x)`
@@ -297,18 +301,19 @@ export function reduceStrided(
     { data: acc, strides: accStrides, offset: 0 },
     x,
   ]);
-  // One loop nest per step function, so that the call to `step` has one target (inlined).
+  // One loop nest per step function (so that the call to `step` has one target, inlined) and
+  // per rank and input type (so that element accesses stay monomorphic).
   let loops = reduceNests.get(step);
   if (loops === undefined) {
-    loops = [];
+    loops = new Map();
     reduceNests.set(step, loops);
   }
-  const ndim = dims.length;
-  let loop = loops[ndim];
+  const key = `${dims.length}:${x.data.constructor.name}`;
+  let loop = loops.get(key);
   if (loop === undefined) {
-    const generic = nest(ndim, "a[ia] = f(a[ia], b[ib]);").toString();
+    const generic = nest(dims.length, "a[ia] = f(a[ia], b[ib]);").toString();
     loop = new Function(`return ${generic}`)() as Nest;
-    loops[ndim] = loop;
+    loops.set(key, loop);
   }
   loop(acc, x.data, dims, aStrides!, xStrides!, 0, x.offset, step);
 }
