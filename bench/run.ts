@@ -5,10 +5,13 @@
  * Every number is the median over several timed runs after warm-up runs; each run ends at the
  * library's sync point (see bench/peers/*.ts). Workloads are in bench/workloads.ts.
  * `npm run bench -- matmul mlp` runs only the workloads whose id starts with one of the words.
+ * The differential-equation benchmarks (ids starting with "ode") are in bench/ode.ts, with a
+ * table of their own: their rows are solver implementations rather than array libraries.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { measure } from "./measure.js";
+import { odeSelected, runOde } from "./ode.js";
 import { fluxion, fluxion1 } from "./peers/fluxion.js";
 import { jaxjs } from "./peers/jax.js";
 import { plain } from "./peers/plain.js";
@@ -21,10 +24,15 @@ const log = (s: string): void => void process.stderr.write(s);
 const message = (e: unknown): string =>
   (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 160);
 
+const only = process.argv.slice(2);
+const selected = workloads().filter(
+  (w) => only.length === 0 || only.some((prefix) => w.id.startsWith(prefix)),
+);
+
 // Libraries that fail to start are reported and left out of the measurements.
 const descriptions: Record<string, string> = {};
 const peers: Peer[] = [];
-for (const peer of [fluxion, fluxion1, jaxjs, tfjs, plain]) {
+for (const peer of selected.length > 0 ? [fluxion, fluxion1, jaxjs, tfjs, plain] : [fluxion]) {
   try {
     descriptions[peer.name] = await peer.setup();
     peers.push(peer);
@@ -42,10 +50,6 @@ const medians = new Map<string, number>();
 const mlpLosses: Record<string, [number, number]> = {};
 const results: WorkloadResult[] = [];
 
-const only = process.argv.slice(2);
-const selected = workloads().filter(
-  (w) => only.length === 0 || only.some((prefix) => w.id.startsWith(prefix)),
-);
 for (const workload of selected) {
   const cells = new Map<string, Cell>();
   results.push({ workload, cells });
@@ -93,28 +97,38 @@ for (const workload of selected) {
 }
 
 const names = peers.map((p) => p.name);
-console.log(
-  formatReport(results, names, [
-    "Medians of timed runs after warm-up. Sync points: fluxion and plain JS compute synchronously;",
-    "jax-js: blockUntilReady (MLP: data() of the loss); tfjs: await data() (a read-back copy).",
-    "First call: a fresh jit object per run in a warm process (library-wide kernel caches stay warm).",
-    "Eager add: independent adds, all results kept and realised, divided by the number of adds.",
-  ]),
-);
+if (selected.length > 0) {
+  console.log(
+    formatReport(results, names, [
+      "Medians of timed runs after warm-up. Sync points: fluxion and plain JS compute synchronously;",
+      "jax-js: blockUntilReady (MLP: data() of the loss); tfjs: await data() (a read-back copy).",
+      "First call: a fresh jit object per run in a warm process (library-wide kernel caches stay warm).",
+      "Eager add: independent adds, all results kept and realised, divided by the number of adds.",
+    ]),
+  );
+}
 
 // The MLP implementations must agree: same data, same initial parameters, same loss.
-console.log("");
-console.log("MLP cross-check, loss at step 1 and step 2 (after one SGD update):");
 const reference = Object.values(mlpLosses)[0];
 let agree = true;
-for (const [name, [l0, l1]] of Object.entries(mlpLosses)) {
-  if (reference !== undefined) {
+if (reference !== undefined) {
+  console.log("");
+  console.log("MLP cross-check, loss at step 1 and step 2 (after one SGD update):");
+  for (const [name, [l0, l1]] of Object.entries(mlpLosses)) {
     agree &&= Math.abs(l0 - reference[0]) <= 1e-3 * Math.abs(reference[0]);
     agree &&= Math.abs(l1 - reference[1]) <= 1e-3 * Math.abs(reference[1]);
+    console.log(`  ${name.padEnd(10)} ${l0.toFixed(6)} ${l1.toFixed(6)}`);
   }
-  console.log(`  ${name.padEnd(10)} ${l0.toFixed(6)} ${l1.toFixed(6)}`);
+  console.log(agree ? "  agree to 1e-3 (relative)" : "  DISAGREE: some implementation is wrong");
 }
-console.log(agree ? "  agree to 1e-3 (relative)" : "  DISAGREE: some implementation is wrong");
+
+// The differential-equation benchmarks.
+let odeResults = null;
+if (odeSelected(only)) {
+  console.log("");
+  odeResults = await runOde(only);
+  Object.assign(descriptions, odeResults.libraries);
+}
 
 const seconds = (performance.now() - started) / 1000;
 console.log("");
@@ -128,7 +142,8 @@ const json = toJson(results, names, {
   cpuModel: cpus()[0]?.model ?? null,
   libraries: descriptions,
   mlpLosses,
-  mlpLossesAgree: agree,
+  mlpLossesAgree: reference === undefined ? null : agree,
+  ode: odeResults,
   totalSeconds: seconds,
   filter: only.length === 0 ? null : only,
 });
