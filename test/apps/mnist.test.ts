@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main, parseOptions, train, UsageError } from "../../apps/mnist/train.js";
+import { CNN } from "../../apps/mnist/models.js";
 import { nn, random } from "../../src/index.js";
 
 afterEach(() => {
@@ -16,12 +17,17 @@ afterEach(() => {
 describe("the command line", () => {
   it("has defaults and --help", () => {
     expect(parseOptions([])).toMatchObject({
-      epochs: 30,
+      epochs: 12,
       batchSize: 128,
-      learningRate: 0.001,
-      model: "mlp",
+      learningRate: 0.002,
+      model: "cnn",
       seed: 0,
       out: "out",
+    });
+    expect(parseOptions(["--model", "mlp"])).toMatchObject({
+      epochs: 30,
+      learningRate: 0.001,
+      model: "mlp",
     });
     expect(parseOptions(["--epochs", "3", "--batch-size=64", "--seed", "7"])).toMatchObject({
       epochs: 3,
@@ -37,7 +43,7 @@ describe("the command line", () => {
       [["--batch-size", "x"], /--batch-size must be a whole number/],
       [["--learning-rate=-1"], /--learning-rate must be a positive number/],
       [["--learning-rate", "0"], /--learning-rate must be a positive number/],
-      [["--model", "cnn"], /--model must be mlp/],
+      [["--model", "rnn"], /--model must be cnn or mlp, got "rnn"/],
       [["--seed", "1.5"], /--seed must be a whole number ≥ 0/],
       [["--bogus"], /Unknown option '--bogus'/],
     ] as const) {
@@ -56,6 +62,22 @@ describe("the command line", () => {
 });
 
 describe("training", () => {
+  it(
+    "the CNN learns in one epoch and saves a model that loads back",
+    { timeout: 120_000 },
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), "fluxion-mnist-cnn-"));
+      const result = await train(
+        { ...parseOptions(["--epochs", "1", "--out", out])!, progress: false },
+        () => undefined,
+      );
+      expect(result.testAccuracy).toBeGreaterThan(0.8);
+      const loaded = nn.load(join(out, "model.safetensors"), new CNN(random.key(1)));
+      expect(loaded.conv2.weight.shape).toEqual([32, 16, 3, 3]);
+      expect(loaded.output.weight.shape).toEqual([10, 128]);
+    },
+  );
+
   it(
     "learns in one epoch, writes the plot and a model that loads back",
     { timeout: 60_000 },
