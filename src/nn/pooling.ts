@@ -160,19 +160,24 @@ export function avgPool(
   return sum.div(counts);
 }
 
-/** A pooling layer's fixed settings. */
+/** A pooling layer: its kind and fixed settings; `forward` pools the trailing axes. */
 abstract class Pool extends Module {
+  readonly kind: "max" | "avg";
   readonly windowShape: readonly number[];
   readonly stride: readonly number[];
   readonly padding: readonly number[];
+  /** Average pooling: whether padding counts in each window's size. */
+  readonly countIncludePad: boolean;
 
   constructor(
-    where: string,
+    kind: "max" | "avg",
     spatial: number,
     kernelSize: number | readonly number[],
     options: PoolOptions,
   ) {
     super();
+    const where = `nn.${kind === "max" ? "Max" : "Avg"}Pool${spatial}d`;
+    this.kind = kind;
     this.windowShape = perAxis(where, "kernelSize", kernelSize, spatial, [], 1);
     this.stride = perAxis(where, "stride", options.stride, spatial, this.windowShape, 1);
     this.padding = perAxis(
@@ -183,6 +188,14 @@ abstract class Pool extends Module {
       this.windowShape.map(() => 0),
       0,
     );
+    this.countIncludePad = options.countIncludePad ?? true;
+  }
+
+  forward(x: NDArray): NDArray {
+    const options = { stride: this.stride, padding: this.padding };
+    return this.kind === "max"
+      ? maxPool(x, this.windowShape, options)
+      : avgPool(x, this.windowShape, { ...options, countIncludePad: this.countIncludePad });
   }
 }
 
@@ -196,11 +209,7 @@ abstract class Pool extends Module {
  */
 export class MaxPool2d extends Pool {
   constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
-    super("nn.MaxPool2d", 2, kernelSize, options);
-  }
-
-  forward(x: NDArray): NDArray {
-    return maxPool(x, this.windowShape, { stride: this.stride, padding: this.padding });
+    super("max", 2, kernelSize, options);
   }
 }
 
@@ -212,11 +221,7 @@ export class MaxPool2d extends Pool {
  */
 export class MaxPool1d extends Pool {
   constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
-    super("nn.MaxPool1d", 1, kernelSize, options);
-  }
-
-  forward(x: NDArray): NDArray {
-    return maxPool(x, this.windowShape, { stride: this.stride, padding: this.padding });
+    super("max", 1, kernelSize, options);
   }
 }
 
@@ -228,19 +233,8 @@ export class MaxPool1d extends Pool {
  * console.log(pool.forward(np.ones([3, 6, 6])).shape); // [3, 3, 3]
  */
 export class AvgPool2d extends Pool {
-  readonly countIncludePad: boolean;
-
   constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
-    super("nn.AvgPool2d", 2, kernelSize, options);
-    this.countIncludePad = options.countIncludePad ?? true;
-  }
-
-  forward(x: NDArray): NDArray {
-    return avgPool(x, this.windowShape, {
-      stride: this.stride,
-      padding: this.padding,
-      countIncludePad: this.countIncludePad,
-    });
+    super("avg", 2, kernelSize, options);
   }
 }
 
@@ -251,18 +245,7 @@ export class AvgPool2d extends Pool {
  * console.log(new nn.AvgPool1d(2).forward(np.ones([2, 10])).shape); // [2, 5]
  */
 export class AvgPool1d extends Pool {
-  readonly countIncludePad: boolean;
-
   constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
-    super("nn.AvgPool1d", 1, kernelSize, options);
-    this.countIncludePad = options.countIncludePad ?? true;
-  }
-
-  forward(x: NDArray): NDArray {
-    return avgPool(x, this.windowShape, {
-      stride: this.stride,
-      padding: this.padding,
-      countIncludePad: this.countIncludePad,
-    });
+    super("avg", 1, kernelSize, options);
   }
 }
