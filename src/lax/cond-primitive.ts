@@ -7,7 +7,7 @@
 import { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
 import { ShapeError } from "../core/errors.js";
-import type { Program } from "../core/ir.js";
+import { Equation, type Program } from "../core/ir.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { bind, bind1 } from "../core/trace.js";
 import { max, min } from "../primitives/binary.js";
@@ -15,8 +15,11 @@ import * as ops from "../primitives/ops.js";
 import * as unary from "../primitives/unary.js";
 import {
   batchProgram,
+  definePartialEvalRule,
   isLinear,
   jvpProgram,
+  knownOutputsOf,
+  knownPart,
   partialEval,
   runProgram,
   stageFlat,
@@ -26,6 +29,7 @@ import {
   isFloat,
   sameTypes,
   typesText,
+  withFreshOutputs,
 } from "./programs.js";
 
 export interface CondParams {
@@ -179,6 +183,35 @@ export const cond: Primitive<CondParams> = definePrimitive<CondParams>({
       return out;
     });
     return [outs, outs.map(() => 0)];
+  },
+});
+
+/**
+ * Partial evaluation of a cond with some unknown operands (and a known index): the outputs every
+ * branch computes from known operands come from a cond over those; the rest from the whole
+ * cond, which recomputes them.
+ */
+definePartialEvalRule(cond, {
+  knownOutputs(eq, knownInputs) {
+    const { branches } = eq.params as CondParams;
+    const outs = branches[0]!.outputs.map(() => knownInputs[0]!);
+    for (const b of branches) {
+      knownOutputsOf(b, knownInputs.slice(1)).forEach((k, i) => (outs[i] &&= k));
+    }
+    return outs;
+  },
+  split(eq, knownInputs, knownOutputs) {
+    const { branches } = eq.params as CondParams;
+    const operands = knownInputs.slice(1);
+    const known = new Equation(
+      eq.primitive,
+      [eq.inputs[0]!, ...eq.inputs.slice(1).filter((_, i) => operands[i])],
+      eq.outputs.filter((_, i) => knownOutputs[i]),
+      { branches: branches.map((b) => knownPart(b, operands, knownOutputs)) } satisfies CondParams,
+      eq.source,
+    );
+    const unknown = knownOutputs.every(Boolean) ? null : withFreshOutputs(eq, knownOutputs);
+    return { known, unknown };
   },
 });
 

@@ -6,15 +6,16 @@
  */
 import type { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
-import { evalProgram, Literal, Program, Var } from "../core/ir.js";
-import { Tracer } from "../core/trace.js";
-import type { LinearInput } from "../core/primitive.js";
+import { ValueError } from "../core/errors.js";
+import { Equation, evalProgram, Literal, Program, Var, type Atom } from "../core/ir.js";
+import { topTrace, Tracer } from "../core/trace.js";
+import type { LinearInput, Primitive } from "../core/primitive.js";
 import * as tree from "../core/tree.js";
 import { eliminateDeadCode } from "../compiler/passes/dce.js";
 import * as ops from "../primitives/ops.js";
 import { jvpFlat } from "../transforms/jvp.js";
 import { transposeProgram } from "../transforms/linearize.js";
-import { stage } from "../transforms/staging.js";
+import { stage, StagingTrace } from "../transforms/staging.js";
 import { vmapFlat } from "../transforms/vmap.js";
 
 /** A program with no constants: what it closed over is passed as its leading inputs. */
@@ -55,6 +56,20 @@ export function runProgram(program: Program, args: readonly NDArray[]): NDArray[
   return evalProgram(program, args, (value, aval) =>
     ops.constant(value, aval.dtype, aval.weakType),
   );
+}
+
+/**
+ * Whether binding on `primals` and `tangents` together would stage the primal results into a
+ * program above the primals' own trace: under `grad` (linearize), where the tangents are staged
+ * and the primals are known now. A rule whose primal outputs would come from such a binding
+ * computes them from the primals alone instead, so they stay known (and out of the linear program).
+ */
+export function stagesAbovePrimals(
+  primals: readonly NDArray[],
+  tangents: readonly NDArray[],
+): boolean {
+  const top = topTrace([...primals, ...tangents], "lax");
+  return top instanceof StagingTrace && top.main.level > topTrace(primals, "lax").main.level;
 }
 
 /** Zeros of a type (a broadcast scalar). */
@@ -102,42 +117,172 @@ export interface Split {
 }
 
 /**
+ * How an equation with sub-programs (a loop, a branch) splits when only some of its inputs are
+ * known: `knownOutputs` says which outputs the known inputs alone determine (for a loop, a fixed
+ * point over the carries); `split` gives an equation computing exactly those (defining those
+ * output variables and reading only known values) and one computing the others (it may
+ * recompute the known part, as JAX's partial evaluation of `while` does).
+ */
+export interface PartialEvalRule {
+  knownOutputs(eq: Equation, knownInputs: readonly boolean[]): boolean[];
+  split(
+    eq: Equation,
+    knownInputs: readonly boolean[],
+    knownOutputs: readonly boolean[],
+  ): { known: Equation; unknown: Equation | null };
+}
+
+const partialEvalRules = new Map<Primitive, PartialEvalRule>();
+
+/** Registers how equations of `primitive` split under partial evaluation. */
+export function definePartialEvalRule<P extends object>(
+  primitive: Primitive<P>,
+  rule: PartialEvalRule,
+): void {
+  partialEvalRules.set(primitive as unknown as Primitive, rule);
+}
+
+/**
+ * Which outputs of an equation the known inputs determine: all when every input is known, those
+ * its rule finds for a primitive with sub-programs, none otherwise.
+ */
+function equationKnownOutputs(eq: Equation, knownInputs: readonly boolean[]): boolean[] {
+  if (knownInputs.every(Boolean)) return eq.outputs.map(() => true);
+  const rule = partialEvalRules.get(eq.primitive);
+  return rule === undefined ? eq.outputs.map(() => false) : rule.knownOutputs(eq, knownInputs);
+}
+
+/** Which outputs of `program` its known inputs (and its constants) determine. */
+export function knownOutputsOf(program: Program, knownInputs: readonly boolean[]): boolean[] {
+  const known = new Set<Var>([
+    ...program.constvars,
+    ...program.invars.filter((_, i) => knownInputs[i]),
+  ]);
+  const isKnown = (a: Atom): boolean => a instanceof Literal || known.has(a);
+  for (const eq of program.equations) {
+    const outs = equationKnownOutputs(eq, eq.inputs.map(isKnown));
+    eq.outputs.forEach((v, i) => {
+      if (outs[i]) known.add(v);
+    });
+  }
+  return program.outputs.map(isKnown);
+}
+
+/**
+ * Carries of a loop known at every step: known at the start and computed by the body from known
+ * values only (`bodyKnown` maps the carries' knownness to the body outputs'); iterated down to a
+ * fixed point, since a carry that becomes unknown can make others unknown a step later.
+ */
+export function knownCarries(
+  initKnown: readonly boolean[],
+  bodyKnown: (carryKnown: readonly boolean[]) => readonly boolean[],
+): boolean[] {
+  let carry = [...initKnown];
+  for (;;) {
+    const out = bodyKnown(carry);
+    const next = carry.map((k, i) => k && out[i]!);
+    if (next.every((k, i) => k === carry[i])) return carry;
+    carry = next;
+  }
+}
+
+/**
+ * The part of `program` that computes the outputs marked in `outputs` (which its known inputs
+ * must determine, see `knownOutputsOf`) from the known inputs alone: inputs the known ones,
+ * outputs the marked ones.
+ */
+export function knownPart(
+  program: Program,
+  knownInputs: readonly boolean[],
+  outputs: readonly boolean[],
+): Program {
+  const { known } = partialEval(program, knownInputs, outputs);
+  const n = outputs.filter(Boolean).length;
+  return eliminateDeadCode(
+    new Program(
+      known.constvars,
+      known.consts,
+      known.invars,
+      known.equations,
+      known.outputs.slice(0, n),
+    ),
+  );
+}
+
+/** The equation again, with fresh variables for the outputs marked `replace` (unused copies). */
+export function withFreshOutputs(eq: Equation, replace: readonly boolean[]): Equation {
+  return new Equation(
+    eq.primitive,
+    eq.inputs,
+    eq.outputs.map((v, i) => (replace[i] ? new Var(v.aval) : v)),
+    eq.params,
+    eq.source,
+  );
+}
+
+/**
  * Partial evaluation: equations whose inputs are all known go to `known`; the rest to `unknown`,
- * which reads the known values it needs as residuals. `knownOutputs` says which outputs the
- * caller expects from `known` (they must not depend on unknown inputs); the others come from
- * `unknown` (a known value there is passed through as a residual).
+ * which reads the known values it needs as residuals. A loop or branch with some unknown inputs
+ * is split by its rule: what its known inputs determine (loop-carried knownness found as a fixed
+ * point) is computed in `known`, the rest in `unknown`. Constants are known, and both programs
+ * keep the ones they read. `knownOutputs` says which outputs the caller expects from `known`
+ * (they must not depend on unknown inputs); the others come from `unknown` (a known value there
+ * is passed through as a residual).
  */
 export function partialEval(
   program: Program,
   knownInputs: readonly boolean[],
   knownOutputs: readonly boolean[],
 ): Split {
-  const known = new Set<Var>(program.invars.filter((_, i) => knownInputs[i]));
-  const knownEqs = [];
-  const unknownEqs = [];
+  const constants = new Set<Var>(program.constvars);
+  const known = new Set<Var>([
+    ...program.constvars,
+    ...program.invars.filter((_, i) => knownInputs[i]),
+  ]);
+  const isKnown = (a: Atom): boolean => a instanceof Literal || known.has(a);
+  const knownEqs: Equation[] = [];
+  const unknownEqs: Equation[] = [];
   for (const eq of program.equations) {
-    if (eq.inputs.every((a) => a instanceof Literal || known.has(a))) {
+    const inputsKnown = eq.inputs.map(isKnown);
+    const outputsKnown = equationKnownOutputs(eq, inputsKnown);
+    if (outputsKnown.every(Boolean) && inputsKnown.every(Boolean)) {
       knownEqs.push(eq);
-      for (const v of eq.outputs) known.add(v);
-    } else unknownEqs.push(eq);
+    } else if (!outputsKnown.some(Boolean)) {
+      unknownEqs.push(eq);
+      continue;
+    } else {
+      const parts = partialEvalRules.get(eq.primitive)!.split(eq, inputsKnown, outputsKnown);
+      knownEqs.push(parts.known);
+      if (parts.unknown !== null) unknownEqs.push(parts.unknown);
+    }
+    eq.outputs.forEach((v, i) => {
+      if (outputsKnown[i]) known.add(v);
+    });
   }
   const residualSet = new Set<Var>();
   const needs = (a: unknown): void => {
-    if (a instanceof Var && known.has(a)) residualSet.add(a);
+    if (a instanceof Var && known.has(a) && !constants.has(a)) residualSet.add(a);
   };
   for (const eq of unknownEqs) eq.inputs.forEach(needs);
   program.outputs.forEach((a, i) => {
     if (knownOutputs[i]) {
-      if (a instanceof Var && !known.has(a)) {
-        throw new Error("internal error: an output expected known depends on unknown inputs");
+      if (!isKnown(a)) {
+        const maker = unknownEqs.find((eq) => eq.outputs.includes(a as Var))?.primitive.name;
+        throw new ValueError(
+          "lax.cond/lax.scan/lax.whileLoop",
+          `differentiating a body, a primal value depends on a tangent (it is computed by ` +
+            `${maker ?? "the body"} from one), so the derivative cannot be split into a primal ` +
+            "part and a linear part. A JVP rule (of a primitive, or a customJvp function) must " +
+            "compute its primal outputs from the primals only.",
+        );
       }
     } else needs(a);
   });
   const residuals = [...residualSet];
   const knownProgram = eliminateDeadCode(
     new Program(
-      [],
-      [],
+      program.constvars,
+      program.consts,
       program.invars.filter((_, i) => knownInputs[i]),
       knownEqs,
       [...program.outputs.filter((_, i) => knownOutputs[i]), ...residuals],
@@ -145,8 +290,8 @@ export function partialEval(
   );
   const unknownProgram = eliminateDeadCode(
     new Program(
-      [],
-      [],
+      program.constvars,
+      program.consts,
       [...residuals, ...program.invars.filter((_, i) => !knownInputs[i])],
       unknownEqs,
       program.outputs.filter((_, i) => !knownOutputs[i]),

@@ -7,7 +7,7 @@
 import { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
 import { ShapeError } from "../core/errors.js";
-import { Program } from "../core/ir.js";
+import { Equation, Program } from "../core/ir.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { bind, bind1 } from "../core/trace.js";
 import * as ops from "../primitives/ops.js";
@@ -15,8 +15,12 @@ import { concatenate, slice } from "../primitives/structural.js";
 import * as unary from "../primitives/unary.js";
 import {
   batchProgram,
+  definePartialEvalRule,
   isLinear,
   jvpProgram,
+  knownCarries,
+  knownOutputsOf,
+  knownPart,
   partialEval,
   runProgram,
   stageFlat,
@@ -26,6 +30,7 @@ import {
   isFloat,
   sameTypes,
   typesText,
+  withFreshOutputs,
 } from "./programs.js";
 
 export interface ScanParams {
@@ -283,6 +288,50 @@ export const scan: Primitive<ScanParams> = definePrimitive<ScanParams>({
         ...outBatched.slice(nk, nk + ny).map((b) => (b ? 1 : null)),
       ],
     ];
+  },
+});
+
+/**
+ * Partial evaluation of a scan with some unknown inputs: the carries that stay known at every
+ * step (a fixed point) and the `ys` computed from known values only come from a scan over the
+ * known inputs; the rest from the whole scan, which recomputes the known part.
+ */
+definePartialEvalRule(scan, {
+  knownOutputs(eq, knownInputs) {
+    const { body, numConsts: nc, numCarry: nk } = eq.params as ScanParams;
+    const consts = knownInputs.slice(0, nc);
+    const xs = knownInputs.slice(nc + nk);
+    const carry = knownCarries(knownInputs.slice(nc, nc + nk), (c) =>
+      knownOutputsOf(body, [...consts, ...c, ...xs]),
+    );
+    return [...carry, ...knownOutputsOf(body, [...consts, ...carry, ...xs]).slice(nk)];
+  },
+  split(eq, knownInputs, knownOutputs) {
+    const p = eq.params as ScanParams;
+    const { numConsts: nc, numCarry: nk } = p;
+    const pick = <T>(xs: readonly T[], mask: readonly boolean[]): T[] =>
+      xs.filter((_, i) => mask[i]);
+    const consts = knownInputs.slice(0, nc);
+    const carry = knownOutputs.slice(0, nk);
+    const xs = knownInputs.slice(nc + nk);
+    const known = new Equation(
+      eq.primitive,
+      [
+        ...pick(eq.inputs.slice(0, nc), consts),
+        ...pick(eq.inputs.slice(nc, nc + nk), carry),
+        ...pick(eq.inputs.slice(nc + nk), xs),
+      ],
+      pick(eq.outputs, knownOutputs),
+      {
+        ...p,
+        body: knownPart(p.body, [...consts, ...carry, ...xs], knownOutputs),
+        numConsts: consts.filter(Boolean).length,
+        numCarry: carry.filter(Boolean).length,
+      } satisfies ScanParams,
+      eq.source,
+    );
+    const unknown = knownOutputs.every(Boolean) ? null : withFreshOutputs(eq, knownOutputs);
+    return { known, unknown };
   },
 });
 

@@ -6,15 +6,21 @@
 import { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
 import { ShapeError, ValueError } from "../core/errors.js";
-import { Program, Var } from "../core/ir.js";
+import { Equation, Program, Var } from "../core/ir.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { bind, bind1 } from "../core/trace.js";
 import * as ops from "../primitives/ops.js";
 import { reduceOr } from "../primitives/reduce.js";
 import {
   batchProgram,
+  definePartialEvalRule,
   jvpProgram,
+  knownCarries,
+  knownOutputsOf,
+  knownPart,
   runProgram,
+  stagesAbovePrimals,
+  withFreshOutputs,
   stageFlat,
   zeros,
   indent,
@@ -119,14 +125,24 @@ export const whileLoop: Primitive<WhileParams> = definePrimitive<WhileParams>({
       [...primals.slice(0, ncc + nbc), ...given, ...primals.slice(ncc + nbc), ...init],
       { cond: condProgram, body, condConsts: ncc, bodyConsts: nbc + nT },
     );
-    const carry = outs.slice(0, nk);
+    // The loop carrying the tangents also computes the primal carry. Under `grad` the tangents
+    // are staged above the primals: the primal carry then comes from a loop on the primals alone
+    // (computed now), so that nothing non-linear (and no int or bool carry) reaches the linear
+    // program; the staged loop recomputes it (as JAX's partial evaluation of `while` does).
+    const carry = stagesAbovePrimals(primals, [...given, ...init])
+      ? bind(whileLoop, primals, p)
+      : outs.slice(0, nk);
     let k = nk;
     return [carry, carryAvals.map((a) => (isFloat(a) ? outs[k++]! : null))];
   },
   transpose() {
+    // The loop carrying tangents (from its JVP) is the only `while` in a linear program.
     throw new WhileLoopReverseError(
       "lax.whileLoop",
-      "reverse-mode differentiation (grad, vjp) needs a bound on the number of steps: pass { maxSteps } to lax.whileLoop (or use lax.foriLoop with fixed bounds, or lax.scan).",
+      "reverse-mode differentiation (grad, vjp) needs a bound on the number of steps: pass { maxSteps } to lax.whileLoop (or use lax.foriLoop with fixed bounds, or lax.scan). " +
+        "This includes a loop whose body only captures a differentiated array by closure. If the " +
+        "loop's result needs no derivative through the iterations (a Newton solve followed by an " +
+        "implicit-function step), wrap it in lax.stopGradient instead.",
     );
   },
   batch(inputs, axes, p) {
@@ -195,6 +211,51 @@ export const whileLoop: Primitive<WhileParams> = definePrimitive<WhileParams>({
       bodyConsts: ncc + nbc,
     });
     return [outs, outs.map(() => 0)];
+  },
+});
+
+/**
+ * Partial evaluation of a loop with some unknown inputs: the carries that stay known at every
+ * step (a fixed point) are computed by a loop over them alone, provided the condition reads only
+ * known values; the unknown carries by the whole loop, which recomputes the known ones.
+ */
+definePartialEvalRule(whileLoop, {
+  knownOutputs(eq, knownInputs) {
+    const p = eq.params as WhileParams;
+    const condConsts = knownInputs.slice(0, p.condConsts);
+    const bodyConsts = knownInputs.slice(p.condConsts, p.condConsts + p.bodyConsts);
+    const carry = knownCarries(knownInputs.slice(p.condConsts + p.bodyConsts), (c) =>
+      knownOutputsOf(p.body, [...bodyConsts, ...c]),
+    );
+    const condKnown = knownOutputsOf(p.cond, [...condConsts, ...carry])[0]!;
+    return carry.map((k) => k && condKnown);
+  },
+  split(eq, knownInputs, knownOutputs) {
+    const p = eq.params as WhileParams;
+    const ncc = p.condConsts;
+    const nbc = p.bodyConsts;
+    const pick = <T>(xs: readonly T[], mask: readonly boolean[]): T[] =>
+      xs.filter((_, i) => mask[i]);
+    const condConsts = knownInputs.slice(0, ncc);
+    const bodyConsts = knownInputs.slice(ncc, ncc + nbc);
+    const known = new Equation(
+      eq.primitive,
+      [
+        ...pick(eq.inputs.slice(0, ncc), condConsts),
+        ...pick(eq.inputs.slice(ncc, ncc + nbc), bodyConsts),
+        ...pick(eq.inputs.slice(ncc + nbc), knownOutputs),
+      ],
+      pick(eq.outputs, knownOutputs),
+      {
+        cond: knownPart(p.cond, [...condConsts, ...knownOutputs], [true]),
+        body: knownPart(p.body, [...bodyConsts, ...knownOutputs], knownOutputs),
+        condConsts: condConsts.filter(Boolean).length,
+        bodyConsts: bodyConsts.filter(Boolean).length,
+      } satisfies WhileParams,
+      eq.source,
+    );
+    const unknown = knownOutputs.every(Boolean) ? null : withFreshOutputs(eq, knownOutputs);
+    return { known, unknown };
   },
 });
 

@@ -216,7 +216,11 @@ export function esdirkStep(
       },
       settings,
     );
-    const root = solution.root;
+    // The iterations carry no derivative: a vector field that closes over a differentiated
+    // array would otherwise send its tangent into the loop, which reverse mode cannot transpose.
+    // The correction below has zero derivative in the root (M* is F' there), so the stage's
+    // first derivatives are the same either way.
+    const root = stopGradient(solution.root);
     const z = yPartial.add(gammaDt.mul(root));
     const exact = iterationMatrix(constantTi, stopGradient(z));
     fs.push(root.sub(np.linalg.solve(exact, root.sub(vf(ti, z, args)))));
