@@ -24,6 +24,63 @@ import { instantiate, type Executable, type WasmStep } from "./executor.js";
 import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import { functionToText } from "../compiler/wasm/text.js";
+import { compileWholeFunction, elementsLimit, qualifies } from "./program-function.js";
+
+/** How a program runs: through the executor, or as one generated JavaScript function. */
+type Mode = "executor" | "inline";
+
+/** Loop bodies and branches, optimised once per program object. */
+const optimizedSubs = new WeakMap<Program, Program>();
+
+function optimized(program: Program): Program {
+  let result = optimizedSubs.get(program);
+  if (result === undefined) {
+    result = optimize(program);
+    optimizedSubs.set(program, result);
+  }
+  return result;
+}
+
+/** Schedules of programs run inline (the generated code and the report follow them). */
+const schedules = new WeakMap<Program, Schedule>();
+
+function scheduleOf(program: Program): Schedule {
+  let result = schedules.get(program);
+  if (result === undefined) {
+    result = schedule(program);
+    schedules.set(program, result);
+  }
+  return result;
+}
+
+/** How a loop or branch runs inside a generated function. */
+function inlineSummary(eq: Equation): string {
+  const name = eq.primitive.name;
+  const where = "a JavaScript loop in the generated function";
+  if (name === "scan") {
+    const p = eq.params as ScanParams;
+    return `${p.length} steps${p.reverse ? " (reversed)" : ""}, ${where}`;
+  }
+  if (name === "while")
+    return `until the condition fails: condition, then body, per step, ${where}`;
+  return `one of ${(eq.params as CondParams).branches.length} branches, chosen in the generated function`;
+}
+
+/** Reports of loop bodies and branches that run inline, once per program object. */
+const inlineReports = new WeakMap<Program, CompileReport>();
+
+function inlineReport(program: Program): CompileReport {
+  let report = inlineReports.get(program);
+  if (report === undefined) {
+    report = reportOf(
+      scheduleOf(optimized(program)),
+      "inline",
+      "inline, in the enclosing generated function",
+    );
+    inlineReports.set(program, report);
+  }
+  return report;
+}
 
 function kernelName(k: Kernel, i: number): string {
   if (k.kind === "fused") return `kernel${i}_fused`;
@@ -33,9 +90,16 @@ function kernelName(k: Kernel, i: number): string {
 }
 
 /** How a loop or branch kernel runs, and its bodies' reports. */
-function controlOf(k: Kernel): KernelReport["control"] {
+function controlOf(k: Kernel, mode: Mode): KernelReport["control"] {
   const eq = k.equations[0]!;
   const name = eq.primitive.name;
+  if (mode === "inline") {
+    if (name !== "scan" && name !== "while" && name !== "cond") return undefined;
+    const p = eq.params as Partial<WhileParams & ScanParams & CondParams>;
+    const bodies =
+      name === "while" ? [p.cond!, p.body!] : name === "scan" ? [p.body!] : p.branches!;
+    return { summary: inlineSummary(eq), bodies: bodies.map(inlineReport) };
+  }
   if (name === "scan") {
     const p = eq.params as ScanParams;
     const whole = wholeLoop(eq) !== undefined;
@@ -63,10 +127,10 @@ function controlOf(k: Kernel): KernelReport["control"] {
 
 const totalFlops = (r: CompileReport): number => r.kernels.reduce((n, k) => n + k.flops, 0);
 
-function reportOf(s: Schedule): CompileReport {
+function reportOf(s: Schedule, mode: Mode, runsAs?: string): CompileReport {
   const name = variableNames(s.program);
   const kernels: KernelReport[] = s.kernels.map((k, i) => {
-    const control = controlOf(k);
+    const control = controlOf(k, mode);
     const eq = k.equations[0]!;
     const flops =
       control === undefined
@@ -87,6 +151,7 @@ function reportOf(s: Schedule): CompileReport {
   return {
     kernels,
     peakBytes,
+    ...(runsAs !== undefined && { runsAs }),
     toString() {
       const header = ["kernel", "equations", "in place", "FLOPs", "bytes"];
       const rows = kernels.map((k) => [
@@ -118,6 +183,7 @@ function reportOf(s: Schedule): CompileReport {
           for (const text of body.toString().split("\n")) lines.push(`    ${text}`);
         });
       });
+      if (runsAs !== undefined) lines.push(`runs as ${runsAs}`);
       lines.push(`peak memory: ${peakBytes} bytes`);
       return lines.join("\n");
     },
@@ -144,7 +210,7 @@ function codeOf(
       ];
       const compiled = wasm.get(k);
       const code = fused.get(k);
-      const control = controlOf(k);
+      const control = controlOf(k, "executor");
       const body =
         control !== undefined
           ? controlCode(k, control)
@@ -219,7 +285,73 @@ function unfuse(k: Kernel): Kernel[] {
   });
 }
 
+/**
+ * Products below this many multiply-adds (or of integers) run eagerly on the plain loop rather
+ * than the matmul kernels (`runtime/matmul.ts`, `minimumWork`); the generated code inlines that
+ * loop, so it must agree (the small-program tests check both sides of the boundary).
+ */
+const matmulMinimumWork = 32 * 1024;
+
+function inlineDot(eq: Equation): boolean {
+  const dtype = eq.outputs[0]!.aval.dtype;
+  if (dtype !== "float32" && dtype !== "float64") return true;
+  if (eq.inputs[1]!.aval.dtype !== eq.inputs[0]!.aval.dtype) return false;
+  const { contracting } = eq.params as {
+    contracting: readonly [readonly number[], readonly number[]];
+  };
+  const k = contracting[0].reduce((n, a) => n * eq.inputs[0]!.aval.shape[a]!, 1);
+  return eq.outputs[0]!.aval.size * k < matmulMinimumWork;
+}
+
+/** A program as one generated JavaScript function (see `program-function.ts`). */
+function compileInline(program: Program): CompiledProgram | undefined {
+  const planned = scheduleOf(program);
+  const whole = compileWholeFunction(program, {
+    optimize: optimized,
+    schedule: scheduleOf,
+    kernelName,
+    summary: inlineSummary,
+    inlineDot,
+    vectorised: (eq) =>
+      simdUnary[eq.primitive.name] !== undefined && eq.inputs[0]!.aval.dtype === "float32",
+  });
+  if (whole === undefined) return undefined;
+  const runsAs =
+    `one generated JavaScript function: the kernels above run inline in it, in order, loops and ` +
+    `branches as JavaScript loops and branches; values of at most ${elementsLimit} elements live ` +
+    `in local variables, larger ones in typed arrays allocated once (${whole.pooledBytes} bytes)`;
+  let report: CompileReport | undefined;
+  let code: string | undefined;
+  return {
+    run: whole.run,
+    get code() {
+      return (code ??= [
+        `// The whole program as one generated JavaScript function (\`kernels\`): the kernels of the`,
+        `// schedule run inline, each under its header, with its IR equations as comments.`,
+        whole.source(),
+      ].join("\n"));
+    },
+    get report() {
+      return (report ??= reportOf(planned, "inline", runsAs));
+    },
+    cost: {
+      flops: planned.kernels.reduce((n, k) => n + k.flops, 0),
+      bytesAccessed: planned.kernels.reduce((n, k) => n + k.bytes, 0),
+    },
+  };
+}
+
 function compile(program: Program, donated: readonly boolean[]): CompiledProgram {
+  // Donated buffers are reused by the executor's kernels; otherwise small programs run inline.
+  const options = {
+    optimize: optimized,
+    straightLineLimit: minimumWasmElements,
+    ownLoop: (eq: Equation) => wholeLoop(eq) !== undefined,
+  };
+  if (!donated.some(Boolean) && qualifies(program, options)) {
+    const inline = compileInline(program);
+    if (inline !== undefined) return inline;
+  }
   const initial = schedule(program, donated);
   const fused = new Map<Kernel, FusedKernelCode>();
   const wasm = new Map<Kernel, WasmFusedKernel>();
@@ -258,15 +390,18 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
   }
   const run = instantiate(planned, fused, steps, { compileSub, wholeLoop });
   let code: string | undefined;
+  let report: CompileReport | undefined;
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
   return {
     run,
-    // The text is rendered only when someone asks for it (it is not needed to run).
+    // The text and the report are made only when someone asks (they are not needed to run).
     get code() {
       return (code ??= codeOf(planned, fused, wasm, module));
     },
-    report: reportOf(planned),
+    get report() {
+      return (report ??= reportOf(planned, "executor"));
+    },
     cost: { flops, bytesAccessed },
   };
 }
@@ -277,7 +412,7 @@ const compiledSubs = new WeakMap<Program, CompiledProgram>();
 function subprogram(program: Program): CompiledProgram {
   let compiled = compiledSubs.get(program);
   if (compiled === undefined) {
-    compiled = compile(optimize(program), []);
+    compiled = compile(optimized(program), []);
     compiledSubs.set(program, compiled);
   }
   return compiled;

@@ -3,7 +3,7 @@
  * the compiled code on later calls with no tracing. `g.lower(...args)` shows every stage.
  */
 import type { AbstractValue } from "../core/aval.js";
-import type { NDArray } from "../core/array.js";
+import { NDArray } from "../core/array.js";
 import { ValueError } from "../core/errors.js";
 import type { Program } from "../core/ir.js";
 import { Tracer } from "../core/trace.js";
@@ -48,6 +48,11 @@ export interface KernelReport {
 export interface CompileReport {
   kernels: KernelReport[];
   peakBytes: number;
+  /**
+   * How the kernels run when not one by one through the executor: small programs run as one
+   * generated JavaScript function (the kernels inline, in order; see `.code`).
+   */
+  runsAs?: string;
   /** A table for people. */
   toString(): string;
 }
@@ -181,9 +186,19 @@ function isPlainData(value: unknown): boolean {
   return (proto === Object.prototype || proto === null) && Object.values(value).every(isPlainData);
 }
 
+const avalKeys = new WeakMap<AbstractValue, string>();
+
 function avalKey(aval: AbstractValue): string {
-  return `${aval.toString()}${aval.weakType ? " (weak)" : ""}`;
+  let key = avalKeys.get(aval);
+  if (key === undefined) {
+    key = `${aval.toString()}${aval.weakType ? " (weak)" : ""}`;
+    avalKeys.set(aval, key);
+  }
+  return key;
 }
+
+/** The printed structure of a pytree that is one array (the same for every array). */
+let arrayTreeKey: string | undefined;
 
 function normalizeArgnums(name: string, argnums: number | readonly number[] | undefined): number[] {
   const list = argnums === undefined ? [] : typeof argnums === "number" ? [argnums] : [...argnums];
@@ -229,6 +244,12 @@ export function jit<F extends (...args: never[]) => unknown>(
     const leaves: NDArray[] = [];
     const signature = args.map((a, i) => {
       if (statics.includes(i)) return `static ${staticKey(a)}`;
+      // An array argument (the common case) is its own single leaf: no tree to walk.
+      if (a instanceof NDArray) {
+        leaves.push(a);
+        arrayTreeKey ??= tree.structure(a).toString();
+        return `${arrayTreeKey} ${avalKey(a.aval)}`;
+      }
       const [argLeaves, argTree] = tree.flatten(a);
       const arrays = argLeaves.map((l) => toArrayLeaf(`jit(${name})`, l, "argument"));
       leaves.push(...arrays);

@@ -69,16 +69,20 @@ export function atomKey(a: Atom, ids: Map<Var, number>): string {
 
 const functionIds = new WeakMap<object, number>();
 
-/** A stable key for params (plain data by value, with -0, NaN and ±inf distinct; functions by identity). */
+/**
+ * A stable key for params: plain data by value (with -0, NaN and ±inf distinct); functions and
+ * programs (loop bodies, branches) by identity — a body is not walked (nor its constants
+ * serialised) each time a pass looks at its loop.
+ */
 export function paramsKey(params: object): string {
   return JSON.stringify(params, (_, v: unknown) => {
-    if (typeof v === "function") {
+    if (typeof v === "function" || v instanceof Program) {
       let id = functionIds.get(v);
       if (id === undefined) {
         id = nextFunctionId++;
         functionIds.set(v, id);
       }
-      return `<fn ${id}>`;
+      return `<${typeof v === "function" ? "fn" : "program"} ${id}>`;
     }
     if (typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)))
       return `<number ${Object.is(v, -0) ? "-0" : String(v)}>`;

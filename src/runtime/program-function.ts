@@ -1,0 +1,171 @@
+/**
+ * Programs whose arrays are small run as one generated JavaScript function
+ * (`compiler/codegen/js-program.ts`) instead of through the executor: per call there is no step
+ * dispatch, no environment, no array object per operation, and loops are JavaScript loops.
+ * This file decides which programs qualify and instantiates the function.
+ */
+import type { AbstractValue } from "../core/aval.js";
+import type { NDArray } from "../core/array.js";
+import type { Equation, Program } from "../core/ir.js";
+import { generateJsProgram, type JsProgramContext } from "../compiler/codegen/js-program.js";
+import { asConcrete, fromStorage, scalar } from "./concrete.js";
+import { simdUnary } from "../compiler/codegen/wasm-fused.js";
+import { ScratchLocals } from "../compiler/kernels/simd-math.js";
+import type { KernelModule } from "./threads.js";
+import {
+  align16,
+  compileKernel,
+  kernelMemory,
+  kernelModuleBuilder,
+  reserve,
+} from "./wasm-memory.js";
+import type { Executable } from "./executor.js";
+
+/** Values of at most this many elements are held in local variables, one per element. */
+export const elementsLimit = 16;
+
+/**
+ * Programs with loops qualify when no value (in any loop body or branch) has more elements than
+ * this: larger arrays are better served by the executor's fused WebAssembly kernels and threads.
+ * Programs without loops pay the executor's dispatch once per kernel, not per step: they qualify
+ * only while every value is shorter than the loops the executor compiles to WebAssembly.
+ */
+export const wholeFunctionLimit = 16384;
+
+export interface WholeFunctionOptions {
+  optimize: (program: Program) => Program;
+  /** Straight-line programs (no `while` or `scan`) qualify only below this many elements. */
+  straightLineLimit: number;
+  /** A scan that runs as one WebAssembly loop keeps that form (the program does not qualify). */
+  ownLoop: (eq: Equation) => boolean;
+}
+
+/** Whether every value of `program` (and of its loop bodies and branches) is small enough. */
+export function qualifies(program: Program, options: WholeFunctionOptions): boolean {
+  const largest = { size: 0, loops: false };
+  return (
+    fits(program, options, largest) && (largest.loops || largest.size < options.straightLineLimit)
+  );
+}
+
+function fits(
+  program: Program,
+  options: WholeFunctionOptions,
+  largest: { size: number; loops: boolean },
+): boolean {
+  const small = (a: { aval: AbstractValue }): boolean => {
+    largest.size = Math.max(largest.size, a.aval.size);
+    return a.aval.size <= wholeFunctionLimit;
+  };
+  if (![...program.constvars, ...program.invars].every(small)) return false;
+  for (const eq of program.equations) {
+    if (!eq.outputs.every(small)) return false;
+    const name = eq.primitive.name;
+    const params = eq.params as {
+      cond?: Program;
+      body?: Program;
+      branches?: readonly Program[];
+    };
+    if (name === "scan" && options.ownLoop(eq)) return false;
+    if (name === "scan" || name === "while") largest.loops = true;
+    const subs =
+      name === "while"
+        ? [params.cond!, params.body!]
+        : name === "scan"
+          ? [params.body!]
+          : name === "cond"
+            ? params.branches!
+            : [];
+    if (!subs.every((p) => fits(options.optimize(p), options, largest))) return false;
+  }
+  return true;
+}
+
+export interface WholeFunction {
+  run: Executable;
+  /** The generated source (the factory that makes the function), with comments. */
+  source: () => string;
+  /** Bytes of the typed arrays allocated once for it. */
+  pooledBytes: number;
+}
+
+/** Generates and instantiates the whole-program function; `undefined` when it is too long. */
+export function compileWholeFunction(
+  program: Program,
+  context: Omit<JsProgramContext, "runtime" | "elementsLimit">,
+): WholeFunction | undefined {
+  const wrappers = new Map<string, (data: ArrayLike<number>) => NDArray>();
+  const code = generateJsProgram(program, {
+    ...context,
+    elementsLimit,
+    runtime: {
+      contiguous: (x) => asConcrete(x).contiguousData(),
+      wrapper: (aval) => {
+        const key = `${aval.toString()} ${aval.weakType}`;
+        let wrap = wrappers.get(key);
+        if (wrap === undefined) {
+          const { shape, dtype, weakType } = aval;
+          wrap = (data) => fromStorage(data as never, shape, dtype, weakType);
+          wrappers.set(key, wrap);
+        }
+        return wrap;
+      },
+      scalar: (value, aval) => scalar(value, aval.dtype, aval.weakType),
+      elementsOf: (x) => asConcrete(x).toTypedArray(),
+      vectorised,
+    },
+  });
+  if (code === undefined) return undefined;
+  const factory = new Function(`return ${code.source}`)() as (
+    ...values: unknown[]
+  ) => (args: readonly NDArray[]) => NDArray[];
+  const run = factory(...code.values);
+  return { run, source: code.commented, pooledBytes: code.pooledBytes };
+}
+
+const vectorisedKernels = new Map<string, (source: Float32Array, target: Float32Array) => void>();
+
+/**
+ * A float32 function on the vectorised code eager execution runs it on (`runtime/unary-kernels.ts`
+ * builds the same loop around the same `simdUnary` body; each lane is computed on its own, so
+ * results do not depend on the length or on threads), called directly on the kernel memory: no
+ * array objects, one copy in and one out.
+ */
+function vectorised(name: string): (source: Float32Array, target: Float32Array) => void {
+  let run = vectorisedKernels.get(name);
+  if (run !== undefined) return run;
+  const module = kernelModuleBuilder();
+  const f = module.addFunction("kernel", {
+    params: ["i32", "i32", "i32"],
+    results: [],
+    export: true,
+  });
+  const scratch = new ScratchLocals(f);
+  const offset = f.addLocal("i32");
+  f.block((done) => {
+    f.loop((next) => {
+      f.localGet(offset).localGet(2).i32GeU().brIf(done);
+      f.localGet(1).localGet(offset).i32Add();
+      f.localGet(0).localGet(offset).i32Add();
+      f.memoryOp("v128.load", 0, 16);
+      simdUnary[name]!(f, scratch);
+      f.memoryOp("v128.store", 0, 16);
+      f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
+    });
+  });
+  const kernel: KernelModule = compileKernel(module.build({ names: false }));
+  const call = kernel.exports.kernel as (input: number, output: number, bytes: number) => void;
+  let heap: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  run = (source, target) => {
+    const bytes = source.length * 4;
+    const out = align16(bytes);
+    reserve(2 * out);
+    const buffer = kernelMemory().buffer;
+    if (heap.buffer !== buffer) heap = new Float32Array(buffer);
+    heap.set(source, 0);
+    call(0, out, bytes);
+    target.set(heap.subarray(out / 4, out / 4 + source.length));
+  };
+  vectorisedKernels.set(name, run);
+  return run;
+}
