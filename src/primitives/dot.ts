@@ -94,7 +94,7 @@ function permuted(x: ConcreteArray, perm: readonly number[]): Float64Array {
     perm.map((p) => x.strides[p]!),
     x.offset,
   );
-  return Float64Array.from(v.toTypedArray());
+  return new Float64Array(v.toTypedArray());
 }
 
 /** Positions of `axes` in ascending order: `rank[i]` = place of `axes[i]` once sorted. */

@@ -124,7 +124,7 @@ function checkMatrix(
 
 /** All the elements of `x` in row-major order, in float64. */
 function float64Data(x: ConcreteArray): Float64Array {
-  return Float64Array.from(x.contiguousData());
+  return new Float64Array(x.contiguousData());
 }
 
 /**

@@ -55,7 +55,7 @@ const floatsOnly = (xs: Leaves): Leaves => xs.filter((x) => isFloating(x.dtype))
 const toF64 = (x: NDArray): NDArray => (isFloating(x.dtype) ? ops.convert(x, "float64", false) : x);
 
 function values(x: NDArray): Float64Array {
-  return Float64Array.from(x.toTypedArray());
+  return new Float64Array(x.toTypedArray());
 }
 
 function inner(a: Leaves, b: Leaves): number {
