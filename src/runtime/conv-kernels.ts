@@ -15,7 +15,7 @@ import { matmulKernel, minimumParallelWork } from "./matmul.js";
 import { threadCount, type KernelModule } from "./threads.js";
 import {
   compileKernel,
-  copyIn,
+  copyArrayIn,
   kernelMemory,
   kernelModuleBuilder,
   layout,
@@ -216,18 +216,16 @@ function fastConv(
   };
   const threads = Og * rows * columns >= minimumParallelWork ? threadCount() : 1;
   const matmul = matmulKernel(spec, threads);
-  const x = lhs.contiguousData();
-  const w = rhs.contiguousData();
   const { offsets, total } = layout([
-    x.byteLength,
-    w.byteLength,
+    lhs.size * item,
+    rhs.size * item,
     rows * columns * item,
     Og * columns * item,
     ...matmul.parts.map((part) => matmulScratchBytes(part.spec)),
   ]);
   reserve(total);
-  copyIn(x, offsets[0]!);
-  copyIn(w, offsets[1]!);
+  copyArrayIn(lhs, offsets[0]!);
+  copyArrayIn(rhs, offsets[1]!);
   const [xAt, wAt, colsAt, productAt] = offsets as [number, number, number, number];
   const im2col = kernelFor(dtype).exports.rows as (...args: number[]) => void;
   const planeBytes = H * W * item;

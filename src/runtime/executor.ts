@@ -12,7 +12,14 @@ import type { DotGeneralParams } from "../primitives/dot.js";
 import { matmulWithEpilogue } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
-import { copyIn, copyOut, copyOutInto, layout, reserve, runKernelParallel } from "./wasm-memory.js";
+import {
+  copyArrayIn,
+  copyOut,
+  copyOutInto,
+  layout,
+  reserve,
+  runKernelParallel,
+} from "./wasm-memory.js";
 import { loopParts, splitRange, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
@@ -129,7 +136,7 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned
     : minimumParallelElements.plain;
   return (env) => {
     reserve(total);
-    wasm.arrays.forEach((v, i) => copyIn(env.get(v)!.contiguousData(), offsets[i]!));
+    wasm.arrays.forEach((v, i) => copyArrayIn(env.get(v)!, offsets[i]!));
     const scalars = wasm.scalars.map((v) => {
       const x = env.get(v)!;
       return x.data[x.offset]!;

@@ -6,6 +6,8 @@
  */
 import { allocateUninitialized, type DType, type TypedArray } from "../core/dtype.js";
 import { ModuleBuilder } from "../compiler/wasm/module.js";
+import type { ConcreteArray } from "./concrete.js";
+import { copyStrided } from "./strided.js";
 import {
   runParallel,
   threadsSupported,
@@ -65,6 +67,32 @@ export function copyIn(data: TypedArray, offset: number): void {
   new Uint8Array(kernelMemory().buffer, offset, data.byteLength).set(
     new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
   );
+}
+
+/** A typed view of `length` elements of `dtype` at byte `offset` (valid until memory grows). */
+export function memoryView(dtype: DType, offset: number, length: number): TypedArray {
+  const buffer = kernelMemory().buffer;
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer, offset, length);
+    case "float64":
+      return new Float64Array(buffer, offset, length);
+    case "int32":
+      return new Int32Array(buffer, offset, length);
+    case "uint32":
+      return new Uint32Array(buffer, offset, length);
+    case "bool":
+      return new Uint8Array(buffer, offset, length);
+  }
+}
+
+/**
+ * Copies `x`'s elements in row-major order into the memory at byte `offset`: a view's strided
+ * elements go straight there (no contiguous copy first).
+ */
+export function copyArrayIn(x: ConcreteArray, offset: number): void {
+  if (x.isContiguous) copyIn(x.contiguousData(), offset);
+  else copyStrided(x.shape, x.operand, memoryView(x.dtype, offset, x.size));
 }
 
 /** A fresh array of `length` elements of `dtype`, copied from byte `offset`. */

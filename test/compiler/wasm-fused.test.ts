@@ -162,6 +162,20 @@ describe("WebAssembly fused kernels", () => {
     });
   }
 
+  it("strided views (slices, transposes) as kernel inputs are copied in element by element", () => {
+    const [x] = operands("float32", 20_000);
+    const f = (a: NDArray): NDArray =>
+      a
+        .get("::2")
+        .mul(2)
+        .add(a.get("1::2"))
+        .add(a.reshape([100, 200]).T.reshape([20_000]).get("::2"));
+    expect(jit(f).lower(x).code).toContain("(func ");
+    expectIdentical(jit(f)(x), f(x));
+    const [y] = operands("float64", 20_000);
+    expectIdentical(jit(f)(y), f(y));
+  });
+
   it("kernels with operations that have no SIMD form use generated JavaScript", () => {
     const [x] = operands("float32", 8);
     const code = jit((a: NDArray) => np.cosh(a).mul(a)).lower(x).code;
