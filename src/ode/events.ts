@@ -1,6 +1,7 @@
 /**
  * Events: stop a solve when a condition on `(t, y)` changes sign (or becomes true), at the time it
- * does so, located on the solver's dense output.
+ * does so, located on the solver's dense output; or, for a non-terminating event, record every
+ * such crossing and carry on.
  */
 import type { NDArray } from "../core/array.js";
 import { ShapeError, ValueError } from "../core/errors.js";
@@ -17,8 +18,28 @@ export interface EventOptions {
    * that marks it by becoming true.
    */
   condition: (t: NDArray, y: never, args: never) => NDArray | number | boolean;
-  /** Stop the solve at the event (the only kind supported; default true). */
+  /**
+   * Stop the solve at the event (default true). With `false` the solve runs on and every crossing
+   * is recorded in `sol.events`.
+   */
   terminate?: boolean;
+  /**
+   * How many crossings a non-terminating event stores (a positive integer, default 16); later
+   * ones are counted but not stored.
+   */
+  maxEvents?: number;
+}
+
+/**
+ * The crossings recorded by a non-terminating event (`sol.events`): `ts` (`[maxEvents]`, user
+ * times, in the order found, padded with `inf`), `ys` (the state there, each leaf stacked
+ * `[maxEvents, ...]`, padded with `inf`) and `count` (an int32 scalar: every crossing found,
+ * including those beyond `maxEvents` that were not stored).
+ */
+export interface EventRecord {
+  ts: NDArray;
+  ys: PyTree;
+  count: NDArray;
 }
 
 /**
@@ -28,14 +49,34 @@ export interface EventOptions {
  * solution then ends there: `sol.t1` is the event time, `sol.ys` at `t1` the state there, and
  * `sol.result` is `ode.Result.eventOccurred`.
  *
+ * With `terminate: false` the solve does not stop: after each accepted step in which the
+ * condition crosses, the crossing is located the same way on that step's dense output and
+ * recorded in `sol.events` (`{ ts, ys, count }`, the first `maxEvents` crossings stored, all of
+ * them counted); `sol.result` stays `successful`. Only the sign at step ends is watched, so at most
+ * one crossing per step is found, and two crossings inside one step cancel out: bound the step
+ * size (or tighten the tolerances) when crossings can be that close. The recorded times are not
+ * differentiable (their gradient is zero); differentiate a terminating event for that.
+ *
  * @example
  * // A ball dropped from 10 m: when does it hit the ground?
  * const fall = new ode.ODETerm((t: NDArray, y: NDArray) => np.stack([y.get(1), np.array(-9.81, { dtype: "float64" })]));
  * const sol = ode.solve({ terms: fall, solver: new ode.Tsit5(), t0: 0, t1: 5, dt0: 0.1, y0: np.array([10, 0], { dtype: "float64" }), event: new ode.Event({ condition: (t: NDArray, y: NDArray) => y.get(0) }) });
  * console.log(sol.t1.item().toFixed(4), sol.message); // 1.4278 The solve stopped because an event occurred.
+ *
+ * @example
+ * // y = cos t: record where it crosses zero (π/2, 3π/2, 5π/2) without stopping.
+ * const osc = new ode.ODETerm((t: NDArray, y: NDArray) => np.stack([y.get(1), y.get(0).neg()]));
+ * const zeros = new ode.Event({ condition: (t: NDArray, y: NDArray) => y.get(0), terminate: false, maxEvents: 4 });
+ * const sol = ode.solve({ terms: osc, solver: new ode.Tsit5(), t0: 0, t1: 8, dt0: 0.1, y0: np.array([1, 0], { dtype: "float64" }), event: zeros, stepSizeController: new ode.PIDController({ rtol: 1e-10, atol: 1e-10 }) });
+ * console.log(sol.events.count.item(), sol.events.ts.toList().map((t) => t.toFixed(6))); // 3 ["1.570796", "4.712389", "7.853982", "Infinity"]
+ * console.log(sol.message); // The solve finished successfully.
  */
 export class Event {
   readonly condition: EventOptions["condition"];
+  /** Whether the event stops the solve. */
+  readonly terminate: boolean;
+  /** How many crossings a non-terminating event stores. */
+  readonly maxEvents: number;
 
   constructor(options: EventOptions) {
     if (
@@ -48,13 +89,19 @@ export class Event {
         "needs { condition: (t, y, args) => scalar }, e.g. new ode.Event({ condition: (t, y) => y.get(0) }).",
       );
     }
-    if (options.terminate === false) {
+    const { terminate = true, maxEvents = 16 } = options;
+    if (typeof terminate !== "boolean") {
+      throw new ValueError("ode.Event", `terminate must be a boolean, got ${String(terminate)}.`);
+    }
+    if (typeof maxEvents !== "number" || !Number.isInteger(maxEvents) || maxEvents < 1) {
       throw new ValueError(
         "ode.Event",
-        "only terminating events are supported: leave terminate out (or pass true); to record crossings without stopping, save densely and search the dense output.",
+        `maxEvents must be a positive integer, got ${String(maxEvents)}.`,
       );
     }
     this.condition = options.condition;
+    this.terminate = terminate;
+    this.maxEvents = maxEvents;
   }
 
   /** The condition at internal time `tau` (user time `tau · direction`) as an array scalar. */

@@ -36,7 +36,7 @@ export interface SolveOptions {
   stepSizeController?: StepSizeController;
   /** How the solve is differentiated (default `new RecursiveCheckpointAdjoint()`). */
   adjoint?: Adjoint;
-  /** Stop at an event. */
+  /** An event: stops the solve there (or, non-terminating, records its crossings in `sol.events`). */
   event?: Event;
   /** The most steps (accepted + rejected) before giving up (default 4096). */
   maxSteps?: number;

@@ -10,6 +10,7 @@ import { jvp } from "../transforms/jvp.js";
 import { vmap } from "../transforms/vmap.js";
 import { resultMessage } from "./result.js";
 import { mapArrays } from "./tree-math.js";
+import type { EventRecord } from "./events.js";
 import type { PyTree, Solver } from "./types.js";
 
 /** Counts of a solve (int32 scalar arrays). */
@@ -40,12 +41,15 @@ export interface SolutionParts {
   t0: NDArray;
   t1: NDArray;
   dense: DenseSteps | null;
+  /** The crossings of a non-terminating event (null otherwise). */
+  events?: EventRecord | null;
 }
 
 /**
  * What `solve` returns. `ts` and `ys` hold what `SaveAt` asked for (leaves of `ys` stacked along
  * a leading time axis); `result` is an int32 `Result` code (`message` gives its text); `t1` is
- * where the solve ended (the event time when an event stopped it). A `Solution` is a pytree of
+ * where the solve ended (the event time when an event stopped it); `events` holds the crossings
+ * of a non-terminating event (`{ ts, ys, count }`, see `Event`), null otherwise. A `Solution` is a pytree of
  * arrays, so `jit` and `vmap` can return it.
  *
  * @example
@@ -61,6 +65,7 @@ export class Solution {
   readonly t0: NDArray;
   readonly t1: NDArray;
   readonly dense: DenseSteps | null;
+  readonly events: EventRecord | null;
   readonly solver: Solver;
 
   constructor(parts: SolutionParts, solver: Solver) {
@@ -71,6 +76,7 @@ export class Solution {
     this.t0 = parts.t0;
     this.t1 = parts.t1;
     this.dense = parts.dense;
+    this.events = parts.events ?? null;
     this.solver = solver;
   }
 
@@ -136,11 +142,11 @@ function evaluateAt(solver: Solver, dense: DenseSteps, t: NDArray): PyTree {
 
 tree.register(Solution, {
   flatten: (s) => [
-    [s.ts, s.ys, s.stats, s.result, s.t0, s.t1, s.dense],
+    [s.ts, s.ys, s.stats, s.result, s.t0, s.t1, s.dense, s.events],
     s.solver,
-    ["ts", "ys", "stats", "result", "t0", "t1", "dense"],
+    ["ts", "ys", "stats", "result", "t0", "t1", "dense", "events"],
   ],
-  unflatten: (solver, [ts, ys, stats, result, t0, t1, dense]) =>
+  unflatten: (solver, [ts, ys, stats, result, t0, t1, dense, events]) =>
     new Solution(
       {
         ts: ts as NDArray | null,
@@ -150,6 +156,7 @@ tree.register(Solution, {
         t0: t0 as NDArray,
         t1: t1 as NDArray,
         dense: dense as DenseSteps | null,
+        events: events as EventRecord | null,
       },
       solver as Solver,
     ),

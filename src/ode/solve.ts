@@ -7,9 +7,10 @@ import type { NDArray } from "../core/array.js";
 import { SolverError } from "../core/errors.js";
 import * as lax from "../lax/index.js";
 import * as np from "../numpy/index.js";
+import { stopGradient } from "../transforms/custom.js";
 import { evalShape } from "../transforms/jacobian.js";
 import { backsolveSolve, BacksolveAdjoint } from "./backsolve.js";
-import { crossed, locateEvent, type Event } from "./events.js";
+import { crossed, locateEvent, type Event, type EventRecord } from "./events.js";
 import { normalize, type Normalized, type SolveOptions } from "./options.js";
 import { isFailure, resultMessage } from "./result.js";
 import {
@@ -38,6 +39,8 @@ interface EventState {
   lastT0: NDArray;
   lastT1: NDArray;
   lastDense: PyTree;
+  /** The crossings recorded so far (non-terminating events only). */
+  record: EventRecord | null;
 }
 
 /** Everything the loop carries (a pytree of arrays). */
@@ -79,6 +82,62 @@ function counting(term: Term): [Term, () => number] {
     },
     () => calls,
   ];
+}
+
+/**
+ * The record with the crossing in the accepted step `[tPrev, tNext]` added (when `crossing`):
+ * located as a terminating event is, stored in slot `count` while there is room, always counted.
+ */
+function recordCrossing(
+  event: Event,
+  record: EventRecord,
+  crossing: NDArray,
+  step: {
+    solver: Normalized["solver"];
+    tPrev: NDArray;
+    tNext: NDArray;
+    dense: PyTree;
+    before: NDArray;
+    direction: NDArray | null;
+    args: unknown;
+  },
+): EventRecord {
+  const { solver, direction, args } = step;
+  const found = (
+    tPrev: NDArray,
+    tNext: NDArray,
+    dense: PyTree,
+    before: NDArray,
+  ): [NDArray, PyTree] => {
+    const t = locateEvent(event, { solver, tPrev, tNext, dense, before, direction, args });
+    return [t, solver.interpolate(tPrev, tNext, dense, t)];
+  };
+  const skip = (tPrev: NDArray, tNext: NDArray, dense: PyTree): [NDArray, PyTree] => [
+    tNext,
+    solver.interpolate(tPrev, tNext, dense, tNext),
+  ];
+  // The recorded crossings are not differentiated (stopGradient keeps them out of the tangents).
+  const [tau, y] = lax.cond(
+    crossing,
+    found,
+    skip,
+    ...stopGradient([step.tPrev, step.tNext, step.dense, step.before] as [
+      NDArray,
+      NDArray,
+      PyTree,
+      NDArray,
+    ]),
+  );
+  const t = direction === null ? tau : tau.mul(direction);
+  const slot = np.logicalAnd(
+    crossing,
+    np.arange(record.ts.shape[0]!, { dtype: "int32" }).eq(record.count),
+  );
+  return {
+    ts: np.where(slot, t.astype(record.ts.dtype), record.ts),
+    ys: mapArrays((b, v) => np.where(rowMask(slot, b), v.astype(b.dtype), b), record.ys, y),
+    count: record.count.add(crossing.astype("int32")).astype("int32"),
+  };
 }
 
 /** `next` clipped to `end`, and snapped to it when closer than a few hundred ulps. */
@@ -156,6 +215,16 @@ function run(o: Normalized): Solution {
           lastT0: t0,
           lastT1: t0,
           lastDense: zerosOf(denseTemplate),
+          record: event.terminate
+            ? null
+            : {
+                ts: np.full([event.maxEvents], Infinity, { dtype: o.timeDtype }),
+                ys: mapArrays(
+                  (y) => np.full([event.maxEvents, ...y.shape], Infinity, { dtype: y.dtype }),
+                  o.y0,
+                ),
+                count: int32(0),
+              },
         };
 
   const init: Carry = {
@@ -231,14 +300,33 @@ function run(o: Normalized): Solution {
     if (event !== null && c.event !== null) {
       const after = event.evaluate(c.tNext, userDirection, out.y1, args);
       const value = np.where(accepted, after, c.event.before);
-      eventState = {
-        before: value.dtype === "bool" ? value : value.astype(c.event.before.dtype),
-        lastBefore: np.where(accepted, c.event.before, c.event.lastBefore),
-        hit: np.logicalAnd(accepted, crossed(c.event.before, after)),
-        lastT0: np.where(accepted, c.tPrev, c.event.lastT0),
-        lastT1: np.where(accepted, c.tNext, c.event.lastT1),
-        lastDense: whereTree(accepted, out.dense, c.event.lastDense),
-      };
+      const crossing = np.logicalAnd(accepted, crossed(c.event.before, after));
+      const before = value.dtype === "bool" ? value : value.astype(c.event.before.dtype);
+      eventState =
+        c.event.record === null
+          ? {
+              before,
+              lastBefore: np.where(accepted, c.event.before, c.event.lastBefore),
+              hit: crossing,
+              lastT0: np.where(accepted, c.tPrev, c.event.lastT0),
+              lastT1: np.where(accepted, c.tNext, c.event.lastT1),
+              lastDense: whereTree(accepted, out.dense, c.event.lastDense),
+              record: null,
+            }
+          : {
+              // Non-terminating: never stops the loop; the crossing is recorded now.
+              ...c.event,
+              before,
+              record: recordCrossing(event, c.event.record, crossing, {
+                solver,
+                tPrev: c.tPrev,
+                tNext: c.tNext,
+                dense: out.dense,
+                before: c.event.before,
+                direction: userDirection,
+                args,
+              }),
+            };
     }
     const next: Carry = {
       tPrev: nextT0,
@@ -281,7 +369,7 @@ function finish(
   let tFinal = c.tPrev;
   let yFinal = c.y;
   let hit: NDArray | null = null;
-  if (event !== null && c.event !== null) {
+  if (event !== null && c.event !== null && event.terminate) {
     const e = c.event;
     hit = e.hit;
     const [tEvent, yEvent] = locate(event, e, { solver, userDirection, args });
@@ -344,6 +432,7 @@ function finish(
       t0: user(t0),
       t1: user(tFinal),
       dense,
+      events: c.event === null ? null : c.event.record,
     },
     solver,
   );

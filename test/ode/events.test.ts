@@ -1,10 +1,11 @@
 /**
  * Events stop a solve where a condition changes sign (or becomes true), located on the dense
  * output: the solution ends at the event time, what was saved after it is inf, and the event time
- * differentiates as the implicit function theorem says.
+ * differentiates as the implicit function theorem says. Non-terminating events record every
+ * crossing (up to maxEvents) in sol.events and let the solve run on.
  */
 import { describe, expect, it } from "vitest";
-import { grad, jit, np, ode, vmap, type NDArray } from "../../src/index.js";
+import { grad, jit, np, ode, ValueError, vmap, type NDArray } from "../../src/index.js";
 
 const f64 = (x: number | number[]): NDArray => np.array(x, { dtype: "float64" });
 
@@ -91,8 +92,137 @@ describe("terminating events", () => {
     expect(() =>
       drop(f64(10), { event: new ode.Event({ condition: (_t: NDArray, y: NDArray) => y }) }),
     ).toThrow(/must return a scalar, got shape \[2\]/);
-    expect(() => new ode.Event({ condition: (t: NDArray) => t, terminate: false })).toThrow(
-      /only terminating events/,
+  });
+});
+
+/** y'' = −y from y = 1, y' = 0: y = cos t, zero at π/2 + kπ (three times in [0, 10]). */
+const oscillator = new ode.ODETerm((_t: NDArray, y: NDArray) =>
+  np.stack([y.get(1), y.get(0).neg()]),
+);
+const zeroCrossings = (t: number): number[] =>
+  [0, 1, 2, 3].map((k) => Math.PI / 2 + k * Math.PI).filter((s) => s <= t);
+
+function oscillate(
+  y0: NDArray,
+  event: ode.Event,
+  options: Partial<ode.SolveOptions> = {},
+): ode.Solution {
+  return ode.solve({
+    terms: oscillator,
+    solver: new ode.Tsit5(),
+    t0: 0,
+    t1: 10,
+    dt0: 0.1,
+    y0,
+    event,
+    stepSizeController: new ode.PIDController({ rtol: 1e-10, atol: 1e-10 }),
+    ...options,
+  });
+}
+
+const position = (maxEvents?: number): ode.Event =>
+  new ode.Event({
+    condition: (_t: NDArray, y: NDArray) => y.get(0),
+    terminate: false,
+    ...(maxEvents === undefined ? {} : { maxEvents }),
+  });
+
+describe("non-terminating events", () => {
+  it("record every crossing, located to ~1e-8, and the solve runs to t1 successfully", () => {
+    const sol = oscillate(f64([1, 0]), position());
+    expect(sol.result.item()).toBe(ode.Result.successful);
+    expect(sol.t1.item()).toBe(10);
+    expect(Math.abs(((sol.ys as NDArray).get(0, 0).item() as number) - Math.cos(10))).toBeLessThan(
+      1e-8,
+    );
+    const events = sol.events!;
+    const exact = zeroCrossings(10);
+    expect(exact).toHaveLength(3);
+    expect(events.count.dtype).toBe("int32");
+    expect(events.count.item()).toBe(3);
+    const ts = events.ts.toList() as number[];
+    expect(ts).toHaveLength(16);
+    exact.forEach((t, k) => expect(Math.abs(ts[k]! - t)).toBeLessThan(1e-8));
+    expect(ts.slice(3).every((t) => t === Infinity)).toBe(true);
+    // The state there: y = 0, y' = −sin t = ∓1; padding rows are inf.
+    const ys = events.ys as NDArray;
+    expect(ys.shape).toEqual([16, 2]);
+    exact.forEach((t, k) => {
+      expect(Math.abs(ys.get(k, 0).item() as number)).toBeLessThan(1e-8);
+      expect(Math.abs((ys.get(k, 1).item() as number) + Math.sin(t))).toBeLessThan(1e-8);
+    });
+    expect(ys.get(3).toList()).toEqual([Infinity, Infinity]);
+  });
+
+  it("under jit give what they give eagerly", () => {
+    const event = position(4);
+    const eager = oscillate(f64([1, 0]), event).events!;
+    const compiled = jit((y0: NDArray) => oscillate(y0, event))(f64([1, 0])).events!;
+    expect(compiled.count.item()).toBe(eager.count.item());
+    const [a, b] = [eager.ts.toList() as number[], compiled.ts.toList() as number[]];
+    a.forEach((t, k) => (t === Infinity ? expect(b[k]).toBe(t) : expect(b[k]).toBeCloseTo(t, 12)));
+    expect(((compiled.ys as NDArray).get(1, 1).item() as number) - 1).toBeCloseTo(0, 8);
+  });
+
+  it("work per example under vmap; the solve still differentiates, the recorded times do not", () => {
+    const event = position(4);
+    // y = a·cos t crosses zero at the same times for every a.
+    const counts = jit(vmap((a: NDArray) => oscillate(np.stack([a, f64(0)]), event).events!.count))(
+      f64([1, 2, -3]),
+    );
+    expect(counts.toList()).toEqual([3, 3, 3]);
+    const end = grad((a: NDArray) =>
+      (oscillate(np.stack([a, f64(0)]), event).ys as NDArray).get(0, 0),
+    )(f64(1));
+    expect(end.item()).toBeCloseTo(Math.cos(10), 8);
+    const first = grad((v: NDArray) => oscillate(np.stack([f64(1), v]), event).events!.ts.get(0));
+    expect(first(f64(0.5)).item()).toBe(0);
+  });
+
+  it("count every crossing but store only the first maxEvents", () => {
+    const events = oscillate(f64([1, 0]), position(2)).events!;
+    expect(events.count.item()).toBe(3);
+    expect((events.ys as NDArray).shape).toEqual([2, 2]);
+    const ts = events.ts.toList() as number[];
+    expect(ts).toHaveLength(2);
+    zeroCrossings(10)
+      .slice(0, 2)
+      .forEach((t, k) => expect(Math.abs(ts[k]! - t)).toBeLessThan(1e-8));
+  });
+
+  it("a bool condition records each time it becomes true (not when it becomes false)", () => {
+    const below = new ode.Event({
+      condition: (_t: NDArray, y: NDArray) => y.get(0).lt(0),
+      terminate: false,
+      maxEvents: 3,
+    });
+    const events = oscillate(f64([1, 0]), below).events!;
+    expect(events.count.item()).toBe(2);
+    const ts = events.ts.toList() as number[];
+    expect(Math.abs(ts[0]! - Math.PI / 2)).toBeLessThan(1e-8);
+    expect(Math.abs(ts[1]! - (5 * Math.PI) / 2)).toBeLessThan(1e-8);
+    expect(ts[2]).toBe(Infinity);
+  });
+
+  it("backwards in time, record user times", () => {
+    const events = oscillate(f64([1, 0]), position(), { t1: -10, dt0: -0.1 }).events!;
+    expect(events.count.item()).toBe(3);
+    const ts = events.ts.toList() as number[];
+    zeroCrossings(10).forEach((t, k) => expect(Math.abs(ts[k]! + t)).toBeLessThan(1e-8));
+  });
+
+  it("terminating events and plain solves have no record", () => {
+    expect(drop(f64(10)).events).toBeNull();
+    expect(drop(f64(10), { event: undefined }).events).toBeNull();
+  });
+
+  it("maxEvents must be a positive integer", () => {
+    const condition = (_t: NDArray, y: NDArray): NDArray => y.get(0);
+    for (const maxEvents of [0, 1.5, -1]) {
+      expect(() => new ode.Event({ condition, terminate: false, maxEvents })).toThrow(ValueError);
+    }
+    expect(() => new ode.Event({ condition, terminate: false, maxEvents: 0 })).toThrow(
+      /maxEvents must be a positive integer, got 0/,
     );
   });
 });
