@@ -10,7 +10,7 @@ import * as np from "../numpy/index.js";
 import { stopGradient } from "../transforms/custom.js";
 import { evalShape } from "../transforms/jacobian.js";
 import { backsolveSolve, BacksolveAdjoint } from "./backsolve.js";
-import { crossed, locateEvent, type Event, type EventRecord } from "./events.js";
+import { crossed, locateEvent, type Event, type EventRecord, type EventStep } from "./events.js";
 import { normalize, type Normalized, type SolveOptions } from "./options.js";
 import { isFailure, resultMessage } from "./result.js";
 import {
@@ -92,15 +92,7 @@ function recordCrossing(
   event: Event,
   record: EventRecord,
   crossing: NDArray,
-  step: {
-    solver: Normalized["solver"];
-    tPrev: NDArray;
-    tNext: NDArray;
-    dense: PyTree;
-    before: NDArray;
-    direction: NDArray | null;
-    args: unknown;
-  },
+  step: EventStep,
 ): EventRecord {
   const { solver, direction, args } = step;
   const found = (
