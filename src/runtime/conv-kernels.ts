@@ -7,7 +7,7 @@
  */
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import { matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
-import { allocate, type TypedArray } from "../core/dtype.js";
+import { allocate } from "../core/dtype.js";
 import type { ConvParams } from "../primitives/conv.js";
 import { installFastConv } from "../primitives/conv-impl.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
@@ -16,7 +16,7 @@ import { threadCount, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   copyArrayIn,
-  kernelMemory,
+  memoryView,
   kernelModuleBuilder,
   layout,
   reserve,
@@ -305,7 +305,7 @@ function fastConv(
       })),
     );
     // [Og, outN·P] → result[n, group·Og + o, :]
-    const product = view(dtype, productAt, Og * columns);
+    const product = memoryView(dtype, productAt, Og * columns);
     for (let o = 0; o < Og; o++) {
       for (let n = 0; n < outN; n++) {
         const from = (o * outN + n) * P;
@@ -314,14 +314,6 @@ function fastConv(
     }
   }
   return fromStorage(result, shape, dtype, lhs.weakType && rhs.weakType);
-}
-
-/** A typed view of kernel memory (valid until the memory next grows). */
-function view(dtype: "float32" | "float64", byteOffset: number, length: number): TypedArray {
-  const buffer = kernelMemory().buffer;
-  return dtype === "float32"
-    ? new Float32Array(buffer, byteOffset, length)
-    : new Float64Array(buffer, byteOffset, length);
 }
 
 installFastConv(fastConv);

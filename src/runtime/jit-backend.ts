@@ -25,6 +25,7 @@ import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import { functionToText } from "../compiler/wasm/text.js";
 import { compileWholeFunction, elementsLimit, qualifies } from "./program-function.js";
+import { matmulMinimumWork } from "./matmul.js";
 
 /** How a program runs: through the executor, or as one generated JavaScript function. */
 type Mode = "executor" | "inline";
@@ -285,13 +286,6 @@ function unfuse(k: Kernel): Kernel[] {
   });
 }
 
-/**
- * Products below this many multiply-adds (or of integers) run eagerly on the plain loop rather
- * than the matmul kernels (`runtime/matmul.ts`, `minimumWork`); the generated code inlines that
- * loop, so it must agree (the small-program tests check both sides of the boundary).
- */
-const matmulMinimumWork = 32 * 1024;
-
 function inlineDot(eq: Equation): boolean {
   const dtype = eq.outputs[0]!.aval.dtype;
   if (dtype !== "float32" && dtype !== "float64") return true;
@@ -300,6 +294,8 @@ function inlineDot(eq: Equation): boolean {
     contracting: readonly [readonly number[], readonly number[]];
   };
   const k = contracting[0].reduce((n, a) => n * eq.inputs[0]!.aval.shape[a]!, 1);
+  // Smaller products (and integer ones) run eagerly on the plain loop, which the generated code
+  // inlines; larger ones on the matmul kernels.
   return eq.outputs[0]!.aval.size * k < matmulMinimumWork;
 }
 

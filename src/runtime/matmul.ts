@@ -20,7 +20,7 @@ import {
 } from "./wasm-memory.js";
 
 /** Below this many multiply-adds the plain loop wins (no kernel to build, nothing to copy). */
-const minimumWork = 32 * 1024;
+export const matmulMinimumWork = 32 * 1024;
 
 /** Products with at least this many multiply-adds are split over the threads. */
 export const minimumParallelWork = 4 * 1024 * 1024;
@@ -163,7 +163,7 @@ export function matmulWithEpilogue(
   const m = sizeOf(lhs, lf);
   const k = sizeOf(lhs, lc);
   const n = sizeOf(rhs, rf);
-  if (batch * m * n * k < minimumWork) return undefined;
+  if (batch * m * n * k < matmulMinimumWork) return undefined;
   const bias = epilogue.bias;
   // A bias runs along C's columns: B must have one free axis, as long as the bias.
   if (bias !== undefined && (rf.length !== 1 || bias.dtype !== dtype || bias.size !== n))

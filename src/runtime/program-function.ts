@@ -9,16 +9,8 @@ import type { NDArray } from "../core/array.js";
 import type { Equation, Program } from "../core/ir.js";
 import { generateJsProgram, type JsProgramContext } from "../compiler/codegen/js-program.js";
 import { asConcrete, fromStorage, scalar } from "./concrete.js";
-import { simdUnary } from "../compiler/codegen/wasm-fused.js";
-import { ScratchLocals } from "../compiler/kernels/simd-math.js";
-import type { KernelModule } from "./threads.js";
-import {
-  align16,
-  compileKernel,
-  kernelMemory,
-  kernelModuleBuilder,
-  reserve,
-} from "./wasm-memory.js";
+import { vectorisedKernel } from "./unary-kernels.js";
+import { align16, kernelMemory, reserve } from "./wasm-memory.js";
 import type { Executable } from "./executor.js";
 
 /** Values of at most this many elements are held in local variables, one per element. */
@@ -126,34 +118,14 @@ export function compileWholeFunction(
 const vectorisedKernels = new Map<string, (source: Float32Array, target: Float32Array) => void>();
 
 /**
- * A float32 function on the vectorised code eager execution runs it on (`runtime/unary-kernels.ts`
- * builds the same loop around the same `simdUnary` body; each lane is computed on its own, so
- * results do not depend on the length or on threads), called directly on the kernel memory: no
- * array objects, one copy in and one out.
+ * A float32 function on the vectorised kernel eager execution runs it on
+ * (`runtime/unary-kernels.ts`), called directly on the kernel memory: no array objects, one copy
+ * in and one out.
  */
 function vectorised(name: string): (source: Float32Array, target: Float32Array) => void {
   let run = vectorisedKernels.get(name);
   if (run !== undefined) return run;
-  const module = kernelModuleBuilder();
-  const f = module.addFunction("kernel", {
-    params: ["i32", "i32", "i32"],
-    results: [],
-    export: true,
-  });
-  const scratch = new ScratchLocals(f);
-  const offset = f.addLocal("i32");
-  f.block((done) => {
-    f.loop((next) => {
-      f.localGet(offset).localGet(2).i32GeU().brIf(done);
-      f.localGet(1).localGet(offset).i32Add();
-      f.localGet(0).localGet(offset).i32Add();
-      f.memoryOp("v128.load", 0, 16);
-      simdUnary[name]!(f, scratch);
-      f.memoryOp("v128.store", 0, 16);
-      f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
-    });
-  });
-  const kernel: KernelModule = compileKernel(module.build({ names: false }));
+  const kernel = vectorisedKernel(name)!;
   const call = kernel.exports.kernel as (input: number, output: number, bytes: number) => void;
   let heap: Float32Array<ArrayBufferLike> = new Float32Array(0);
   run = (source, target) => {

@@ -22,8 +22,12 @@ const kernels = new Map<string, KernelModule>();
 /** Arrays at least this long are split over the threads. */
 const minimumParallelElements = 32 * 1024;
 
-/** A module exporting `kernel(in, out, bytes)`: the function applied four lanes at a time. */
-function kernelFor(name: string): KernelModule | undefined {
+/**
+ * A module exporting `kernel(in, out, bytes)`: the function applied four lanes at a time (each
+ * lane on its own, so results do not depend on the length or on threads). Compiled programs call
+ * the same module, so eager and compiled results are identical.
+ */
+export function vectorisedKernel(name: string): KernelModule | undefined {
   const body = simdUnary[name];
   if (body === undefined) return undefined;
   let kernel = kernels.get(name);
@@ -55,7 +59,7 @@ function kernelFor(name: string): KernelModule | undefined {
 
 function fastUnary(name: string, x: ConcreteArray): ConcreteArray | undefined {
   if (x.dtype !== "float32") return undefined;
-  const kernel = kernelFor(name);
+  const kernel = vectorisedKernel(name);
   if (kernel === undefined) return undefined;
   const bytes = x.size * 4;
   const { offsets, total } = layout([bytes, bytes]);
