@@ -12,6 +12,7 @@ import type { ConvParams } from "../primitives/conv.js";
 import { installFastConv } from "../primitives/conv-impl.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { matmulKernel, minimumParallelWork } from "./matmul.js";
+import { useFusedMultiplyAdd } from "./config.js";
 import { threadCount, type KernelModule } from "./threads.js";
 import {
   compileKernel,
@@ -213,6 +214,7 @@ function fastConv(
     b: transposed
       ? { batchStride: 0, rowStride: 1, colStride: rows }
       : { batchStride: 0, rowStride: columns, colStride: 1 },
+    fusedMultiplyAdd: useFusedMultiplyAdd(),
   };
   const threads = Og * rows * columns >= minimumParallelWork ? threadCount() : 1;
   const matmul = matmulKernel(spec, threads);

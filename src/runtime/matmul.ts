@@ -8,6 +8,7 @@ import { installFastDot } from "../primitives/dot.js";
 import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
 import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
+import { useFusedMultiplyAdd } from "./config.js";
 import { splitRange, threadCount, type KernelModule } from "./threads.js";
 import {
   compileKernel,
@@ -178,6 +179,7 @@ export function matmulWithEpilogue(
     k,
     a: { batchStride: a.strides[0]!, rowStride: a.strides[1]!, colStride: a.strides[2]! },
     b: { batchStride: b.strides[0]!, rowStride: b.strides[1]!, colStride: b.strides[2]! },
+    fusedMultiplyAdd: useFusedMultiplyAdd(),
     ...((bias !== undefined || epilogue.relu === true) && {
       epilogue: { bias: bias !== undefined, activation: epilogue.relu === true ? "relu" : "none" },
     }),

@@ -9,7 +9,7 @@
  * (`receiveMessageOnPort`) when the main thread tells it to. Workers are unreferenced, so they
  * never keep a process alive.
  */
-import { FluxionError, ValueError } from "../core/errors.js";
+import { FluxionError } from "../core/errors.js";
 import { WebAssembly, type WasmMemory, type WasmModule } from "./webassembly.js";
 
 interface WorkerThreadsModule {
@@ -71,44 +71,9 @@ export function loopParts(count: number, minimum: number): number {
   return Math.max(1, Math.min(4 * threads, Math.floor((4 * count) / minimum)));
 }
 
-/** Runtime settings, as `config()` reads and changes them. */
-export interface RuntimeConfig {
-  /**
-   * Threads that large kernels (matrix products, long elementwise loops) split their work over,
-   * the calling thread included. Default: the machine's cores (at most 8) in Node.js; 1 where
-   * worker threads or shared memory are unavailable (browsers without cross-origin isolation).
-   * `1` runs everything on the calling thread.
-   */
-  threads: number;
-}
-
-/**
- * Reads or changes runtime settings; returns the settings in force afterwards.
- *
- * @example
- * const before = config().threads;
- * config({ threads: 1 }); // everything on the calling thread
- * console.log(config().threads); // 1
- * config({ threads: before });
- */
-export function config(options: Partial<RuntimeConfig> = {}): RuntimeConfig {
-  const requested = options.threads;
-  if (requested !== undefined) {
-    if (!Number.isInteger(requested) || requested < 1) {
-      throw new ValueError(
-        "config",
-        `threads must be a whole number ≥ 1, got ${String(requested)}.`,
-      );
-    }
-    if (requested > 1 && !threadsSupported) {
-      throw new ValueError(
-        "config",
-        `threads: ${requested} needs worker threads and SharedArrayBuffer, which this runtime lacks; use threads: 1.`,
-      );
-    }
-    threads = requested;
-  }
-  return { threads };
+/** Sets how many threads large kernels use (`config({ threads })` validates it first). */
+export function setThreadCount(count: number): void {
+  threads = count;
 }
 
 // ── the pool ───────────────────────────────────────────────────────────────────────────────

@@ -30,6 +30,7 @@ interface WebAssemblyApi {
   };
   Instance: new (module: WasmModule, imports?: WasmImports) => { exports: Record<string, unknown> };
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
   RuntimeError: ErrorConstructor;
   CompileError: ErrorConstructor;
 }

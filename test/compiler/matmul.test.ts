@@ -16,6 +16,7 @@ import {
 } from "../../src/compiler/kernels/matmul.js";
 import { ModuleBuilder } from "../../src/compiler/wasm/module.js";
 import { toText } from "../../src/compiler/wasm/text.js";
+import { relaxedSimdSupported } from "../../src/runtime/relaxed-simd.js";
 import { WebAssembly } from "../../src/runtime/webassembly.js";
 
 type Float = Float32Array | Float64Array;
@@ -205,7 +206,7 @@ function layout(rows: number, cols: number, transposed = false, batchStride = ro
     : { batchStride, rowStride: cols, colStride: 1 };
 }
 
-function specOf(
+function baseSpec(
   dtype: MatmulSpec["dtype"],
   [m, n, k]: [number, number, number],
   options: {
@@ -243,7 +244,19 @@ const shapes: [number, number, number][] = [
   [30, 70, 257],
 ];
 
-describe.each(["float32", "float64"] as const)("matmul %s", (dtype) => {
+relaxedSimdSupported(); // switches relaxed SIMD on where the engine has it behind a flag
+
+describe.each([
+  ["float32", false],
+  ["float64", false],
+  ["float32", true],
+  ["float64", true],
+] as const)("matmul %s (fused multiply-add: %s)", (dtype, fusedMultiplyAdd) => {
+  const specOf = (...args: Parameters<typeof baseSpec>): MatmulSpec => ({
+    ...baseSpec(...args),
+    fusedMultiplyAdd,
+  });
+
   it.each(shapes)("%i×%i×%i (m×n×k) matches the reference", (m, n, k) => {
     check(specOf(dtype, [m, n, k]));
   });
@@ -341,11 +354,11 @@ describe.each(["float32", "float64"] as const)("matmul %s", (dtype) => {
 describe("matmul kernels", () => {
   it("plans even k slices padded to the unroll, and 16-byte scratch", () => {
     const blocking = { kc: 256, unroll: 4 };
-    const plan = planMatmul(specOf("float32", [100, 100, 1000], { blocking }));
+    const plan = planMatmul(baseSpec("float32", [100, 100, 1000], { blocking }));
     expect(plan.slices).toBe(4);
     expect(plan.kc).toBe(252); // ceil(1000 / 4) = 250, padded to a multiple of the unroll
     // Tiny slices padded to the unroll are recounted so that none is empty.
-    const tiny = planMatmul(specOf("float32", [4, 4, 10], { blocking: { kc: 2, unroll: 4 } }));
+    const tiny = planMatmul(baseSpec("float32", [4, 4, 10], { blocking: { kc: 2, unroll: 4 } }));
     expect([tiny.kc, tiny.slices]).toEqual([4, 3]);
     for (const shape of [
       [1, 1, 1],
@@ -353,17 +366,17 @@ describe("matmul kernels", () => {
       [512, 512, 512],
       [3, 3, 0],
     ] as [number, number, number][]) {
-      expect(matmulScratchBytes(specOf("float64", shape)) % 16).toBe(0);
+      expect(matmulScratchBytes(baseSpec("float64", shape)) % 16).toBe(0);
     }
-    expect(matmulScratchBytes(specOf("float32", [3, 3, 0]))).toBe(0);
+    expect(matmulScratchBytes(baseSpec("float32", [3, 3, 0]))).toBe(0);
     expect(matmulFlops({ batch: 2, m: 3, n: 4, k: 5 })).toBe(240);
   });
 
   it("adds several kernels to one module and renders as text", () => {
     const module = new ModuleBuilder();
     module.importMemory({ minPages: 1 });
-    emitMatmul(module, "forward", specOf("float32", [8, 8, 8]));
-    emitMatmul(module, "backward", specOf("float32", [8, 8, 8], { ta: true }));
+    emitMatmul(module, "forward", baseSpec("float32", [8, 8, 8]));
+    emitMatmul(module, "backward", baseSpec("float32", [8, 8, 8], { ta: true }));
     const text = toText(module);
     expect(text).toContain("forward$micro_4x8");
     expect(text).toContain("backward$pack_a");
@@ -373,18 +386,40 @@ describe("matmul kernels", () => {
     expect(exported.map((e) => e.name)).toEqual(["forward", "backward"]);
   });
 
+  it("accumulates with relaxed_madd, and no separate multiply, when asked", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const lanes = dtype === "float32" ? "f32x4" : "f64x2";
+      const module = new ModuleBuilder();
+      module.importMemory({ minPages: 1 });
+      emitMatmul(module, "mm", { ...baseSpec(dtype, [8, 8, 8]), fusedMultiplyAdd: true });
+      const text = toText(module);
+      expect(text).toContain(`${lanes}.relaxed_madd`);
+      expect(text).not.toContain(`${lanes}.mul`);
+    }
+  });
+
+  it("is no less accurate fused than unfused", () => {
+    // Σ|error| over C against the float64 reference, on a deep product (k = 2000).
+    const error = (fusedMultiplyAdd: boolean): number => {
+      const { c, expected } = check({ ...baseSpec("float32", [9, 10, 2000]), fusedMultiplyAdd });
+      return c.flat(2).reduce((sum, x, i) => sum + Math.abs(x - expected.flat(2)[i]!), 0);
+    };
+    expect(relaxedSimdSupported()).toBe(true); // Node.js has relaxed SIMD (behind a flag in 20)
+    expect(error(true)).toBeLessThanOrEqual(error(false) * 1.25);
+  });
+
   it("rejects bad specs", () => {
     const module = new ModuleBuilder();
-    expect(() => emitMatmul(module, "mm", specOf("float32", [2, 2, 2]))).toThrow(/importMemory/);
-    expect(() => planMatmul(specOf("float32", [2, 2, 2], { blocking: { nr: 6 } }))).toThrow(
+    expect(() => emitMatmul(module, "mm", baseSpec("float32", [2, 2, 2]))).toThrow(/importMemory/);
+    expect(() => planMatmul(baseSpec("float32", [2, 2, 2], { blocking: { nr: 6 } }))).toThrow(
       /multiple of 4/,
     );
-    expect(() => planMatmul(specOf("float32", [2, -1, 2]))).toThrow(RangeError);
+    expect(() => planMatmul(baseSpec("float32", [2, -1, 2]))).toThrow(RangeError);
     expect(() =>
-      planMatmul({ ...specOf("float32", [2, 2, 2]), dtype: "int32" as "float32" }),
+      planMatmul({ ...baseSpec("float32", [2, 2, 2]), dtype: "int32" as "float32" }),
     ).toThrow(TypeError);
     expect(() =>
-      planMatmul(specOf("float32", [2, 2, 2], { epilogue: { activation: "tanh" as "relu" } })),
+      planMatmul(baseSpec("float32", [2, 2, 2], { epilogue: { activation: "tanh" as "relu" } })),
     ).toThrow(/activation/);
   });
 });

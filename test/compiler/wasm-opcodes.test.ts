@@ -9,7 +9,10 @@ import { ModuleBuilder } from "../../src/compiler/wasm/module.js";
 import type { OpName } from "../../src/compiler/wasm/function-builder.js";
 import { miscOpcodes, plainOpcodes, type ValueType } from "../../src/compiler/wasm/opcodes.js";
 import { simdOpcodes } from "../../src/compiler/wasm/simd-opcodes.js";
+import { relaxedSimdSupported } from "../../src/runtime/relaxed-simd.js";
 import { WebAssembly } from "../../src/runtime/webassembly.js";
+
+relaxedSimdSupported(); // relaxed SIMD is behind a flag in Node.js 20, which this switches on
 
 type Scalar = number | bigint;
 type ScalarType = Exclude<ValueType, "v128">;
@@ -512,6 +515,12 @@ simdCases["f32x4.demote_f64x2_zero"] = {
   inputs: [f64x2(0.1, -1e300)],
   expected: f32x4(0.1, -Infinity, 0, 0),
 };
+// a·b + c with exact products and sums, so fused and unfused agree.
+simdCases["f32x4.relaxed_madd"] = {
+  inputs: [f32x4(1.5, -2.5, 3.75, 0.5), fB, f32x4(1, 2, 3, 4)],
+  expected: f32x4(4, 8.25, -0.75, 4.25),
+};
+simdCases["f64x2.relaxed_madd"] = { inputs: [dA, dB, f64x2(1, 2)], expected: f64x2(-0.25, -4) };
 simdCases["f64x2.convert_low_i32x4_s"] = { inputs: [iA], expected: f64x2(1, -2) };
 simdCases["i32x4.trunc_sat_f64x2_s_zero"] = {
   inputs: [f64x2(-1e12, 7.9)],

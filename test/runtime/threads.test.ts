@@ -45,7 +45,7 @@ function values(n: number, seed = 1): NDArray {
 describe("config", () => {
   it("reads and sets the thread count", () => {
     expect(config().threads).toBeGreaterThanOrEqual(1);
-    expect(config({ threads: 1 })).toEqual({ threads: 1 });
+    expect(config({ threads: 1 }).threads).toBe(1);
     expect(config().threads).toBe(1);
     if (threadsSupported) expect(config({ threads: 3 }).threads).toBe(3);
   });
@@ -57,6 +57,33 @@ describe("config", () => {
       expect(() => config({ threads: bad })).toThrow(/threads must be a whole number ≥ 1/);
       expect(config().threads).toBe(1);
     }
+  });
+
+  it("uses fused multiply-add in Node.js by default, and can turn it off", () => {
+    const fused = config().fusedMultiplyAdd;
+    expect(fused).toBe(true);
+    const a = np.reshape(values(96 * 80, 1), [96, 80]);
+    const b = np.reshape(values(80 * 72, 2), [80, 72]);
+    const product = (): Float32Array => np.matmul(a, b).toTypedArray() as Float32Array;
+    const withFma = product();
+    try {
+      expect(config({ fusedMultiplyAdd: false }).fusedMultiplyAdd).toBe(false);
+      const without = product();
+      // Same products either way up to rounding; the kernels are built for each setting.
+      for (let i = 0; i < without.length; i++) {
+        expect(Math.abs(withFma[i]! - without[i]!)).toBeLessThanOrEqual(1e-4 * 80 * 16);
+      }
+    } finally {
+      config({ fusedMultiplyAdd: fused });
+    }
+  });
+
+  it("rejects a bad fusedMultiplyAdd and changes nothing, threads included", () => {
+    config({ threads: 1 });
+    const fused = config().fusedMultiplyAdd;
+    const bad = { threads: 2, fusedMultiplyAdd: "yes" as unknown as boolean };
+    expect(() => config(bad)).toThrow(/fusedMultiplyAdd must be true or false, got yes/);
+    expect(config()).toEqual({ threads: 1, fusedMultiplyAdd: fused });
   });
 
   it("uses every core by default in Node.js", () => {

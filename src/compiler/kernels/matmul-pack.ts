@@ -37,6 +37,8 @@ export interface VectorOps {
   splatLoad(f: FunctionBuilder, offset: number): void;
   mul(f: FunctionBuilder): void;
   add(f: FunctionBuilder): void;
+  /** `a·b + c` of the three vectors on the stack (relaxed SIMD). */
+  madd(f: FunctionBuilder): void;
   max(f: FunctionBuilder): void;
   load(f: FunctionBuilder, offset: number): void;
   store(f: FunctionBuilder, offset: number): void;
@@ -49,6 +51,7 @@ export const vectorOps: Record<MatmulDtype, VectorOps> = {
     splatLoad: (f, offset) => f.v128Load32Splat(offset, 4),
     mul: (f) => f.f32x4Mul(),
     add: (f) => f.f32x4Add(),
+    madd: (f) => f.f32x4RelaxedMadd(),
     max: (f) => f.f32x4Max(),
     load: (f, offset) => f.f32Load(offset, 4),
     store: (f, offset) => f.f32Store(offset, 4),
@@ -59,6 +62,7 @@ export const vectorOps: Record<MatmulDtype, VectorOps> = {
     splatLoad: (f, offset) => f.v128Load64Splat(offset, 8),
     mul: (f) => f.f64x2Mul(),
     add: (f) => f.f64x2Add(),
+    madd: (f) => f.f64x2RelaxedMadd(),
     max: (f) => f.f64x2Max(),
     load: (f, offset) => f.f64Load(offset, 8),
     store: (f, offset) => f.f64Store(offset, 8),

@@ -11,7 +11,8 @@
  *   `A @ B`.
  * - **Micro-kernel**: an `MR × NR` block of C lives in `MR·NR/lanes` v128 locals; each step of k
  *   loads `NR/lanes` vectors of the B panel, broadcasts `MR` scalars of the A panel
- *   (`v128.load32_splat`) and does a mul + add per accumulator, with the offsets as load
+ *   (`v128.load32_splat`) and does a mul + add (or one relaxed-SIMD fused multiply-add, when
+ *   the spec asks for it) per accumulator, with the offsets as load
  *   immediates and a constant trip count (kc is padded to the unroll). The default 4×8 (f32) /
  *   4×4 (f64) block with one k step per iteration is what V8's TurboFan keeps in the 15 usable
  *   xmm registers: it schedules every load of an unrolled body before the arithmetic, so larger
@@ -92,6 +93,11 @@ export interface MatmulSpec {
   epilogue?: { bias?: boolean; activation?: "none" | "relu" };
   /** Overrides of the default blocking (for tuning; the scratch size depends on it). */
   blocking?: Partial<MatmulBlocking>;
+  /**
+   * Accumulate with relaxed SIMD's `relaxed_madd` (one FMA instruction where the hardware has
+   * it) instead of a multiply and an add; the engine must support relaxed SIMD. Default false.
+   */
+  fusedMultiplyAdd?: boolean;
 }
 
 /** Default blocking per dtype (measured on Zen 4 with Node 20; see bench/matmul-kernel.ts). */
@@ -125,6 +131,7 @@ export interface MatmulPlan {
   readonly c: MatmulOutputLayout;
   readonly bias: boolean;
   readonly relu: boolean;
+  readonly fusedMultiplyAdd: boolean;
   /** Byte offset of the packed A block in the scratch memory (B's is 0). */
   readonly packedAOffset: number;
   readonly scratchBytes: number;
@@ -202,6 +209,7 @@ export function planMatmul(spec: MatmulSpec): MatmulPlan {
     c,
     bias: spec.epilogue?.bias ?? false,
     relu: activation === "relu",
+    fusedMultiplyAdd: spec.fusedMultiplyAdd ?? false,
     packedAOffset,
     scratchBytes,
   };
@@ -284,9 +292,14 @@ function emitMicroKernel(
           ops.splatLoad(f, (u * mr + r) * es);
           f.localSet(av);
           for (let v = 0; v < vectors; v++) {
-            f.localGet(acc[r]![v]!).localGet(av).localGet(bv[v]!);
-            ops.mul(f);
-            ops.add(f);
+            if (plan.fusedMultiplyAdd) {
+              f.localGet(av).localGet(bv[v]!).localGet(acc[r]![v]!);
+              ops.madd(f);
+            } else {
+              f.localGet(acc[r]![v]!).localGet(av).localGet(bv[v]!);
+              ops.mul(f);
+              ops.add(f);
+            }
             f.localSet(acc[r]![v]!);
           }
         }

@@ -88,6 +88,9 @@ export const simdOpcodes = {
   "f32x4.convert_i32x4_s": 0xfa,
   "i32x4.trunc_sat_f64x2_s_zero": 0xfc,
   "f64x2.convert_low_i32x4_s": 0xfe,
+  // Relaxed SIMD: a·b + c, fused or not as the hardware does it (see runtime/relaxed-simd.ts).
+  "f32x4.relaxed_madd": 0x105,
+  "f64x2.relaxed_madd": 0x107,
 } as const;
 
 /**
