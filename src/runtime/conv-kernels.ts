@@ -16,8 +16,8 @@ import { useFusedMultiplyAdd } from "./config.js";
 import { threadCount, type KernelModule } from "./threads.js";
 import {
   compileKernel,
-  copyArrayIn,
   memoryView,
+  placeArrayIn,
   kernelModuleBuilder,
   layout,
   reserve,
@@ -226,9 +226,9 @@ function fastConv(
     ...matmul.parts.map((part) => matmulScratchBytes(part.spec)),
   ]);
   reserve(total);
-  copyArrayIn(lhs, offsets[0]!);
-  copyArrayIn(rhs, offsets[1]!);
-  const [xAt, wAt, colsAt, productAt] = offsets as [number, number, number, number];
+  const xAt = placeArrayIn(lhs, offsets[0]!);
+  const wAt = placeArrayIn(rhs, offsets[1]!);
+  const [, , colsAt, productAt] = offsets as [number, number, number, number];
   const im2col = kernelFor(dtype).exports.rows as (...args: number[]) => void;
   const planeBytes = H * W * item;
   const result = allocate(dtype, outN * O * P);

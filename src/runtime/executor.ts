@@ -4,7 +4,7 @@
  * through the trace stack.
  */
 import type { NDArray } from "../core/array.js";
-import { allocate } from "../core/dtype.js";
+import { allocate, itemSize } from "../core/dtype.js";
 import { Literal, Var, type Atom, type Equation, type Program } from "../core/ir.js";
 import type { CondParams, ScanParams, WhileParams } from "../lax/control-primitives.js";
 import type { ScanLoop } from "./scan-loop.js";
@@ -13,13 +13,19 @@ import { matmulWithEpilogue } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
 import {
-  copyArrayIn,
+  arenasSupported,
   copyOut,
   copyOutInto,
+  holdArena,
+  isResident,
   layout,
+  memoryView,
+  placeArrayIn,
+  releaseArena,
   reserve,
   runKernelParallel,
 } from "./wasm-memory.js";
+import { planArena } from "./arena.js";
 import { loopParts, splitRange, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
@@ -118,8 +124,23 @@ export interface WasmStep {
  */
 const minimumParallelElements = { plain: 256 * 1024, math: 32 * 1024 };
 
-/** A fused kernel compiled to WebAssembly: operands are copied into kernel memory and back. */
-function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned: Owned): Step {
+/** Where a call's arena starts (set at the start of each call that has one). */
+interface ArenaContext {
+  start: number;
+  readonly offsets: ReadonlyMap<Var, number>;
+}
+
+/**
+ * A fused kernel compiled to WebAssembly. Operands living in the call's arena are read where they
+ * are, others are copied into scratch space; results go to their arena slots (views of kernel
+ * memory until the call's end), or without an arena are copied out.
+ */
+function wasmFusedStep(
+  kernel: Kernel,
+  { kernel: wasm, module }: WasmStep,
+  owned: Owned,
+  arena: ArenaContext,
+): Step {
   const reuse = new Map(kernel.inPlace.map(([input, output]) => [output, input]));
   const item = wasm.itemBytes;
   // Element counts: each array input, each output (a reduction's has one per block), then the
@@ -130,13 +151,22 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned
     ...(wasm.reduction === undefined ? [] : [wasm.count]),
   ];
   const itemOf = [...wasm.arrays, ...wasm.outputs].map((v) => (v.aval.dtype === "bool" ? 1 : item));
-  const { offsets, total } = layout(counts.map((n, i) => n * (itemOf[i] ?? item)));
+  const sizes = counts.map((n, i) => n * (itemOf[i] ?? item));
+  // Outputs with an arena slot take no scratch space.
+  wasm.outputs.forEach((v, i) => {
+    if (arena.offsets.has(v)) sizes[wasm.arrays.length + i] = 0;
+  });
   const minimumParallel = wasm.usesMath
     ? minimumParallelElements.math
     : minimumParallelElements.plain;
   return (env) => {
+    const { offsets, total } = layout(sizes);
     reserve(total);
-    wasm.arrays.forEach((v, i) => copyArrayIn(env.get(v)!, offsets[i]!));
+    wasm.arrays.forEach((v, i) => (offsets[i] = placeArrayIn(env.get(v)!, offsets[i]!)));
+    wasm.outputs.forEach((v, i) => {
+      const slot = arena.offsets.get(v);
+      if (slot !== undefined) offsets[wasm.arrays.length + i] = arena.start + slot;
+    });
     const scalars = wasm.scalars.map((v) => {
       const x = env.get(v)!;
       return x.data[x.offset]!;
@@ -158,50 +188,72 @@ function wasmFusedStep(kernel: Kernel, { kernel: wasm, module }: WasmStep, owned
     wasm.outputs.forEach((v, i) => {
       const offset = offsets[wasm.arrays.length + i]!;
       const count = counts[wasm.arrays.length + i]!;
-      // The operands are already copied in, so a dying input's buffer can take the result.
-      const donor = reuse.get(v);
-      const target = donor === undefined ? undefined : wholeBuffer(env.get(donor), owned, count);
-      const data =
-        target === undefined ? copyOut(v.aval.dtype, offset, count) : copyOutInto(target, offset);
-      owned.add(data);
+      let data: ConcreteArray["data"];
+      if (arena.offsets.has(v)) {
+        data = memoryView(v.aval.dtype, offset, count);
+      } else {
+        // The operands are already copied in, so a dying input's buffer can take the result.
+        const donor = reuse.get(v);
+        const target = donor === undefined ? undefined : wholeBuffer(env.get(donor), owned, count);
+        data =
+          target === undefined ? copyOut(v.aval.dtype, offset, count) : copyOutInto(target, offset);
+        owned.add(data);
+      }
       env.set(v, fromStorage(data, v.aval.shape, v.aval.dtype, v.aval.weakType));
     });
   };
 }
 
 /**
- * A product with its bias (and relu) epilogue in one matmul kernel; where the kernels do not
- * take it (small or integer products), its equations run one by one, as eagerly.
+ * A product (a lone `dot_general`, or one with its bias and relu epilogue in one matmul kernel);
+ * where the kernels do not take it (small or integer products), its equations run one by one, as
+ * eagerly.
  */
-function matmulStep(kernel: Kernel): Step {
-  const [dot, add, relu] = kernel.equations as [Equation, Equation, Equation | undefined];
-  const broadcastOf = add.inputs[1] as Var;
+function matmulStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
+  const [dot, add, relu] = kernel.equations as [Equation, Equation?, Equation?];
+  const broadcastOf = add?.inputs[1] as Var | undefined;
   const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
+  const slot = arena.offsets.get(out);
   const separately = kernel.equations.map((eq) =>
-    singleStep({ ...kernel, equations: [eq] }, new Set()),
+    singleStep({ ...kernel, equations: [eq] }, owned),
   );
   return (env) => {
     const [lhs, rhs] = dot.inputs.map((a) => env.get(a as Var)!);
-    // The broadcast is a view of the bias vector: its last axis walks the bias.
-    const broadcast = env.get(broadcastOf)!;
-    const n = broadcast.shape[broadcast.ndim - 1]!;
-    const bias = view(broadcast, [n], [broadcast.strides[broadcast.ndim - 1]!], broadcast.offset);
-    const result = matmulWithEpilogue(
-      lhs!,
-      rhs!,
-      dot.params as DotGeneralParams,
-      dot.outputs[0]!.aval.shape,
-      {
-        bias,
-        relu: relu !== undefined,
-      },
-    );
+    let bias: ConcreteArray | undefined;
+    if (broadcastOf !== undefined) {
+      // The broadcast is a view of the bias vector: its last axis walks the bias.
+      const broadcast = env.get(broadcastOf)!;
+      const n = broadcast.shape[broadcast.ndim - 1]!;
+      bias = view(broadcast, [n], [broadcast.strides[broadcast.ndim - 1]!], broadcast.offset);
+    }
+    const result =
+      lhs === undefined || rhs === undefined
+        ? undefined
+        : matmulWithEpilogue(
+            lhs,
+            rhs,
+            dot.params as DotGeneralParams,
+            dot.outputs[0]!.aval.shape,
+            { bias, relu: relu !== undefined },
+            slot === undefined ? undefined : arena.start + slot,
+          );
     if (result === undefined) {
       for (const step of separately) step(env);
       return;
     }
     env.set(out, result);
   };
+}
+
+/** Whether a kernel is a product the matmul kernels may take (float operands). */
+function isProduct(kernel: Kernel): boolean {
+  const eq = kernel.equations[0]!;
+  const dtype = eq.outputs[0]!.aval.dtype;
+  return (
+    (kernel.kind === "matmul" ||
+      (kernel.kind === "single" && eq.primitive.name === "dot_general")) &&
+    (dtype === "float32" || dtype === "float64")
+  );
 }
 
 /** How control-flow kernels get their compiled bodies. */
@@ -293,18 +345,27 @@ export function instantiate(
 ): Executable {
   const { program } = schedule;
   const owned: Owned = new Set();
+  const plan = arenasSupported
+    ? planArena(schedule.kernels, (k) => arenaOutputs(k, wasm.get(k)), program.outputs)
+    : { offsets: new Map<Var, number>(), bytes: 0 };
+  const arena: ArenaContext = { start: 0, offsets: plan.offsets };
+  const arenaBytes = plan.bytes;
   const steps = schedule.kernels.map((k) => {
     const compiled = wasm.get(k);
-    if (compiled !== undefined) return wasmFusedStep(k, compiled, owned);
-    if (k.kind === "matmul") return matmulStep(k);
+    if (compiled !== undefined) return wasmFusedStep(k, compiled, owned, arena);
+    if (k.kind === "matmul" || isProduct(k)) return matmulStep(k, arena, owned);
     if (subprograms !== undefined && controlFlow.has(k.equations[0]!.primitive.name))
       return controlStep(k, subprograms);
     const code = fused.get(k);
     return code === undefined ? singleStep(k, owned) : fusedStep(k, code, owned);
   });
   const consts = program.consts.map(asConcrete);
-  const read = (env: Map<Var, ConcreteArray>, a: Atom): NDArray =>
-    a instanceof Literal ? literal(a) : env.get(a)!;
+  const read = (env: Map<Var, ConcreteArray>, a: Atom): NDArray => {
+    if (a instanceof Literal) return literal(a);
+    const x = env.get(a)!;
+    // Arena arrays live only until the call returns: an output gets storage of its own.
+    return isResident(x) ? fromStorage(x.toTypedArray(), x.shape, x.dtype, x.weakType) : x;
+  };
   return (args) => {
     owned.clear();
     const env = new Map<Var, ConcreteArray>();
@@ -319,7 +380,32 @@ export function instantiate(
       );
       if (schedule.donated.has(v) && !sharedWithAnother && !x.sharesStorage) owned.add(x.data);
     });
-    for (const step of steps) step(env);
-    return program.outputs.map((a) => read(env, a));
+    if (arenaBytes === 0) {
+      for (const step of steps) step(env);
+      return program.outputs.map((a) => read(env, a));
+    }
+    arena.start = holdArena(arenaBytes);
+    try {
+      for (const step of steps) step(env);
+      return program.outputs.map((a) => read(env, a));
+    } finally {
+      releaseArena(arena.start);
+    }
   };
+}
+
+/** The outputs a kernel writes into the call's arena, with their sizes in bytes. */
+function arenaOutputs(kernel: Kernel, compiled: WasmStep | undefined): Map<Var, number> {
+  const bytes = (v: Var, count = v.aval.size): number => count * itemSize(v.aval.dtype);
+  if (compiled !== undefined) {
+    const { reduction, outputs } = compiled.kernel;
+    return new Map(
+      outputs.map((v) => [v, bytes(v, v === reduction?.output ? reduction.blocks : undefined)]),
+    );
+  }
+  if (isProduct(kernel)) {
+    const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
+    return new Map([[out, bytes(out)]]);
+  }
+  return new Map();
 }

@@ -16,7 +16,9 @@ import {
   copyOut,
   kernelModuleBuilder,
   layout,
+  memoryView,
   reserve,
+  residentAddress,
   runKernelParallel,
 } from "./wasm-memory.js";
 
@@ -111,17 +113,23 @@ function freeAxes(ndim: number, used: readonly number[]): number[] {
 }
 
 /**
- * Contiguous data of `x` and the strides of three axis groups in it; when a group cannot be one
- * stride, the data is first permuted into group order.
+ * Where a kernel reads `x`, and the strides of three axis groups in it: `x` itself when it lives
+ * in kernel memory already (`address`), else data to copy in. When a group cannot be one stride,
+ * the data is first permuted into group order.
  */
 function operand(
   x: ConcreteArray,
   groups: readonly (readonly number[])[],
-): { data: ConcreteArray["data"]; strides: number[] } {
+): { data?: ConcreteArray["data"]; address?: number; bytes: number; strides: number[] } {
   const rowMajor = contiguousStrides(x.shape);
   const strides = groups.map((g) => groupStride(g, rowMajor));
-  if (strides.every((s) => s !== undefined))
-    return { data: x.contiguousData(), strides: strides as number[] };
+  const bytes = x.size * x.data.BYTES_PER_ELEMENT;
+  if (strides.every((s) => s !== undefined)) {
+    const address = residentAddress(x);
+    return address === undefined
+      ? { data: x.contiguousData(), bytes, strides: strides as number[] }
+      : { address, bytes: 0, strides: strides as number[] };
+  }
   const perm = groups.flat();
   const permuted = view(
     x,
@@ -130,7 +138,7 @@ function operand(
     x.offset,
   );
   const sizes = groups.map((g) => sizeOf(x, g));
-  return { data: permuted.toTypedArray(), strides: [sizes[1]! * sizes[2]!, sizes[2]!, 1] };
+  return { data: permuted.toTypedArray(), bytes, strides: [sizes[1]! * sizes[2]!, sizes[2]!, 1] };
 }
 
 /** What a product may apply to each element of C before storing it. */
@@ -146,6 +154,9 @@ export interface MatmulEpilogue {
  * before each element is stored; rounding is that of the separate operations (the bias add and
  * the max are single IEEE operations on the float result). `undefined` when the kernels do not
  * take the case (integer dtypes, small products, or a bias the layout cannot add per column).
+ * Operands living in kernel memory are read where they are; with `output` (a byte address in
+ * kernel memory, from a compiled call's arena) the result is written there and returned as a
+ * view of it, else copied out.
  */
 export function matmulWithEpilogue(
   lhs: ConcreteArray,
@@ -153,6 +164,7 @@ export function matmulWithEpilogue(
   params: DotGeneralParams,
   shape: readonly number[],
   epilogue: MatmulEpilogue = {},
+  output?: number,
 ): ConcreteArray | undefined {
   const dtype = lhs.dtype;
   if ((dtype !== "float32" && dtype !== "float64") || rhs.dtype !== dtype) return undefined;
@@ -189,28 +201,32 @@ export function matmulWithEpilogue(
   const threads = batch * m * n * k >= minimumParallelWork ? threadCount() : 1;
   const kernel = matmulKernel(spec, threads);
   const { offsets, total } = layout([
-    a.data.byteLength,
-    b.data.byteLength,
-    outCount * itemBytes,
+    a.bytes,
+    b.bytes,
+    output === undefined ? outCount * itemBytes : 0,
     bias === undefined ? 0 : n * itemBytes,
     ...kernel.parts.map((part) => matmulScratchBytes(part.spec)),
   ]);
   reserve(total);
-  copyIn(a.data, offsets[0]!);
-  copyIn(b.data, offsets[1]!);
+  const aAt = a.address ?? offsets[0]!;
+  const bAt = b.address ?? offsets[1]!;
+  const cAt = output ?? offsets[2]!;
+  if (a.data !== undefined) copyIn(a.data, aAt);
+  if (b.data !== undefined) copyIn(b.data, bAt);
   if (bias !== undefined) copyIn(bias.contiguousData(), offsets[3]!);
   const calls = kernel.parts.map((part, i) => ({
     name: `part${i}`,
     args: [
-      offsets[0]! + part.a * itemBytes,
-      offsets[1]! + part.b * itemBytes,
-      offsets[2]! + part.c * itemBytes,
+      aAt + part.a * itemBytes,
+      bAt + part.b * itemBytes,
+      cAt + part.c * itemBytes,
       offsets[4 + i]!,
       ...(bias === undefined ? [] : [offsets[3]! + part.bias * itemBytes]),
     ],
   }));
   runKernelParallel("dot_general", kernel.module, calls);
-  const out = copyOut(dtype, offsets[2]!, outCount);
+  const out =
+    output === undefined ? copyOut(dtype, cAt, outCount) : memoryView(dtype, cAt, outCount);
   const weak = lhs.weakType && rhs.weakType && (bias === undefined || bias.weakType);
   return fromStorage(out, shape, dtype, weak);
 }

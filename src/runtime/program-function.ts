@@ -10,7 +10,7 @@ import type { Equation, Program } from "../core/ir.js";
 import { generateJsProgram, type JsProgramContext } from "../compiler/codegen/js-program.js";
 import { asConcrete, fromStorage, scalar } from "./concrete.js";
 import { vectorisedKernel } from "./unary-kernels.js";
-import { align16, kernelMemory, reserve } from "./wasm-memory.js";
+import { kernelMemory, layout, reserve } from "./wasm-memory.js";
 import type { Executable } from "./executor.js";
 
 /** Values of at most this many elements are held in local variables, one per element. */
@@ -130,13 +130,16 @@ function vectorised(name: string): (source: Float32Array, target: Float32Array) 
   let heap: Float32Array<ArrayBufferLike> = new Float32Array(0);
   run = (source, target) => {
     const bytes = source.length * 4;
-    const out = align16(bytes);
-    reserve(2 * out);
+    const {
+      offsets: [input, output],
+      total,
+    } = layout([bytes, bytes]);
+    reserve(total);
     const buffer = kernelMemory().buffer;
     if (heap.buffer !== buffer) heap = new Float32Array(buffer);
-    heap.set(source, 0);
-    call(0, out, bytes);
-    target.set(heap.subarray(out / 4, out / 4 + source.length));
+    heap.set(source, input! / 4);
+    call(input!, output!, bytes);
+    target.set(heap.subarray(output! / 4, output! / 4 + source.length));
   };
   vectorisedKernels.set(name, run);
   return run;

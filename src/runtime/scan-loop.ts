@@ -129,11 +129,9 @@ export function compileScanLoop(
   const compiled = compileKernel(module.build({ names: false }));
   const item = scalarType === "f64" ? 8 : 4;
   const count = carryVars[0]!.aval.size;
-  const { offsets, total } = layout([
-    ...carryVars.map(() => count * item),
-    ...arrayConsts.map(() => count * item),
-  ]);
+  const sizes = [...carryVars.map(() => count * item), ...arrayConsts.map(() => count * item)];
   return (inputs) => {
+    const { offsets, total } = layout(sizes);
     reserve(total);
     carryIndices.forEach((k, j) =>
       copyIn(asConcrete(inputs[nc + k]!).contiguousData(), offsets[j]!),

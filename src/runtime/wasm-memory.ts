@@ -51,15 +51,76 @@ export function reserve(bytes: number): void {
 /** Rounds `bytes` up to a multiple of 16 (SIMD alignment; kernels may read a whole last vector). */
 export const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
 
-/** Byte offsets for a list of blocks laid out one after another, 16-byte aligned. */
+/**
+ * Where scratch space starts: below it lie the arenas of compiled calls in progress (their
+ * intermediate arrays, which must survive from one kernel to the next); a kernel's operands and
+ * temporaries go above it.
+ */
+let scratchBase = 0;
+
+/**
+ * Byte offsets for a list of blocks laid out one after another in scratch space, 16-byte
+ * aligned; `total` is the address just past the last (what to `reserve`).
+ */
 export function layout(sizes: readonly number[]): { offsets: number[]; total: number } {
   const offsets: number[] = [];
-  let total = 0;
+  let total = scratchBase;
   for (const size of sizes) {
     offsets.push(total);
     total += align16(size);
   }
   return { offsets, total };
+}
+
+/**
+ * Whether arrays may live in kernel memory between kernels (a compiled call's arena). Only where
+ * the memory is shared: its growth then leaves earlier views valid, where an unshared memory's
+ * growth would detach them.
+ */
+export const arenasSupported = threadsSupported;
+
+/**
+ * Holds `bytes` of kernel memory for a compiled call's arena: returns its start; scratch space
+ * moves above it until `releaseArena(start)`. Calls nest (a loop body's arena above the loop's).
+ */
+export function holdArena(bytes: number): number {
+  const start = scratchBase;
+  scratchBase = start + align16(bytes);
+  reserve(scratchBase);
+  return start;
+}
+
+/** Gives back an arena (and every arena held after it). */
+export function releaseArena(start: number): void {
+  scratchBase = start;
+}
+
+/** Buffers of the kernel memory handed out as views (it changes when a shared memory grows). */
+const memoryBuffers = new WeakSet<object>();
+
+/**
+ * The byte address of `x`'s first element when `x` is a contiguous array living in kernel
+ * memory (in an arena), so a kernel can read it where it is.
+ */
+export function residentAddress(x: ConcreteArray): number | undefined {
+  if (!memoryBuffers.has(x.data.buffer) || !x.isContiguous) return undefined;
+  return x.data.byteOffset + x.offset * x.data.BYTES_PER_ELEMENT;
+}
+
+/** Whether `x`'s storage lies in kernel memory. */
+export function isResident(x: ConcreteArray): boolean {
+  return memoryBuffers.has(x.data.buffer);
+}
+
+/**
+ * The address of `x`'s elements in row-major order in kernel memory: where they already are
+ * (`residentAddress`), or else at byte `offset`, where they are copied.
+ */
+export function placeArrayIn(x: ConcreteArray, offset: number): number {
+  const address = residentAddress(x);
+  if (address !== undefined) return address;
+  copyArrayIn(x, offset);
+  return offset;
 }
 
 /** Copies `data` into the memory at byte `offset`. */
@@ -72,6 +133,7 @@ export function copyIn(data: TypedArray, offset: number): void {
 /** A typed view of `length` elements of `dtype` at byte `offset` (valid until memory grows). */
 export function memoryView(dtype: DType, offset: number, length: number): TypedArray {
   const buffer = kernelMemory().buffer;
+  memoryBuffers.add(buffer);
   switch (dtype) {
     case "float32":
       return new Float32Array(buffer, offset, length);
