@@ -18,6 +18,7 @@ import {
   copyOutInto,
   holdArena,
   isResident,
+  ownedCopy,
   layout,
   memoryView,
   placeArrayIn,
@@ -364,7 +365,7 @@ export function instantiate(
     if (a instanceof Literal) return literal(a);
     const x = env.get(a)!;
     // Arena arrays live only until the call returns: an output gets storage of its own.
-    return isResident(x) ? fromStorage(x.toTypedArray(), x.shape, x.dtype, x.weakType) : x;
+    return isResident(x) ? ownedCopy(x) : x;
   };
   return (args) => {
     owned.clear();

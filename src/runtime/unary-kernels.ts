@@ -4,6 +4,7 @@
  */
 import { simdUnary } from "../compiler/codegen/wasm-fused.js";
 import { ScratchLocals } from "../compiler/kernels/simd-math.js";
+import { emitVectorLoop } from "../compiler/kernels/vector-loop.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { loopParts, splitRange, type KernelModule } from "./threads.js";
@@ -40,16 +41,17 @@ export function vectorisedKernel(name: string): KernelModule | undefined {
     });
     const scratch = new ScratchLocals(f);
     const offset = f.addLocal("i32");
-    f.block((done) => {
-      f.loop((next) => {
-        f.localGet(offset).localGet(2).i32GeU().brIf(done);
+    emitVectorLoop(f, {
+      offset,
+      end: () => f.localGet(2),
+      body: (at) => {
         f.localGet(1).localGet(offset).i32Add();
         f.localGet(0).localGet(offset).i32Add();
-        f.memoryOp("v128.load", 0, 16);
+        f.memoryOp("v128.load", at, 16);
         body(f, scratch);
-        f.memoryOp("v128.store", 0, 16);
-        f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
-      });
+        f.memoryOp("v128.store", at, 16);
+      },
+      unroll: 2,
     });
     kernel = compileKernel(module.build({ names: false }));
     kernels.set(name, kernel);

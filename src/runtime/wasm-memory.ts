@@ -6,7 +6,7 @@
  */
 import { allocateUninitialized, type DType, type TypedArray } from "../core/dtype.js";
 import { ModuleBuilder } from "../compiler/wasm/module.js";
-import type { ConcreteArray } from "./concrete.js";
+import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { copyStrided } from "./strided.js";
 import {
   runParallel,
@@ -110,6 +110,13 @@ export function residentAddress(x: ConcreteArray): number | undefined {
 /** Whether `x`'s storage lies in kernel memory. */
 export function isResident(x: ConcreteArray): boolean {
   return memoryBuffers.has(x.data.buffer);
+}
+
+/** A copy of `x` (an arena array, or a view of one) in storage of its own, row-major. */
+export function ownedCopy(x: ConcreteArray): ConcreteArray {
+  const address = residentAddress(x);
+  const data = address === undefined ? x.toTypedArray() : copyOut(x.dtype, address, x.size);
+  return fromStorage(data, x.shape, x.dtype, x.weakType);
 }
 
 /**

@@ -128,6 +128,19 @@ describe("WebAssembly fused kernels", () => {
     expect(jit(fs[0]!).lower(x).code).toContain("(func ");
   });
 
+  it("write the loop body twice per iteration, and once more for an odd last vector", () => {
+    const code = jit((a: NDArray) => np.tanh(a.mul(2).add(1)).mul(a)).lower(np.ones([1003])).code;
+    expect(code.match(/^\s*loop /gm)).toHaveLength(2);
+    expect(code.match(/;; tanh$/gm)).toHaveLength(3);
+    expect(code).toContain("v128.store offset=16");
+    // Every vector count: 0 or 1 left for the second loop, each element computed once.
+    for (let n = 1; n <= 13; n++) {
+      const [x] = operands("float32", n);
+      const f = (a: NDArray): NDArray => np.exp(a.mul(0.5)).sub(a);
+      expectIdentical(jit(f)(x), f(x));
+    }
+  });
+
   it("shows WebAssembly text with the IR equations as comments", () => {
     const [x, y] = operands("float32", 1024);
     const code = jit((a: NDArray, b: NDArray) => a.mul(2).add(b)).lower(x, y).code;

@@ -9,6 +9,7 @@ import { isTrailingReduction, type Kernel } from "../schedule.js";
 import type { ModuleBuilder } from "../wasm/module.js";
 import type { FunctionBuilder } from "../wasm/function-builder.js";
 import type { OpName } from "../wasm/function-builder.js";
+import { emitVectorLoop } from "../kernels/vector-loop.js";
 import {
   f32x4Atan,
   f32x4Cos,
@@ -147,6 +148,9 @@ function floatType(kernel: Kernel): string {
   return value?.outputs[0]!.aval.dtype ?? "bool";
 }
 
+/** Kernels with at most this many equations write their loop body twice per iteration. */
+const maximumUnrolledEquations = 48;
+
 /** Generates the WebAssembly kernel, or `undefined` when an operation has no SIMD form here. */
 export function generateWasmFused(
   kernel: Kernel,
@@ -225,8 +229,9 @@ export function generateWasmFused(
   const laneBytes = lanes === "f32x4" ? 4 : 8;
   const maskOffset = f.addLocal("i32");
   const end = arrays.length + outputs.length + (reduction === undefined ? 0 : 1) + scalars.length;
-  // Array inputs are loaded at their first use in each iteration.
+  // Array inputs are loaded at their first use in each vector's work, `at` bytes past `offset`.
   const loaded = new Map<Var, number>();
+  let at = 0;
   const get = (a: Atom): void => {
     if (a instanceof Literal) {
       f.localGet(literal(a));
@@ -242,7 +247,7 @@ export function generateWasmFused(
     if (a.aval.dtype === "bool") {
       // One byte per element → a lane mask: each byte spread over its lane, then ≠ 0.
       f.localGet(pointer(a)).localGet(maskOffset).i32Add();
-      f.memoryOp(lanes === "f32x4" ? "i32.load" : "i32.load16_u", 0, 1);
+      f.memoryOp(lanes === "f32x4" ? "i32.load" : "i32.load16_u", at / laneBytes, 1);
       f.op("i32x4.splat").localTee(fresh).localGet(fresh);
       f.i8x16Shuffle(Array.from({ length: 16 }, (_, byte) => Math.floor(byte / laneBytes)));
       f.v128Const(new Array<number>(16).fill(0));
@@ -251,7 +256,7 @@ export function generateWasmFused(
       return;
     }
     f.localGet(pointer(a)).localGet(offset).i32Add();
-    f.memoryOp("v128.load", 0, 16);
+    f.memoryOp("v128.load", at, 16);
     f.localTee(fresh);
   };
   const emit = (eq: Equation): number => {
@@ -276,44 +281,52 @@ export function generateWasmFused(
     f.localSet(result);
     return result;
   };
-  f.block((done) => {
-    f.loop((next) => {
-      f.localGet(offset).localGet(end).i32GeU().brIf(done);
-      f.localGet(offset).i32Const(Math.log2(laneBytes)).op("i32.shr_u").localSet(maskOffset);
-      loaded.clear();
-      for (const eq of body) {
-        if (eq.primitive.name === "max" || eq.primitive.name === "min") {
-          values.set(eq.outputs[0]!, emitExtremum(f, eq, get, op, nan));
-        } else values.set(eq.outputs[0]!, emit(eq));
+  const vector = (byteOffset: number): void => {
+    at = byteOffset;
+    loaded.clear();
+    for (const eq of body) {
+      if (eq.primitive.name === "max" || eq.primitive.name === "min") {
+        values.set(eq.outputs[0]!, emitExtremum(f, eq, get, op, nan));
+      } else values.set(eq.outputs[0]!, emit(eq));
+    }
+    outputs.forEach((v, i) => {
+      if (v === reduction?.outputs[0]) return;
+      if (v.aval.dtype === "bool") {
+        // A lane mask → one byte (0 or 1) per lane.
+        f.localGet(outPointer(i)).localGet(maskOffset).i32Add();
+        f.localGet(values.get(v)!).localGet(values.get(v)!);
+        f.i8x16Shuffle(
+          Array.from({ length: 16 }, (_, byte) => (byte < 16 / laneBytes ? byte * laneBytes : 0)),
+        );
+        f.v128Const(Array.from({ length: 16 }, (_, byte) => (byte < 16 / laneBytes ? 1 : 0)));
+        f.op("v128.and");
+        f.laneOp("i32x4.extract_lane", 0);
+        f.memoryOp(lanes === "f32x4" ? "i32.store" : "i32.store16", at / laneBytes, 1);
+        return;
       }
-      outputs.forEach((v, i) => {
-        if (v === reduction?.outputs[0]) return;
-        if (v.aval.dtype === "bool") {
-          // A lane mask → one byte (0 or 1) per lane.
-          f.localGet(outPointer(i)).localGet(maskOffset).i32Add();
-          f.localGet(values.get(v)!).localGet(values.get(v)!);
-          f.i8x16Shuffle(
-            Array.from({ length: 16 }, (_, byte) => (byte < 16 / laneBytes ? byte * laneBytes : 0)),
-          );
-          f.v128Const(Array.from({ length: 16 }, (_, byte) => (byte < 16 / laneBytes ? 1 : 0)));
-          f.op("v128.and");
-          f.laneOp("i32x4.extract_lane", 0);
-          f.memoryOp(lanes === "f32x4" ? "i32.store" : "i32.store16", 0, 1);
-          return;
-        }
-        f.localGet(outPointer(i)).localGet(offset).i32Add();
-        f.localGet(values.get(v)!);
-        f.memoryOp("v128.store", 0, 16);
-      });
-      if (reduction !== undefined) {
-        f.localGet(arrays.length + outputs.length)
-          .localGet(offset)
-          .i32Add();
-        get(reduction.inputs[0]!);
-        f.memoryOp("v128.store", 0, 16);
-      }
-      f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
+      f.localGet(outPointer(i)).localGet(offset).i32Add();
+      f.localGet(values.get(v)!);
+      f.memoryOp("v128.store", at, 16);
     });
+    if (reduction !== undefined) {
+      f.localGet(arrays.length + outputs.length)
+        .localGet(offset)
+        .i32Add();
+      get(reduction.inputs[0]!);
+      f.memoryOp("v128.store", at, 16);
+    }
+  };
+  emitVectorLoop(f, {
+    offset,
+    end: () => f.localGet(end),
+    body: (byteOffset) => {
+      if (byteOffset === 0) {
+        f.localGet(offset).i32Const(Math.log2(laneBytes)).op("i32.shr_u").localSet(maskOffset);
+      }
+      vector(byteOffset);
+    },
+    // Long bodies once per iteration: twice the code to compile for little gain.
+    unroll: body.length <= maximumUnrolledEquations ? 2 : 1,
   });
   if (reduction !== undefined) {
     emitBlockReduction(f, reduction.primitive.name, {
