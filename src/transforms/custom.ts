@@ -8,7 +8,7 @@ import type { NDArray } from "../core/array.js";
 import { isFloating } from "../core/dtype.js";
 import { ShapeError, TreeError } from "../core/errors.js";
 import { formatShape, shapesEqual } from "../core/shape.js";
-import { bind, bind1, raiseTo, topTrace } from "../core/trace.js";
+import { bind, bind1, raiseTo, topTrace, Tracer } from "../core/trace.js";
 import * as tree from "../core/tree.js";
 import * as ops from "../primitives/ops.js";
 import {
@@ -20,6 +20,8 @@ import { JVPTrace, JVPTracer, jvpFlat } from "./jvp.js";
 import { toArrayLeaf } from "./leaves.js";
 import { linearizeFlat, transposeProgram } from "./linearize.js";
 import { BatchTrace, BatchTracer, vmapFlat } from "./vmap.js";
+import { stageCustomCall } from "./custom-call.js";
+import { StagingTrace } from "./staging.js";
 
 /**
  * The identity whose derivative is zero: gradients do not flow through it.
@@ -39,8 +41,15 @@ type FlatFn = (leaves: NDArray[]) => NDArray[];
 /** How a custom function differentiates and batches, over flat leaves. */
 interface CustomRule {
   name: string;
+  /** The user's function (calls of the same function share it). */
+  key: object;
   f: FlatFn;
   jvp(primals: NDArray[], tangents: (NDArray | null)[]): [NDArray[], (NDArray | null)[]];
+  /**
+   * Whether staging keeps the rule (a `custom_jvp_call` equation): a user-given derivative must
+   * survive into loop bodies and compiled programs. `checkpoint` runs inline when staged.
+   */
+  staged?: boolean;
 }
 
 /** Outputs of a flat function batched along `axes`, with every output's batch axis at 0. */
@@ -60,6 +69,8 @@ function batchFlat(
 function batchRule(rule: CustomRule, axes: readonly (number | null)[], size: number): CustomRule {
   return {
     name: rule.name,
+    key: rule.key,
+    staged: rule.staged,
     f: (leaves) => batchFlat(rule.f, leaves, axes, size),
     jvp(primals, tangents) {
       const n = primals.length;
@@ -81,6 +92,8 @@ function batchRule(rule: CustomRule, axes: readonly (number | null)[], size: num
 /** Applies a custom rule under whatever transform is innermost. */
 function callCustom(rule: CustomRule, leaves: NDArray[]): NDArray[] {
   const top = topTrace(leaves, rule.name);
+  // Staged, a user-given rule goes into the program with the function (`custom_jvp_call`).
+  if (rule.staged === true && top instanceof StagingTrace) return stageCustomCall(rule, leaves);
   if (top instanceof JVPTrace) {
     const raised = leaves.map((l) => raiseTo(top, l, rule.name) as JVPTracer);
     const tangents = raised.map((t) => t.tangent);
@@ -88,6 +101,13 @@ function callCustom(rule: CustomRule, leaves: NDArray[]): NDArray[] {
     if (tangents.every((t) => t === null))
       return callCustom(rule, primals).map((p) => new JVPTracer(top, p, null));
     const [po, to] = rule.jvp(primals, tangents);
+    // A rule closing over values this very differentiation traces cannot run on the primals
+    // alone: staged, what it closes over becomes explicit inputs, differentiated through the
+    // function (the rule speaks for the arguments).
+    const leaked = [...po, ...to].some(
+      (o) => o instanceof Tracer && o.trace.main.level >= top.main.level,
+    );
+    if (leaked && rule.staged === true) return stageCustomCall(rule, leaves);
     return po.map((p, i) => new JVPTracer(top, p, isFloating(p.dtype) ? (to[i] ?? null) : null));
   }
   if (top instanceof BatchTrace) {
@@ -208,6 +228,8 @@ export function customJvp<F extends (...args: never[]) => unknown>(f: F): Custom
     const call = new FlatCall(name, f, args);
     const customRule: CustomRule = {
       name,
+      key: wrapped,
+      staged: true,
       f: call.call,
       jvp(primals, tangents) {
         const ts = tangents.map((t, i) => t ?? ops.zerosLike(primals[i]!));
@@ -325,6 +347,8 @@ export function customVjp<F extends (...args: never[]) => unknown>(f: F): Custom
     const inTree = call.inTree;
     const rule: CustomRule = {
       name,
+      key: wrapped,
+      staged: true,
       f: call.call,
       jvp(primals, tangents) {
         const [out, residuals] = forward(...(call.args(primals) as Parameters<F>));
@@ -392,6 +416,7 @@ export function checkpoint<F extends (...args: never[]) => unknown>(f: F): F {
     const flatF = call.call;
     const rule: CustomRule = {
       name,
+      key: f,
       f: flatF,
       jvp(primals, tangents) {
         const outs = flatF(primals);
