@@ -6,10 +6,12 @@ import type { AbstractValue } from "../core/aval.js";
 import { NDArray } from "../core/array.js";
 import { ValueError } from "../core/errors.js";
 import type { Program } from "../core/ir.js";
-import { Tracer } from "../core/trace.js";
+import { bind, topTrace, Tracer } from "../core/trace.js";
 import * as tree from "../core/tree.js";
 import { toArrayLeaf } from "./leaves.js";
-import { stage } from "./staging.js";
+import { stage, StagingTrace } from "./staging.js";
+import { jitCall } from "./jit-call.js";
+import { closeProgram } from "../lax/programs.js";
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -302,10 +304,45 @@ export function jit<F extends (...args: never[]) => unknown>(
     console.log(`jit(${name}): retracing because ${what}.`);
   };
 
+  /**
+   * Programs staged for calls inside an enclosing staging (an outer jit, a loop body), by
+   * signature; null where f closes over a value traced there (then it is traced through).
+   */
+  const traced = new Map<
+    string,
+    { program: Program; consts: NDArray[]; outTree: tree.TreeDef } | null
+  >();
+  const stagedCall = (args: readonly unknown[], leaves: NDArray[], signature: string[]) => {
+    const key = signature.join(" | ");
+    let entry = traced.get(key);
+    if (entry === undefined) {
+      const full = (...dynamicArgs: unknown[]): unknown =>
+        f(...(args.map((a, i) => (statics.includes(i) ? a : dynamicArgs[i])) as never[]));
+      const [program, outTree] = stage(
+        `jit(${name})`,
+        full as (...a: never[]) => unknown,
+        leaves.map((l) => l.aval),
+        inTreeOf(args),
+      );
+      const closesOverTracers = program.consts.some((c) => c instanceof Tracer);
+      entry = closesOverTracers ? null : { ...closeProgram(program), outTree };
+      traced.set(key, entry);
+    }
+    if (entry === null) return f(...(args as never[]));
+    const outs = bind(jitCall, [...entry.consts, ...leaves], { name, program: entry.program });
+    return tree.unflatten(entry.outTree, outs);
+  };
+
   const jitted = ((...args: unknown[]) => {
     const { leaves, signature } = split(args);
-    // Under another transform (grad, vmap, an outer jit), trace through f itself.
-    if (leaves.some((l) => l instanceof Tracer)) return f(...(args as never[]));
+    if (leaves.some((l) => l instanceof Tracer)) {
+      // Inside an enclosing staging (an outer jit, a loop body): one equation, staged once.
+      if (topTrace(leaves, `jit(${name})`) instanceof StagingTrace) {
+        return stagedCall(args, leaves, signature);
+      }
+      // Under another transform (grad, vmap), trace through f itself.
+      return f(...(args as never[]));
+    }
     const key = signature.join(" | ");
     let entry = cache.get(key);
     if (entry === undefined) {

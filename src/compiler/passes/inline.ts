@@ -1,46 +1,47 @@
 /**
- * Inlining: a `custom_jvp_call` equation (a function with a user-given derivative, staged with
- * its rule) becomes its body's equations, so that compiled code fuses and optimises through it.
- * The rule is only needed by transforms, which run before compilation. Calls nested in a body
- * are inlined too.
+ * Inlining of nested programs: a `custom_jvp_call` (a function with a user-given derivative,
+ * staged with its rule) or a `jit_call` (a jitted function called inside staged code) becomes
+ * its program's equations, so that compiled code fuses and optimises across the call. Their
+ * rules only matter to transforms, which run before compilation. Calls nested in an inlined
+ * program are inlined too.
  */
 import { Equation, Var, type Atom, type Program } from "../../core/ir.js";
 import { bodyInputs, customCall, type CustomCallParams } from "../../transforms/custom-call.js";
+import { jitCall, type JitCallParams } from "../../transforms/jit-call.js";
 import { Substitution, withEquations } from "./rewrite.js";
 
+/** The program an equation calls, and the atoms bound to its inputs; undefined for others. */
+function callee(eq: Equation, inputs: readonly Atom[]): [Program, readonly Atom[]] | undefined {
+  if (eq.primitive === customCall) {
+    const p = eq.params as CustomCallParams;
+    return [p.body, bodyInputs(inputs, p)];
+  }
+  if (eq.primitive === jitCall) return [(eq.params as JitCallParams).program, inputs];
+  return undefined;
+}
+
 export function inlineCalls(program: Program): Program {
-  if (!program.equations.some((eq) => eq.primitive === customCall)) return program;
-  const outer = new Substitution();
+  if (!program.equations.some((eq) => callee(eq, eq.inputs) !== undefined)) return program;
   const equations: Equation[] = [];
-  // `rename` maps the variables of the program `eqs` come from into the result.
-  const emit = (
-    eqs: readonly Equation[],
-    rename: (a: Atom) => Atom,
-    bind: (v: Var, a: Atom) => void,
-  ): void => {
+  /** Emits `eqs`, whose variables `names` maps to atoms of the result. */
+  const emit = (eqs: readonly Equation[], names: Substitution): void => {
     for (const eq of eqs) {
-      const inputs = eq.inputs.map(rename);
-      if (eq.primitive !== customCall) {
+      const inputs = eq.inputs.map((a) => names.apply(a));
+      const called = callee(eq, inputs);
+      if (called === undefined) {
         const outputs = eq.outputs.map((v) => new Var(v.aval));
-        eq.outputs.forEach((v, i) => bind(v, outputs[i]!));
+        eq.outputs.forEach((v, i) => names.set(v, outputs[i]!));
         equations.push(new Equation(eq.primitive, inputs, outputs, eq.params, eq.source));
         continue;
       }
-      const p = eq.params as CustomCallParams;
+      const [body, bound] = called;
       const inner = new Substitution();
-      p.body.invars.forEach((v, i) => inner.set(v, bodyInputs(inputs, p)[i]!));
-      emit(
-        p.body.equations,
-        (a) => inner.apply(a),
-        (v, a) => inner.set(v, a),
-      );
-      eq.outputs.forEach((v, i) => bind(v, inner.apply(p.body.outputs[i]!)));
+      body.invars.forEach((v, i) => inner.set(v, bound[i]!));
+      emit(body.equations, inner);
+      eq.outputs.forEach((v, i) => names.set(v, inner.apply(body.outputs[i]!)));
     }
   };
-  emit(
-    program.equations,
-    (a) => outer.apply(a),
-    (v, a) => outer.set(v, a),
-  );
+  const outer = new Substitution();
+  emit(program.equations, outer);
   return withEquations(program, equations, outer);
 }
