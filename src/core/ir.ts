@@ -5,7 +5,7 @@ import type { AbstractValue } from "./aval.js";
 import type { NDArray } from "./array.js";
 import type { SourceInfo } from "./errors.js";
 import type { Params, Primitive } from "./primitive.js";
-import { bind } from "./trace.js";
+import { bind, withSource } from "./trace.js";
 
 /** A variable of the IR: defined once, typed by an abstract value. */
 export class Var {
@@ -215,7 +215,7 @@ export function evalProgram(
   program.constvars.forEach((v, i) => env.set(v, program.consts[i]!));
   program.invars.forEach((v, i) => env.set(v, args[i]!));
   for (const eq of program.equations) {
-    const outs = bind(eq.primitive, eq.inputs.map(read), eq.params);
+    const outs = withSource(eq.source, () => bind(eq.primitive, eq.inputs.map(read), eq.params));
     eq.outputs.forEach((v, i) => env.set(v, outs[i]!));
   }
   return program.outputs.map(read);

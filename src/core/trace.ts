@@ -9,7 +9,7 @@
  */
 import type { AbstractValue } from "./aval.js";
 import { NDArray } from "./array.js";
-import { TracerError } from "./errors.js";
+import { SourceInfo, TracerError } from "./errors.js";
 import type { Params, Primitive } from "./primitive.js";
 
 /** A trace level on the stack. `active` turns false when its transform returns. */
@@ -170,7 +170,43 @@ export function bind<P extends Params>(
   const main = findTopMain(inputs, primitive.name);
   const trace = main.makeTrace(main);
   const raised = inputs.map((x) => raise(trace, x, primitive.name));
-  return trace.processPrimitive(primitive as unknown as Primitive, raised, params);
+  bindDepth++;
+  try {
+    return trace.processPrimitive(primitive as unknown as Primitive, raised, params);
+  } finally {
+    if (--bindDepth === 0) sharedSource = undefined;
+  }
+}
+
+/** Binds in progress (a transform's rule binds inside the bind it serves). */
+let bindDepth = 0;
+/** The call site shared by the equations staged for the outermost bind in progress. */
+let sharedSource: SourceInfo | undefined;
+
+/**
+ * The user call site of an equation being staged now: every equation a transform stages for one
+ * user operation (its JVP, its batched form, …) shares the operation's call site, captured once.
+ */
+export function equationSource(): SourceInfo {
+  sharedSource ??= new SourceInfo();
+  return sharedSource;
+}
+
+/**
+ * Runs `f` with `source` as the call site of the equations it stages (a transform re-running a
+ * program's equation: its transpose, its evaluation under another transform).
+ */
+export function withSource<T>(source: SourceInfo | undefined, f: () => T): T {
+  if (source === undefined) return f();
+  const [savedSource, savedDepth] = [sharedSource, bindDepth];
+  sharedSource = source;
+  bindDepth++;
+  try {
+    return f();
+  } finally {
+    sharedSource = savedSource;
+    bindDepth = savedDepth;
+  }
 }
 
 /** `bind` for primitives with one output. */

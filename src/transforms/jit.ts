@@ -9,7 +9,7 @@ import type { Program } from "../core/ir.js";
 import { bind, topTrace, Tracer } from "../core/trace.js";
 import * as tree from "../core/tree.js";
 import { toArrayLeaf } from "./leaves.js";
-import { stage, StagingTrace } from "./staging.js";
+import { stage, StagingTrace, withoutSources } from "./staging.js";
 import { jitCall } from "./jit-call.js";
 import { closeProgram } from "../lax/programs.js";
 
@@ -347,7 +347,8 @@ export function jit<F extends (...args: never[]) => unknown>(
     let entry = cache.get(key);
     if (entry === undefined) {
       if (options.explainCacheMisses === true) explain(signature);
-      const staged = lowerWith(args, leaves, inTreeOf(args));
+      // Compiled only (lower() stages again to show call sites).
+      const staged = withoutSources(() => lowerWith(args, leaves, inTreeOf(args)));
       // f closed over a value of an enclosing transform: trace through f itself.
       if (staged === undefined) return f(...(args as never[]));
       const [lowered, outTree] = staged;

@@ -9,7 +9,7 @@ import { isFloating } from "../core/dtype.js";
 import { ValueError } from "../core/errors.js";
 import { Literal, Var, type Atom, type Equation, type Program } from "../core/ir.js";
 import type { LinearInput } from "../core/primitive.js";
-import { bind, withMainTrace, type MainTrace } from "../core/trace.js";
+import { bind, withMainTrace, withSource, type MainTrace } from "../core/trace.js";
 import type * as tree from "../core/tree.js";
 import * as ops from "../primitives/ops.js";
 import { jvpFlat } from "./jvp.js";
@@ -143,7 +143,8 @@ export function transposeProgram(
     );
     const spec = eq.primitive.spec;
     if (!spec.linear) throw notLinear(eq, undefined);
-    const inCts = spec.transpose(outCts, inputs, eq.params);
+    const transpose = spec.transpose;
+    const inCts = withSource(eq.source, () => transpose(outCts, inputs, eq.params));
     eq.inputs.forEach((a, i) => {
       if (a instanceof Var && linear.has(a)) accumulate(a, inCts[i] ?? null);
     });

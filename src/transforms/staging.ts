@@ -4,10 +4,10 @@
  */
 import { AbstractValue } from "../core/aval.js";
 import { NDArray } from "../core/array.js";
-import { SourceInfo, ValueError } from "../core/errors.js";
+import { ValueError } from "../core/errors.js";
 import { Equation, Literal, Program, Var, type Atom } from "../core/ir.js";
 import type { Params, Primitive } from "../core/primitive.js";
-import { Trace, Tracer, withDynamicTrace, type MainTrace } from "../core/trace.js";
+import { equationSource, Trace, Tracer, withDynamicTrace, type MainTrace } from "../core/trace.js";
 import * as tree from "../core/tree.js";
 import { toArrayLeaf } from "./leaves.js";
 
@@ -21,12 +21,30 @@ export class StagingTracer extends Tracer {
   }
 }
 
+/** Whether programs staged now record call sites (see `withoutSources`). */
+let recordingSources = true;
+
+/**
+ * Runs `f` with call sites left out of every program it stages (loop bodies included): for
+ * programs only compiled, never shown, since capturing a stack per operation is a large part of
+ * tracing time. `jit(f).lower(...)` stages with them.
+ */
+export function withoutSources<T>(f: () => T): T {
+  const saved = recordingSources;
+  recordingSources = false;
+  try {
+    return f();
+  } finally {
+    recordingSources = saved;
+  }
+}
+
 /** Collects equations, constants and variables while a function is staged. */
 export class ProgramBuilder {
   readonly equations: Equation[] = [];
 
   /** @param recordSources capture each equation's user call site (for programs users see). */
-  constructor(readonly recordSources = true) {}
+  constructor(readonly recordSources = recordingSources) {}
 
   readonly tracerToVar = new Map<StagingTracer, Var>();
   readonly constTracers = new Map<NDArray, StagingTracer>();
@@ -112,7 +130,7 @@ export class StagingTrace extends Trace {
         tracers.map((t) => this.builder.getVar(t)),
         outs.map((t) => this.builder.getVar(t)),
         params,
-        this.builder.recordSources ? new SourceInfo() : undefined,
+        this.builder.recordSources ? equationSource() : undefined,
       ),
     );
     return outs;

@@ -8,6 +8,7 @@ import {
   Program,
   TracerError,
   grad,
+  jit,
   jvp,
   makeProgram,
   np,
@@ -76,6 +77,20 @@ describe("makeProgram of grad", () => {
     const g = (x: NDArray): NDArray => np.tanh(x).sum();
     const annotated = makeProgram(grad(g))(np.ones([2])).toStringWithSources();
     expect(annotated).toMatch(new RegExp(`= tanh a\\s+# introspection\\.test\\.ts:${line}:`));
+  });
+
+  it("lower() keeps call sites; a derivative's equations share their operation's line", () => {
+    const line = lineHere() + 1;
+    const g = (x: NDArray): NDArray => np.tanh(x).sum();
+    const annotated = jit(grad(g))
+      .lower(np.ones([2]))
+      .program.toStringWithSources();
+    const equations = annotated.split("\n").slice(1, -1);
+    expect(equations.length).toBeGreaterThan(2);
+    for (const eq of equations) expect(eq).toMatch(/# introspection\.test\.ts:\d+:\d+$/);
+    // tanh and the equations of its derivative (1 − tanh²) name the line of the tanh.
+    const onTanhLine = equations.filter((eq) => eq.includes(`introspection.test.ts:${line}:`));
+    expect(onTanhLine.length).toBeGreaterThan(2);
   });
 });
 
