@@ -13,7 +13,7 @@ import { matmulWithEpilogue } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
 import {
-  arenasSupported,
+  arenasEnabled,
   copyOut,
   copyOutInto,
   holdArena,
@@ -346,7 +346,7 @@ export function instantiate(
 ): Executable {
   const { program } = schedule;
   const owned: Owned = new Set();
-  const plan = arenasSupported
+  const plan = arenasEnabled()
     ? planArena(schedule.kernels, (k) => arenaOutputs(k, wasm.get(k)), program.outputs)
     : { offsets: new Map<Var, number>(), bytes: 0 };
   const arena: ArenaContext = { start: 0, offsets: plan.offsets };

@@ -77,7 +77,20 @@ export function layout(sizes: readonly number[]): { offsets: number[]; total: nu
  * the memory is shared: its growth then leaves earlier views valid, where an unshared memory's
  * growth would detach them.
  */
-export const arenasSupported = threadsSupported;
+let arenas = threadsSupported;
+
+/** Whether programs compiled now keep kernel results in an arena. */
+export function arenasEnabled(): boolean {
+  return arenas;
+}
+
+/**
+ * Turns arenas off (or back on where supported) for programs compiled afterwards: tests run the
+ * path of runtimes without shared memory with it. @internal
+ */
+export function setArenasEnabled(on: boolean): void {
+  arenas = on && threadsSupported;
+}
 
 /**
  * Holds `bytes` of kernel memory for a compiled call's arena: returns its start; scratch space

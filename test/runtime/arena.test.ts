@@ -4,14 +4,14 @@
  * arrays whose lifetimes (views included) do not overlap; results never stay views of kernel
  * memory, survive later calls, and equal eager execution, nested loops and branches included.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jit, lax, np, valueAndGrad, type NDArray } from "../../src/index.js";
 import { AbstractValue } from "../../src/core/aval.js";
 import { Literal, Var } from "../../src/core/ir.js";
 import type { Kernel } from "../../src/compiler/schedule.js";
 import { planArena } from "../../src/runtime/arena.js";
 import { asConcrete } from "../../src/runtime/concrete.js";
-import { isResident } from "../../src/runtime/wasm-memory.js";
+import { isResident, setArenasEnabled } from "../../src/runtime/wasm-memory.js";
 import { expectClose, expectIdentical } from "../helpers/assertions.js";
 
 const v = (size: number): Var => new Var(new AbstractValue([size], "float32", false));
@@ -73,7 +73,13 @@ function data(shape: number[], seed: number): NDArray {
   return np.array(out).reshape(shape);
 }
 
-describe("compiled calls with an arena", () => {
+describe.each([
+  ["with an arena", true],
+  ["without (runtimes without shared memory)", false],
+])("compiled calls %s", (_, arenas) => {
+  beforeAll(() => setArenasEnabled(arenas));
+  afterAll(() => setArenasEnabled(true));
+
   const w1 = data([96, 80], 1);
   const w2 = data([80, 64], 2);
   const x = data([70, 96], 3);
