@@ -17,12 +17,12 @@ import { threadCount, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   memoryView,
-  placeArrayIn,
   kernelModuleBuilder,
   layout,
   reserve,
   runKernelParallel,
 } from "./wasm-memory.js";
+import { placeArrayIn } from "./gather-kernels.js";
 
 /** Convolutions with fewer multiply-adds stay on the general path. */
 const minimumWork = 64 * 1024;
@@ -166,11 +166,17 @@ function validRange(
   return [lo, hi];
 }
 
-function fastConv(
+/**
+ * `conv_general_dilated` (NCH… input, OIH… kernel) on the WebAssembly kernels, `undefined` for
+ * the cases they do not take. With `output` (a byte address in a compiled call's arena) the
+ * result is written there and returned as a view of it.
+ */
+export function fastConv(
   lhs: ConcreteArray,
   rhs: ConcreteArray,
   p: ConvParams,
   shape: readonly number[],
+  output?: number,
 ): ConcreteArray | undefined {
   const dtype = lhs.dtype;
   const spatial = lhs.ndim - 2;
@@ -226,12 +232,14 @@ function fastConv(
     ...matmul.parts.map((part) => matmulScratchBytes(part.spec)),
   ]);
   reserve(total);
-  const xAt = placeArrayIn(lhs, offsets[0]!);
-  const wAt = placeArrayIn(rhs, offsets[1]!);
+  const xAt = placeArrayIn(lhs, offsets[0]!, total);
+  const wAt = placeArrayIn(rhs, offsets[1]!, total);
   const [, , colsAt, productAt] = offsets as [number, number, number, number];
   const im2col = kernelFor(dtype).exports.rows as (...args: number[]) => void;
   const planeBytes = H * W * item;
-  const result = allocate(dtype, outN * O * P);
+  // Every element of the result is written below.
+  const result =
+    output === undefined ? allocate(dtype, outN * O * P) : memoryView(dtype, output, outN * O * P);
   for (let group = 0; group < groups; group++) {
     const c0 = G > 1 ? group * I : 0;
     const n0 = B > 1 ? group * outN : 0;
@@ -318,4 +326,4 @@ function fastConv(
   return fromStorage(result, shape, dtype, lhs.weakType && rhs.weakType);
 }
 
-installFastConv(fastConv);
+installFastConv((lhs, rhs, p, shape) => fastConv(lhs, rhs, p, shape));

@@ -21,12 +21,14 @@ import {
   ownedCopy,
   layout,
   memoryView,
-  placeArrayIn,
   releaseArena,
   reserve,
   runKernelParallel,
 } from "./wasm-memory.js";
+import { placeArrayIn } from "./gather-kernels.js";
 import { planArena } from "./arena.js";
+import { fastConv } from "./conv-kernels.js";
+import type { ConvParams } from "../primitives/conv.js";
 import { loopParts, splitRange, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
@@ -163,7 +165,7 @@ function wasmFusedStep(
   return (env) => {
     const { offsets, total } = layout(sizes);
     reserve(total);
-    wasm.arrays.forEach((v, i) => (offsets[i] = placeArrayIn(env.get(v)!, offsets[i]!)));
+    wasm.arrays.forEach((v, i) => (offsets[i] = placeArrayIn(env.get(v)!, offsets[i]!, total)));
     wasm.outputs.forEach((v, i) => {
       const slot = arena.offsets.get(v);
       if (slot !== undefined) offsets[wasm.arrays.length + i] = arena.start + slot;
@@ -244,6 +246,37 @@ function matmulStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
     }
     env.set(out, result);
   };
+}
+
+/**
+ * A convolution written straight into its arena slot; where the kernels do not take it, it runs
+ * as eagerly.
+ */
+function convStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
+  const eq = kernel.equations[0]!;
+  const out = eq.outputs[0]!;
+  const slot = arena.offsets.get(out);
+  const eagerly = singleStep(kernel, owned);
+  return (env) => {
+    const [lhs, rhs] = eq.inputs.map((a) => env.get(a as Var));
+    const result =
+      lhs === undefined || rhs === undefined || slot === undefined
+        ? undefined
+        : fastConv(lhs, rhs, eq.params as ConvParams, out.aval.shape, arena.start + slot);
+    if (result === undefined) eagerly(env);
+    else env.set(out, result);
+  };
+}
+
+/** Whether a kernel is one float convolution (which can write its result into the arena). */
+function isConv(kernel: Kernel): boolean {
+  const eq = kernel.equations[0]!;
+  const dtype = eq.outputs[0]!.aval.dtype;
+  return (
+    kernel.kind === "single" &&
+    eq.primitive.name === "conv_general_dilated" &&
+    (dtype === "float32" || dtype === "float64")
+  );
 }
 
 /** Whether a kernel is a product the matmul kernels may take (float operands). */
@@ -355,6 +388,7 @@ export function instantiate(
     const compiled = wasm.get(k);
     if (compiled !== undefined) return wasmFusedStep(k, compiled, owned, arena);
     if (k.kind === "matmul" || isProduct(k)) return matmulStep(k, arena, owned);
+    if (isConv(k)) return convStep(k, arena, owned);
     if (subprograms !== undefined && controlFlow.has(k.equations[0]!.primitive.name))
       return controlStep(k, subprograms);
     const code = fused.get(k);
@@ -404,7 +438,7 @@ function arenaOutputs(kernel: Kernel, compiled: WasmStep | undefined): Map<Var, 
       outputs.map((v) => [v, bytes(v, v === reduction?.output ? reduction.blocks : undefined)]),
     );
   }
-  if (isProduct(kernel)) {
+  if (isProduct(kernel) || isConv(kernel)) {
     const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
     return new Map([[out, bytes(out)]]);
   }

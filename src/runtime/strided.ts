@@ -16,7 +16,10 @@ export interface Operand {
  * The same loop with fewer axes: size-1 axes dropped, and neighbouring axes merged where every
  * operand steps through them as through one (so rows get as long as the layouts allow).
  */
-function coalesce(shape: readonly number[], operands: readonly Operand[]): [number[], number[][]] {
+export function coalesce(
+  shape: readonly number[],
+  operands: readonly Operand[],
+): [number[], number[][]] {
   const dims: number[] = [];
   const strides: number[][] = operands.map(() => []);
   for (let axis = 0; axis < shape.length; axis++) {

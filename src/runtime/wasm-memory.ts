@@ -132,17 +132,6 @@ export function ownedCopy(x: ConcreteArray): ConcreteArray {
   return fromStorage(data, x.shape, x.dtype, x.weakType);
 }
 
-/**
- * The address of `x`'s elements in row-major order in kernel memory: where they already are
- * (`residentAddress`), or else at byte `offset`, where they are copied.
- */
-export function placeArrayIn(x: ConcreteArray, offset: number): number {
-  const address = residentAddress(x);
-  if (address !== undefined) return address;
-  copyArrayIn(x, offset);
-  return offset;
-}
-
 /** Copies `data` into the memory at byte `offset`. */
 export function copyIn(data: TypedArray, offset: number): void {
   new Uint8Array(kernelMemory().buffer, offset, data.byteLength).set(

@@ -1,0 +1,188 @@
+/**
+ * Placing an array's elements, row-major, in kernel memory for a kernel to read. An array living
+ * there already (in a compiled call's arena) is read where it is when contiguous; a strided view
+ * (a pooling tap, a transpose, a broadcast bias) is gathered by a WebAssembly loop nest, from
+ * where it lies or from its storage copied in first; anything else is copied in.
+ */
+import type { ValueType } from "../compiler/wasm/opcodes.js";
+import type { ConcreteArray } from "./concrete.js";
+import { coalesce } from "./strided.js";
+import type { KernelModule } from "./threads.js";
+import {
+  compileKernel,
+  copyArrayIn,
+  copyIn,
+  isResident,
+  kernelModuleBuilder,
+  reserve,
+  residentAddress,
+} from "./wasm-memory.js";
+
+/** Axes the gather loops handle (after merging); views with more are copied in from JavaScript. */
+const maxRank = 4;
+
+/** Views shorter than this are copied in from JavaScript (no kernel call to pay for). */
+const minimumElements = 1024;
+
+let module: KernelModule | undefined;
+
+/**
+ * `gather<bytes>(src, dst, d0…d3, s0…s3)`: copies the `d0×d1×d2×d3` elements of `bytes` bytes at
+ * `src + i0·s0 + … + i3·s3` (byte strides, any sign) to `dst`, contiguous, in row-major order.
+ */
+function gatherModule(): KernelModule {
+  if (module !== undefined) return module;
+  const builder = kernelModuleBuilder();
+  for (const bytes of [1, 4, 8] as const) {
+    const dims = ["d0", "d1", "d2", "d3"];
+    const strides = ["s0", "s1", "s2", "s3"];
+    const f = builder.addFunction(`gather${bytes}`, {
+      params: Array<ValueType>(2 + 2 * maxRank).fill("i32"),
+      paramNames: ["src", "dst", ...dims, ...strides],
+      export: true,
+      comment: `strided gather of ${bytes}-byte elements into contiguous memory`,
+    });
+    const dst = 1;
+    const pointers = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `p${a}`));
+    const counters = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `i${a}`));
+    const value = f.addLocal("v128", "value");
+    const end = f.addLocal("i32", "end");
+    /** Pushes the element at `pointer` as an i32 (1, 4 bytes) or i64 (8 bytes). */
+    const loadElement = (pointer: number): void => {
+      f.localGet(pointer);
+      if (bytes === 1) f.i32Load8U(0, 1);
+      else if (bytes === 4) f.i32Load(0, 1);
+      else f.i64Load(0, 1);
+    };
+    const storeElement = (): void => {
+      if (bytes === 1) f.i32Store8(0, 1);
+      else if (bytes === 4) f.i32Store(0, 1);
+      else f.i64Store(0, 1);
+    };
+    /** A row of `d3` copies of the element at the row pointer: vector stores, then the rest. */
+    const fillRow = (): void => {
+      const from = pointers[maxRank - 2]!;
+      loadElement(from);
+      if (bytes === 1) f.op("i8x16.splat");
+      else if (bytes === 4) f.op("i32x4.splat");
+      else f.op("i64x2.splat");
+      f.localSet(value);
+      f.localGet(dst)
+        .localGet(2 + maxRank - 1)
+        .i32Const(bytes)
+        .i32Mul()
+        .i32Add()
+        .localSet(end);
+      f.block((done) => {
+        f.loop((next) => {
+          f.localGet(dst).i32Const(16).i32Add().localGet(end).i32GtU().brIf(done);
+          f.localGet(dst).localGet(value).v128Store(0, 1);
+          f.localGet(dst).i32Const(16).i32Add().localSet(dst);
+          f.br(next);
+        });
+      });
+      f.block((done) => {
+        f.loop((next) => {
+          f.localGet(dst).localGet(end).i32GeU().brIf(done);
+          f.localGet(dst);
+          loadElement(from);
+          storeElement();
+          f.localGet(dst).i32Const(bytes).i32Add().localSet(dst);
+          f.br(next);
+        });
+      });
+    };
+    const level = (axis: number): void => {
+      const outer = axis === 0 ? 0 : pointers[axis - 1]!;
+      f.localGet(outer).localSet(pointers[axis]!);
+      f.i32Const(0).localSet(counters[axis]!);
+      f.loop((next) => {
+        if (axis === maxRank - 1) {
+          f.localGet(dst);
+          loadElement(pointers[axis]!);
+          storeElement();
+          f.localGet(dst).i32Const(bytes).i32Add().localSet(dst);
+        } else if (axis === maxRank - 2) {
+          // Whole rows at once where the row is contiguous (memory.copy) or one repeated
+          // element (a broadcast: vector stores of its splat).
+          const row = 2 + maxRank + maxRank - 1;
+          const length = 2 + maxRank - 1;
+          f.localGet(row).i32Const(bytes).i32Eq();
+          f.if(
+            () => {
+              f.localGet(dst).localGet(pointers[axis]!).localGet(length).i32Const(bytes).i32Mul();
+              f.memoryCopy();
+              f.localGet(dst).localGet(length).i32Const(bytes).i32Mul().i32Add().localSet(dst);
+            },
+            () => {
+              f.localGet(row).i32Eqz();
+              f.if(
+                () => fillRow(),
+                () => level(axis + 1),
+              );
+            },
+          );
+        } else {
+          level(axis + 1);
+        }
+        f.localGet(pointers[axis]!)
+          .localGet(2 + maxRank + axis)
+          .i32Add()
+          .localSet(pointers[axis]!);
+        f.localGet(counters[axis]!).i32Const(1).i32Add().localTee(counters[axis]!);
+        f.localGet(2 + axis)
+          .i32LtU()
+          .brIf(next);
+      });
+    };
+    level(0);
+  }
+  module = compileKernel(builder.build({ names: false }));
+  return module;
+}
+
+/**
+ * The address of `x`'s elements in row-major order in kernel memory: where they already are
+ * (a contiguous arena array), or else at byte `offset`, where they are gathered or copied.
+ * `spare` is free memory past the caller's own blocks, where a strided view's storage may be
+ * staged for the gather (a broadcast bias, a pooling tap of a JavaScript array).
+ */
+export function placeArrayIn(x: ConcreteArray, offset: number, spare: number): number {
+  const address = residentAddress(x);
+  if (address !== undefined) return address;
+  if (x.size >= minimumElements && gather(x, offset, spare)) return offset;
+  copyArrayIn(x, offset);
+  return offset;
+}
+
+/**
+ * Gathers strided `x` to `offset` (its storage staged at `spare` first unless it lives in kernel
+ * memory); false when it has too many axes or its storage is much larger than the view.
+ */
+function gather(x: ConcreteArray, offset: number, spare: number): boolean {
+  const [dims, [strides]] = coalesce(x.shape, [x.operand]);
+  if (dims.length > maxRank) return false;
+  const item = x.data.BYTES_PER_ELEMENT;
+  let base: number;
+  if (isResident(x)) {
+    base = x.data.byteOffset + x.offset * item;
+  } else {
+    // The storage the view reaches, [lo, hi] in elements.
+    let [lo, hi] = [x.offset, x.offset];
+    dims.forEach((d, i) => {
+      const reach = (d - 1) * strides![i]!;
+      if (reach < 0) lo += reach;
+      else hi += reach;
+    });
+    if (hi - lo + 1 > 4 * x.size) return false;
+    reserve(spare + (hi - lo + 1) * item);
+    copyIn(x.data.subarray(lo, hi + 1), spare);
+    base = spare + (x.offset - lo) * item;
+  }
+  const pad = maxRank - dims.length;
+  const d = [...Array<number>(pad).fill(1), ...dims];
+  const s = [...Array<number>(pad).fill(0), ...strides!.map((stride) => stride * item)];
+  const run = gatherModule().exports[`gather${item}`] as (...args: number[]) => void;
+  run(base, offset, ...d, ...s);
+  return true;
+}
