@@ -21,7 +21,7 @@ export interface ArenaPlan {
 }
 
 interface Slot {
-  v: Var;
+  vars: Var[];
   bytes: number;
   first: number;
   last: number;
@@ -29,12 +29,16 @@ interface Slot {
 
 /**
  * Plans the arena of a schedule's kernels. `placed(kernel)` gives the outputs a kernel writes
- * into the arena, with their sizes in bytes (none for kernels that do not).
+ * into the arena, with their sizes in bytes (none for kernels that do not). A kernel for which
+ * `elementwise(kernel)` holds reads element i of each input before writing element i of each
+ * output, so an output it writes over an input that dies there (the schedule's `inPlace` pairs)
+ * takes that input's bytes.
  */
 export function planArena(
   kernels: readonly Kernel[],
   placed: (kernel: Kernel) => ReadonlyMap<Var, number>,
   outputs: readonly Atom[],
+  elementwise: (kernel: Kernel) => boolean = () => false,
 ): ArenaPlan {
   const slots = new Map<Var, Slot>();
   // The arena arrays whose storage a value may reference.
@@ -49,7 +53,7 @@ export function planArena(
     for (const v of kernel.inputs) use(v, step);
     const own = placed(kernel);
     for (const [v, bytes] of own) {
-      slots.set(v, { v, bytes: align16(bytes), first: step, last: step });
+      slots.set(v, { vars: [v], bytes: align16(bytes), first: step, last: step });
       holds.set(v, new Set([v]));
     }
     const inherited = new Set(kernel.inputs.flatMap((v) => [...(holds.get(v) ?? [])]));
@@ -57,7 +61,24 @@ export function planArena(
     for (const v of kernel.outputs) if (!own.has(v)) holds.set(v, inherited);
   });
   for (const a of outputs) if (!(a instanceof Literal)) use(a, kernels.length);
-  return pack([...slots.values()]);
+  kernels.forEach((kernel, step) => {
+    if (!elementwise(kernel)) return;
+    for (const [input, output] of kernel.inPlace) {
+      const from = slots.get(input);
+      const to = slots.get(output);
+      if (from === undefined || to === undefined || from === to) continue;
+      if (from.last !== step || to.first !== step || from.bytes !== to.bytes) continue;
+      // No other input may read the dying array's bytes (a view of it at another offset).
+      const others = kernel.inputs.filter((u) => u !== input);
+      if (others.some((u) => from.vars.some((v) => holds.get(u)?.has(v) === true))) continue;
+      from.last = to.last;
+      for (const v of to.vars) {
+        from.vars.push(v);
+        slots.set(v, from);
+      }
+    }
+  });
+  return pack([...new Set(slots.values())]);
 }
 
 /**
@@ -79,7 +100,7 @@ function pack(slots: Slot[]): ArenaPlan {
       offset = Math.max(offset, p.offset + p.bytes);
     }
     placed.push({ ...slot, offset });
-    offsets.set(slot.v, offset);
+    for (const v of slot.vars) offsets.set(v, offset);
     bytes = Math.max(bytes, offset + slot.bytes);
   }
   return { offsets, bytes };

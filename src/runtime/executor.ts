@@ -380,7 +380,12 @@ export function instantiate(
   const { program } = schedule;
   const owned: Owned = new Set();
   const plan = arenasEnabled()
-    ? planArena(schedule.kernels, (k) => arenaOutputs(k, wasm.get(k)), program.outputs)
+    ? planArena(
+        schedule.kernels,
+        (k) => arenaOutputs(k, wasm.get(k)),
+        program.outputs,
+        (k) => wasm.get(k)?.kernel.reduction === undefined && wasm.has(k),
+      )
     : { offsets: new Map<Var, number>(), bytes: 0 };
   const arena: ArenaContext = { start: 0, offsets: plan.offsets };
   const arenaBytes = plan.bytes;

@@ -16,8 +16,8 @@ import { expectClose, expectIdentical } from "../helpers/assertions.js";
 
 const v = (size: number): Var => new Var(new AbstractValue([size], "float32", false));
 
-function kernel(inputs: Var[], outputs: Var[]): Kernel {
-  return { kind: "single", equations: [], inputs, outputs, flops: 0, bytes: 0, inPlace: [] };
+function kernel(inputs: Var[], outputs: Var[], inPlace: [Var, Var][] = []): Kernel {
+  return { kind: "fused", equations: [], inputs, outputs, flops: 0, bytes: 0, inPlace };
 }
 
 /** Whether the `bytes`-long ranges planned for `a` and `b` overlap. */
@@ -53,6 +53,30 @@ describe("planArena", () => {
     const plan = planArena(kernels, placing([a, b]), [out]);
     expect(overlap(plan.offsets, a, b, 256)).toBe(false);
     expect(plan.offsets.has(r)).toBe(false);
+  });
+
+  it("an elementwise kernel's result takes the bytes of the input that dies there", () => {
+    const [x, a, b, c, r] = [v(8), v(64), v(64), v(64), v(64)];
+    const all = (): boolean => true;
+    // b written over a (a dies at k2), c over b: one slot for the three.
+    const chain = [kernel([x], [a]), kernel([a], [b], [[a, b]]), kernel([b], [c], [[b, c]])];
+    const plan = planArena(chain, placing([a, b, c]), [c], all);
+    expect(plan.offsets.get(a)).toBe(plan.offsets.get(b));
+    expect(plan.offsets.get(b)).toBe(plan.offsets.get(c));
+    expect(plan.bytes).toBe(256);
+    // Not for kernels that are not elementwise (a product), nor when a lives on.
+    expect(planArena(chain, placing([a, b, c]), [c]).bytes).toBe(512);
+    const livesOn = planArena(chain, placing([a, b, c]), [a, c], all);
+    expect(overlap(livesOn.offsets, a, b, 256)).toBe(false);
+    // Nor when another input of the kernel views a's bytes (r: a reshape of a, say).
+    const viewed = [
+      kernel([x], [a]),
+      kernel([a], [r]),
+      kernel([a, r], [b], [[a, b]]),
+      kernel([b], [c]),
+    ];
+    const plan2 = planArena(viewed, placing([a, b, c]), [c], all);
+    expect(overlap(plan2.offsets, a, b, 256)).toBe(false);
   });
 
   it("keeps program outputs (and what they view) to the end, and ignores literals", () => {
