@@ -370,13 +370,16 @@ function controlStep(kernel: Kernel, { compileSub, wholeLoop }: Subprograms): St
   };
 }
 
-/** Instantiates a schedule; `fused` gives the generated code of each fused kernel. */
+/**
+ * Instantiates a schedule; `fused` gives the generated code of each fused kernel. `arenaBytes`
+ * is the size of each call's arena (0: none).
+ */
 export function instantiate(
   schedule: Schedule,
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
   wasm: ReadonlyMap<Kernel, WasmStep> = new Map(),
   subprograms?: Subprograms,
-): Executable {
+): { run: Executable; arenaBytes: number } {
   const { program } = schedule;
   const owned: Owned = new Set();
   const plan = arenasEnabled()
@@ -406,7 +409,7 @@ export function instantiate(
     // Arena arrays live only until the call returns: an output gets storage of its own.
     return isResident(x) ? ownedCopy(x) : x;
   };
-  return (args) => {
+  const run: Executable = (args) => {
     owned.clear();
     const env = new Map<Var, ConcreteArray>();
     program.constvars.forEach((v, i) => env.set(v, consts[i]!));
@@ -432,6 +435,7 @@ export function instantiate(
       releaseArena(arena.start);
     }
   };
+  return { run, arenaBytes };
 }
 
 /** The outputs a kernel writes into the call's arena, with their sizes in bytes. */

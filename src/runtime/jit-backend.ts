@@ -128,7 +128,7 @@ function controlOf(k: Kernel, mode: Mode): KernelReport["control"] {
 
 const totalFlops = (r: CompileReport): number => r.kernels.reduce((n, k) => n + k.flops, 0);
 
-function reportOf(s: Schedule, mode: Mode, runsAs?: string): CompileReport {
+function reportOf(s: Schedule, mode: Mode, runsAs?: string, arenaBytes = 0): CompileReport {
   const name = variableNames(s.program);
   const kernels: KernelReport[] = s.kernels.map((k, i) => {
     const control = controlOf(k, mode);
@@ -153,6 +153,7 @@ function reportOf(s: Schedule, mode: Mode, runsAs?: string): CompileReport {
     kernels,
     peakBytes,
     ...(runsAs !== undefined && { runsAs }),
+    ...(arenaBytes > 0 && { arenaBytes }),
     toString() {
       const header = ["kernel", "equations", "in place", "FLOPs", "bytes"];
       const rows = kernels.map((k) => [
@@ -186,6 +187,11 @@ function reportOf(s: Schedule, mode: Mode, runsAs?: string): CompileReport {
       });
       if (runsAs !== undefined) lines.push(`runs as ${runsAs}`);
       lines.push(`peak memory: ${peakBytes} bytes`);
+      if (arenaBytes > 0) {
+        lines.push(
+          `arena: ${arenaBytes} bytes of WebAssembly memory hold kernel results between kernels`,
+        );
+      }
       return lines.join("\n");
     },
   };
@@ -384,7 +390,7 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     const compiledModule = compileKernel(module.build({ names: false }));
     for (const [k, compiled] of wasm) steps.set(k, { kernel: compiled, module: compiledModule });
   }
-  const run = instantiate(planned, fused, steps, { compileSub, wholeLoop });
+  const { run, arenaBytes } = instantiate(planned, fused, steps, { compileSub, wholeLoop });
   let code: string | undefined;
   let report: CompileReport | undefined;
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
@@ -396,7 +402,7 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
       return (code ??= codeOf(planned, fused, wasm, module));
     },
     get report() {
-      return (report ??= reportOf(planned, "executor"));
+      return (report ??= reportOf(planned, "executor", undefined, arenaBytes));
     },
     cost: { flops, bytesAccessed },
   };

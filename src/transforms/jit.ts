@@ -55,6 +55,11 @@ export interface CompileReport {
    * generated JavaScript function (the kernels inline, in order; see `.code`).
    */
   runsAs?: string;
+  /**
+   * Bytes of WebAssembly memory a call holds for its kernels' results between kernels (its
+   * arena); absent when they are copied out after each kernel.
+   */
+  arenaBytes?: number;
   /** A table for people. */
   toString(): string;
 }

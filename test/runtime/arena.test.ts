@@ -5,7 +5,7 @@
  * memory, survive later calls, and equal eager execution, nested loops and branches included.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jit, lax, np, valueAndGrad, type NDArray } from "../../src/index.js";
+import { grad, jit, lax, np, valueAndGrad, type NDArray } from "../../src/index.js";
 import { AbstractValue } from "../../src/core/aval.js";
 import { Literal, Var } from "../../src/core/ir.js";
 import type { Kernel } from "../../src/compiler/schedule.js";
@@ -126,6 +126,18 @@ describe.each([
     expectClose(first[0], h, { rtol: 1e-5, atol: 1e-6 });
     expectClose(first[2], np.transpose(h), { rtol: 1e-5, atol: 1e-6 });
     expectClose(first[3], np.matmul(h, w2), { rtol: 1e-4, atol: 1e-5 });
+  });
+
+  it("the report says how large the arena is", () => {
+    const report = jit(grad(mlp, { argnums: [0, 1] })).lower(w1, w2, x).report();
+    if (arenas) {
+      // At least the largest value kept between kernels (the first layer's 70×80 float32).
+      expect(report.arenaBytes).toBeGreaterThanOrEqual(70 * 80 * 4);
+      expect(report.toString()).toMatch(/arena: \d+ bytes of WebAssembly memory/);
+    } else {
+      expect(report.arenaBytes).toBeUndefined();
+      expect(report.toString()).not.toContain("arena:");
+    }
   });
 
   it("equal eager execution through products, fused loops and gradients", () => {
