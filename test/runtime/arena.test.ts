@@ -129,7 +129,9 @@ describe.each([
   });
 
   it("the report says how large the arena is", () => {
-    const report = jit(grad(mlp, { argnums: [0, 1] })).lower(w1, w2, x).report();
+    const report = jit(grad(mlp, { argnums: [0, 1] }))
+      .lower(w1, w2, x)
+      .report();
     if (arenas) {
       // At least the largest value kept between kernels (the first layer's 70×80 float32).
       expect(report.arenaBytes).toBeGreaterThanOrEqual(70 * 80 * 4);
