@@ -269,19 +269,28 @@ export function jit<F extends (...args: never[]) => unknown>(
   const inTreeOf = (args: readonly unknown[]): tree.TreeDef =>
     tree.structure(args.map((a, i) => (statics.includes(i) ? null : a)));
 
-  const lowerWith = (
+  /** f staged on the types of `leaves` (the dynamic arguments), statics filled in. */
+  const stageCall = (
     args: readonly unknown[],
     leaves: readonly NDArray[],
     inTree: tree.TreeDef,
-  ): [Lowered, tree.TreeDef] | undefined => {
+  ): [Program, tree.TreeDef] => {
     const full = (...dynamicArgs: unknown[]): unknown =>
       f(...(args.map((a, i) => (statics.includes(i) ? a : dynamicArgs[i])) as never[]));
-    const [program, outTree] = stage(
+    return stage(
       `jit(${name})`,
       full as (...a: never[]) => unknown,
       leaves.map((l) => l.aval),
       inTree,
     );
+  };
+
+  const lowerWith = (
+    args: readonly unknown[],
+    leaves: readonly NDArray[],
+    inTree: tree.TreeDef,
+  ): [Lowered, tree.TreeDef] | undefined => {
+    const [program, outTree] = stageCall(args, leaves, inTree);
     // f closed over a value of an enclosing transform (grad, vmap, jit): nothing to compile.
     if (program.consts.some((c) => c instanceof Tracer)) return undefined;
     const donated = leaves.map(() => false);
@@ -321,14 +330,7 @@ export function jit<F extends (...args: never[]) => unknown>(
     const key = signature.join(" | ");
     let entry = traced.get(key);
     if (entry === undefined) {
-      const full = (...dynamicArgs: unknown[]): unknown =>
-        f(...(args.map((a, i) => (statics.includes(i) ? a : dynamicArgs[i])) as never[]));
-      const [program, outTree] = stage(
-        `jit(${name})`,
-        full as (...a: never[]) => unknown,
-        leaves.map((l) => l.aval),
-        inTreeOf(args),
-      );
+      const [program, outTree] = stageCall(args, leaves, inTreeOf(args));
       const closesOverTracers = program.consts.some((c) => c instanceof Tracer);
       entry = closesOverTracers ? null : { ...closeProgram(program), outTree };
       traced.set(key, entry);
