@@ -7,6 +7,9 @@
  * median of several timed calls after warm-up calls (V8 tiers the kernels up to TurboFan); the
  * result of every kernel is checked against the JS loop.
  *
+ * Rows marked FMA accumulate with relaxed SIMD's fused multiply-add, as fluxion does where the
+ * engine has it (Node.js; in Node.js 20 behind a V8 flag that fluxion switches on).
+ *
  * Options: `--quick` (fewer sizes), `--tfjs` (adds TensorFlow.js wasm `matMul` on the f32 sizes),
  * `--sweep` (tries blocking variants for f32 512 and f64 512).
  */
@@ -20,6 +23,7 @@ import {
   type MatmulSpec,
 } from "../src/compiler/kernels/matmul.js";
 import { ModuleBuilder } from "../src/compiler/wasm/module.js";
+import { relaxedSimdSupported } from "../src/runtime/relaxed-simd.js";
 import { WebAssembly, type WasmMemory } from "../src/runtime/webassembly.js";
 import { measure } from "./measure.js";
 
@@ -255,6 +259,25 @@ rows.push({
   }),
 });
 rows.push({ label: "f32 64×512×784 (MLP)", spec: specOf("float32", [64, 512, 784]) });
+// The same kernels accumulating with relaxed SIMD's fused multiply-add (what fluxion runs where
+// the engine has it), and the MLP benchmark's two large products.
+if (relaxedSimdSupported()) {
+  const fma = { fusedMultiplyAdd: true };
+  rows.push({ label: "f32 512³ FMA", spec: specOf("float32", [512, 512, 512], "nn", 1, fma) });
+  rows.push({
+    label: "f32 512³ Aᵀ·B FMA",
+    spec: specOf("float32", [512, 512, 512], "tn", 1, fma),
+  });
+  rows.push({ label: "f64 512³ FMA", spec: specOf("float64", [512, 512, 512], "nn", 1, fma) });
+  rows.push({
+    label: "f32 128×784·784×256 FMA",
+    spec: specOf("float32", [128, 256, 784], "nn", 1, fma),
+  });
+  rows.push({
+    label: "f32 784×128ᵀ·128×256 FMA",
+    spec: specOf("float32", [784, 256, 128], "tn", 1, fma),
+  });
+}
 
 console.log(`Machine: ${cpus()[0]?.model ?? "?"}, node ${process.version}, single thread`);
 const show = (b: MatmulBlocking): string =>
