@@ -32,17 +32,23 @@ interface Slot {
  * into the arena, with their sizes in bytes (none for kernels that do not). A kernel for which
  * `elementwise(kernel)` holds reads element i of each input before writing element i of each
  * output, so an output it writes over an input that dies there (the schedule's `inPlace` pairs)
- * takes that input's bytes.
+ * takes that input's bytes. `staged` inputs are copied into the arena when the call starts.
  */
 export function planArena(
   kernels: readonly Kernel[],
   placed: (kernel: Kernel) => ReadonlyMap<Var, number>,
   outputs: readonly Atom[],
   elementwise: (kernel: Kernel) => boolean = () => false,
+  staged: ReadonlyMap<Var, number> = new Map(),
 ): ArenaPlan {
   const slots = new Map<Var, Slot>();
   // The arena arrays whose storage a value may reference.
   const holds = new Map<Var, ReadonlySet<Var>>();
+  // Inputs copied into the arena when the call starts (before the first kernel).
+  for (const [v, bytes] of staged) {
+    slots.set(v, { vars: [v], bytes: align16(bytes), first: -1, last: -1 });
+    holds.set(v, new Set([v]));
+  }
   const use = (v: Var, step: number): void => {
     for (const held of holds.get(v) ?? []) {
       const slot = slots.get(held)!;

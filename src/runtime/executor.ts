@@ -14,6 +14,7 @@ import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
 import {
   arenasEnabled,
+  copyArrayIn,
   copyOut,
   copyOutInto,
   holdArena,
@@ -382,14 +383,17 @@ export function instantiate(
 ): { run: Executable; arenaBytes: number } {
   const { program } = schedule;
   const owned: Owned = new Set();
+  const staged = arenasEnabled() ? stagedInputs(schedule, wasm) : new Map<Var, number>();
   const plan = arenasEnabled()
     ? planArena(
         schedule.kernels,
         (k) => arenaOutputs(k, wasm.get(k)),
         program.outputs,
         (k) => wasm.get(k)?.kernel.reduction === undefined && wasm.has(k),
+        staged,
       )
     : { offsets: new Map<Var, number>(), bytes: 0 };
+  const stagedSlots = [...staged.keys()].map((v) => [v, plan.offsets.get(v)!] as const);
   const arena: ArenaContext = { start: 0, offsets: plan.offsets };
   const arenaBytes = plan.bytes;
   const steps = schedule.kernels.map((k) => {
@@ -429,6 +433,13 @@ export function instantiate(
     }
     arena.start = holdArena(arenaBytes);
     try {
+      // Inputs several kernels read are copied in once.
+      for (const [v, slot] of stagedSlots) {
+        const x = env.get(v)!;
+        const at = arena.start + slot;
+        copyArrayIn(x, at);
+        env.set(v, fromStorage(memoryView(x.dtype, at, x.size), x.shape, x.dtype, x.weakType));
+      }
       for (const step of steps) step(env);
       return program.outputs.map((a) => read(env, a));
     } finally {
@@ -436,6 +447,31 @@ export function instantiate(
     }
   };
   return { run, arenaBytes };
+}
+
+/** Kernels that read their operands from kernel memory. */
+const readsKernelMemory = (k: Kernel, wasm: ReadonlyMap<Kernel, WasmStep>): boolean =>
+  wasm.has(k) || isProduct(k) || isConv(k);
+
+/** Inputs staged smaller than this are left where they are (copying them costs little). */
+const minimumStagedBytes = 16 * 1024;
+
+/**
+ * Arguments and constants that several kernels read from kernel memory (a weight matrix used by
+ * the forward product, the backward one and the update), with their sizes in bytes: the call
+ * copies each into its arena once instead of each kernel copying it in. Donated arguments stay
+ * where they are (their buffers may be updated in place).
+ */
+function stagedInputs(schedule: Schedule, wasm: ReadonlyMap<Kernel, WasmStep>): Map<Var, number> {
+  const { program, kernels } = schedule;
+  const staged = new Map<Var, number>();
+  for (const v of [...program.constvars, ...program.invars]) {
+    const bytes = v.aval.size * itemSize(v.aval.dtype);
+    if (bytes < minimumStagedBytes || schedule.donated.has(v)) continue;
+    const readers = kernels.filter((k) => k.inputs.includes(v) && readsKernelMemory(k, wasm));
+    if (readers.length >= 2) staged.set(v, bytes);
+  }
+  return staged;
 }
 
 /** The outputs a kernel writes into the call's arena, with their sizes in bytes. */

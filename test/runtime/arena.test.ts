@@ -79,6 +79,22 @@ describe("planArena", () => {
     expect(overlap(plan2.offsets, a, b, 256)).toBe(false);
   });
 
+  it("an input staged into the arena lives from the start to its last reader", () => {
+    const [x, a, b, c] = [v(64), v(64), v(64), v(64)];
+    const kernels = [kernel([x], [a]), kernel([a], [b]), kernel([b, x], [c])];
+    const plan = planArena(kernels, placing([a, b, c]), [c], undefined, new Map([[x, 256]]));
+    for (const other of [a, b, c]) expect(overlap(plan.offsets, x, other, 256)).toBe(false);
+    // Read only by the first kernel, its bytes are free for the second one's result.
+    const early = planArena(
+      kernels.slice(0, 2),
+      placing([a, b]),
+      [b],
+      undefined,
+      new Map([[x, 256]]),
+    );
+    expect(early.bytes).toBe(512);
+  });
+
   it("keeps program outputs (and what they view) to the end, and ignores literals", () => {
     const [x, a, b, c] = [v(8), v(64), v(64), v(64)];
     const kernels = [kernel([x], [a]), kernel([x], [b]), kernel([b], [c])];
