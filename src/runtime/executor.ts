@@ -29,6 +29,8 @@ import {
 import { placeArrayIn } from "./gather-kernels.js";
 import { planArena } from "./arena.js";
 import { fastConv } from "./conv-kernels.js";
+import { padInto } from "./pad-kernels.js";
+import type { PadConfig } from "../primitives/structural.js";
 import type { ConvParams } from "../primitives/conv.js";
 import { loopParts, splitRange, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
@@ -269,6 +271,33 @@ function convStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
   };
 }
 
+/** A `pad` written straight into its arena slot; where the loops do not take it, as eagerly. */
+function padStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
+  const eq = kernel.equations[0]!;
+  const out = eq.outputs[0]!;
+  const slot = arena.offsets.get(out);
+  const eagerly = singleStep(kernel, owned);
+  const [operand, padding] = eq.inputs;
+  return (env) => {
+    const x = env.get(operand as Var);
+    const value = padding instanceof Literal ? literal(padding) : env.get(padding!);
+    const result =
+      x === undefined || value === undefined || slot === undefined
+        ? undefined
+        : padInto(
+            x,
+            Number(value.data[value.offset]),
+            (eq.params as { config: PadConfig }).config,
+            arena.start + slot,
+          );
+    if (result === undefined) eagerly(env);
+    else env.set(out, result);
+  };
+}
+
+const isPad = (kernel: Kernel): boolean =>
+  kernel.kind === "single" && kernel.equations[0]!.primitive.name === "pad";
+
 /** Whether a kernel is one float convolution (which can write its result into the arena). */
 function isConv(kernel: Kernel): boolean {
   const eq = kernel.equations[0]!;
@@ -401,6 +430,7 @@ export function instantiate(
     if (compiled !== undefined) return wasmFusedStep(k, compiled, owned, arena);
     if (k.kind === "matmul" || isProduct(k)) return matmulStep(k, arena, owned);
     if (isConv(k)) return convStep(k, arena, owned);
+    if (isPad(k) && arena.offsets.size > 0) return padStep(k, arena, owned);
     if (subprograms !== undefined && controlFlow.has(k.equations[0]!.primitive.name))
       return controlStep(k, subprograms);
     const code = fused.get(k);
@@ -451,7 +481,7 @@ export function instantiate(
 
 /** Kernels that read their operands from kernel memory. */
 const readsKernelMemory = (k: Kernel, wasm: ReadonlyMap<Kernel, WasmStep>): boolean =>
-  wasm.has(k) || isProduct(k) || isConv(k);
+  wasm.has(k) || isProduct(k) || isConv(k) || isPad(k);
 
 /** Inputs staged smaller than this are left where they are (copying them costs little). */
 const minimumStagedBytes = 16 * 1024;
@@ -483,7 +513,7 @@ function arenaOutputs(kernel: Kernel, compiled: WasmStep | undefined): Map<Var, 
       outputs.map((v) => [v, bytes(v, v === reduction?.output ? reduction.blocks : undefined)]),
     );
   }
-  if (isProduct(kernel) || isConv(kernel)) {
+  if (isProduct(kernel) || isConv(kernel) || isPad(kernel)) {
     const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
     return new Map([[out, bytes(out)]]);
   }

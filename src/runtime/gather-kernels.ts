@@ -4,6 +4,7 @@
  * (a pooling tap, a transpose, a broadcast bias) is gathered by a WebAssembly loop nest, from
  * where it lies or from its storage copied in first; anything else is copied in.
  */
+import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import type { ValueType } from "../compiler/wasm/opcodes.js";
 import type { ConcreteArray } from "./concrete.js";
 import { coalesce } from "./strided.js";
@@ -19,7 +20,7 @@ import {
 } from "./wasm-memory.js";
 
 /** Axes the gather loops handle (after merging); views with more are copied in from JavaScript. */
-const maxRank = 4;
+export const maxRank = 4;
 
 /** Views shorter than this are copied in from JavaScript (no kernel call to pay for). */
 const minimumElements = 1024;
@@ -29,116 +30,136 @@ let module: KernelModule | undefined;
 /**
  * `gather<bytes>(src, dst, d0…d3, s0…s3)`: copies the `d0×d1×d2×d3` elements of `bytes` bytes at
  * `src + i0·s0 + … + i3·s3` (byte strides, any sign) to `dst`, contiguous, in row-major order.
+ * `scatter<bytes>(src, dst, d0…d3, s0…s3)`: the other way, contiguous `src` to strided `dst`.
  */
-function gatherModule(): KernelModule {
+function stridedCopyModule(): KernelModule {
   if (module !== undefined) return module;
   const builder = kernelModuleBuilder();
   for (const bytes of [1, 4, 8] as const) {
-    const dims = ["d0", "d1", "d2", "d3"];
-    const strides = ["s0", "s1", "s2", "s3"];
-    const f = builder.addFunction(`gather${bytes}`, {
-      params: Array<ValueType>(2 + 2 * maxRank).fill("i32"),
-      paramNames: ["src", "dst", ...dims, ...strides],
-      export: true,
-      comment: `strided gather of ${bytes}-byte elements into contiguous memory`,
-    });
-    const dst = 1;
-    const pointers = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `p${a}`));
-    const counters = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `i${a}`));
-    const value = f.addLocal("v128", "value");
-    const end = f.addLocal("i32", "end");
-    /** Pushes the element at `pointer` as an i32 (1, 4 bytes) or i64 (8 bytes). */
-    const loadElement = (pointer: number): void => {
-      f.localGet(pointer);
-      if (bytes === 1) f.i32Load8U(0, 1);
-      else if (bytes === 4) f.i32Load(0, 1);
-      else f.i64Load(0, 1);
-    };
-    const storeElement = (): void => {
-      if (bytes === 1) f.i32Store8(0, 1);
-      else if (bytes === 4) f.i32Store(0, 1);
-      else f.i64Store(0, 1);
-    };
-    /** A row of `d3` copies of the element at the row pointer: vector stores, then the rest. */
-    const fillRow = (): void => {
-      const from = pointers[maxRank - 2]!;
-      loadElement(from);
-      if (bytes === 1) f.op("i8x16.splat");
-      else if (bytes === 4) f.op("i32x4.splat");
-      else f.op("i64x2.splat");
-      f.localSet(value);
-      f.localGet(dst)
-        .localGet(2 + maxRank - 1)
-        .i32Const(bytes)
-        .i32Mul()
-        .i32Add()
-        .localSet(end);
-      f.block((done) => {
-        f.loop((next) => {
-          f.localGet(dst).i32Const(16).i32Add().localGet(end).i32GtU().brIf(done);
-          f.localGet(dst).localGet(value).v128Store(0, 1);
-          f.localGet(dst).i32Const(16).i32Add().localSet(dst);
-          f.br(next);
-        });
-      });
-      f.block((done) => {
-        f.loop((next) => {
-          f.localGet(dst).localGet(end).i32GeU().brIf(done);
-          f.localGet(dst);
-          loadElement(from);
-          storeElement();
-          f.localGet(dst).i32Const(bytes).i32Add().localSet(dst);
-          f.br(next);
-        });
-      });
-    };
-    const level = (axis: number): void => {
-      const outer = axis === 0 ? 0 : pointers[axis - 1]!;
-      f.localGet(outer).localSet(pointers[axis]!);
-      f.i32Const(0).localSet(counters[axis]!);
-      f.loop((next) => {
-        if (axis === maxRank - 1) {
-          f.localGet(dst);
-          loadElement(pointers[axis]!);
-          storeElement();
-          f.localGet(dst).i32Const(bytes).i32Add().localSet(dst);
-        } else if (axis === maxRank - 2) {
-          // Whole rows at once where the row is contiguous (memory.copy) or one repeated
-          // element (a broadcast: vector stores of its splat).
-          const row = 2 + maxRank + maxRank - 1;
-          const length = 2 + maxRank - 1;
-          f.localGet(row).i32Const(bytes).i32Eq();
-          f.if(
-            () => {
-              f.localGet(dst).localGet(pointers[axis]!).localGet(length).i32Const(bytes).i32Mul();
-              f.memoryCopy();
-              f.localGet(dst).localGet(length).i32Const(bytes).i32Mul().i32Add().localSet(dst);
-            },
-            () => {
-              f.localGet(row).i32Eqz();
-              f.if(
-                () => fillRow(),
-                () => level(axis + 1),
-              );
-            },
-          );
-        } else {
-          level(axis + 1);
-        }
-        f.localGet(pointers[axis]!)
-          .localGet(2 + maxRank + axis)
-          .i32Add()
-          .localSet(pointers[axis]!);
-        f.localGet(counters[axis]!).i32Const(1).i32Add().localTee(counters[axis]!);
-        f.localGet(2 + axis)
-          .i32LtU()
-          .brIf(next);
-      });
-    };
-    level(0);
+    for (const direction of ["gather", "scatter"] as const) {
+      emitStridedCopy(builder, bytes, direction);
+    }
   }
   module = compileKernel(builder.build({ names: false }));
   return module;
+}
+
+function emitStridedCopy(
+  builder: ModuleBuilder,
+  bytes: 1 | 4 | 8,
+  direction: "gather" | "scatter",
+): void {
+  const gather = direction === "gather";
+  const f = builder.addFunction(`${direction}${bytes}`, {
+    params: Array<ValueType>(2 + 2 * maxRank).fill("i32"),
+    paramNames: ["src", "dst", "d0", "d1", "d2", "d3", "s0", "s1", "s2", "s3"],
+    export: true,
+    comment: gather
+      ? `strided gather of ${bytes}-byte elements into contiguous memory`
+      : `contiguous ${bytes}-byte elements scattered to strided memory`,
+  });
+  // The strided side walks `pointers` from its base; the contiguous side runs on.
+  const [strided, run] = gather ? [0, 1] : [1, 0];
+  const pointers = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `p${a}`));
+  const counters = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `i${a}`));
+  const value = f.addLocal("v128", "value");
+  const end = f.addLocal("i32", "end");
+  const length = 2 + maxRank - 1;
+  const rowStride = 2 + 2 * maxRank - 1;
+  /** Pushes the element at `pointer` as an i32 (1, 4 bytes) or i64 (8 bytes). */
+  const loadElement = (pointer: number): void => {
+    f.localGet(pointer);
+    if (bytes === 1) f.i32Load8U(0, 1);
+    else if (bytes === 4) f.i32Load(0, 1);
+    else f.i64Load(0, 1);
+  };
+  const storeElement = (): void => {
+    if (bytes === 1) f.i32Store8(0, 1);
+    else if (bytes === 4) f.i32Store(0, 1);
+    else f.i64Store(0, 1);
+  };
+  const advanceRun = (by: () => void): void => {
+    f.localGet(run);
+    by();
+    f.i32Add().localSet(run);
+  };
+  const rowBytes = (): void => {
+    f.localGet(length).i32Const(bytes).i32Mul();
+  };
+  /** A row of `d3` copies of the element at the row pointer: vector stores, then the rest. */
+  const fillRow = (): void => {
+    const from = pointers[maxRank - 2]!;
+    loadElement(from);
+    f.op(bytes === 1 ? "i8x16.splat" : bytes === 4 ? "i32x4.splat" : "i64x2.splat");
+    f.localSet(value);
+    f.localGet(run);
+    rowBytes();
+    f.i32Add().localSet(end);
+    f.block((done) => {
+      f.loop((next) => {
+        f.localGet(run).i32Const(16).i32Add().localGet(end).i32GtU().brIf(done);
+        f.localGet(run).localGet(value).v128Store(0, 1);
+        advanceRun(() => f.i32Const(16));
+        f.br(next);
+      });
+    });
+    f.block((done) => {
+      f.loop((next) => {
+        f.localGet(run).localGet(end).i32GeU().brIf(done);
+        f.localGet(run);
+        loadElement(from);
+        storeElement();
+        advanceRun(() => f.i32Const(bytes));
+        f.br(next);
+      });
+    });
+  };
+  const level = (axis: number): void => {
+    f.localGet(axis === 0 ? strided : pointers[axis - 1]!).localSet(pointers[axis]!);
+    f.i32Const(0).localSet(counters[axis]!);
+    f.loop((next) => {
+      if (axis === maxRank - 1) {
+        f.localGet(gather ? run : pointers[axis]!);
+        loadElement(gather ? pointers[axis]! : run);
+        storeElement();
+        advanceRun(() => f.i32Const(bytes));
+      } else if (axis === maxRank - 2) {
+        // Whole rows at once where the strided row is contiguous (memory.copy) or, gathering,
+        // one repeated element (a broadcast: vector stores of its splat).
+        f.localGet(rowStride).i32Const(bytes).i32Eq();
+        f.if(
+          () => {
+            f.localGet(gather ? run : pointers[axis]!).localGet(gather ? pointers[axis]! : run);
+            rowBytes();
+            f.memoryCopy();
+            advanceRun(rowBytes);
+          },
+          () => {
+            if (!gather) {
+              level(axis + 1);
+              return;
+            }
+            f.localGet(rowStride).i32Eqz();
+            f.if(
+              () => fillRow(),
+              () => level(axis + 1),
+            );
+          },
+        );
+      } else {
+        level(axis + 1);
+      }
+      f.localGet(pointers[axis]!)
+        .localGet(2 + maxRank + axis)
+        .i32Add()
+        .localSet(pointers[axis]!);
+      f.localGet(counters[axis]!).i32Const(1).i32Add().localTee(counters[axis]!);
+      f.localGet(2 + axis)
+        .i32LtU()
+        .brIf(next);
+    });
+  };
+  level(0);
 }
 
 /**
@@ -179,10 +200,25 @@ function gather(x: ConcreteArray, offset: number, spare: number): boolean {
     copyIn(x.data.subarray(lo, hi + 1), spare);
     base = spare + (x.offset - lo) * item;
   }
+  stridedCopy("gather", item, base, offset, dims, strides!);
+  return true;
+}
+
+/**
+ * Runs the gather (strided `src` → contiguous `dst`) or scatter (the other way) loops over
+ * `dims` (at most `maxRank`) with element `strides` on the strided side.
+ */
+export function stridedCopy(
+  direction: "gather" | "scatter",
+  item: number,
+  src: number,
+  dst: number,
+  dims: readonly number[],
+  strides: readonly number[],
+): void {
   const pad = maxRank - dims.length;
   const d = [...Array<number>(pad).fill(1), ...dims];
-  const s = [...Array<number>(pad).fill(0), ...strides!.map((stride) => stride * item)];
-  const run = gatherModule().exports[`gather${item}`] as (...args: number[]) => void;
-  run(base, offset, ...d, ...s);
-  return true;
+  const s = [...Array<number>(pad).fill(0), ...strides.map((stride) => stride * item)];
+  const run = stridedCopyModule().exports[`${direction}${item}`] as (...args: number[]) => void;
+  run(src, dst, ...d, ...s);
 }
