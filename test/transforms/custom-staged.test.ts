@@ -152,3 +152,30 @@ describe("custom_jvp_call", () => {
     expectTypedError(() => grad(loop)(x), ShapeError, "custom-staged.test.ts", "customJvp");
   });
 });
+
+describe("custom rules with pytrees inside a scan", () => {
+  it("pytree arguments and outputs, and an integer argument, keep the rule", () => {
+    // f({a, b}, n) = {s: sin(a)·n, p: a·b}; the rule doubles every tangent.
+    const f = customJvp((args: { a: NDArray; b: NDArray }, n: NDArray) => ({
+      s: np.sin(args.a).mul(n),
+      p: args.a.mul(args.b),
+    }));
+    f.defJvp(([args, n], [t]) => [
+      f(args, n),
+      {
+        s: np.cos(args.a).mul(n).mul(t.a).mul(2),
+        p: t.a.mul(args.b).add(args.a.mul(t.b)).mul(2),
+      },
+    ]);
+    const n = np.array([1, 2, 3], { dtype: "int32" });
+    const step = (c: NDArray): NDArray => {
+      const out = f({ a: c, b: c.mul(0.5) }, n);
+      return out.s.add(out.p).mul(0.3);
+    };
+    const staged = (c0: NDArray): NDArray =>
+      lax.scan((c: NDArray, _: NDArray) => [step(c), c], c0, np.zeros([2]))[0].sum();
+    const plain = (c0: NDArray): NDArray => step(step(c0)).sum();
+    expectClose(grad(staged)(x), grad(plain)(x), tol);
+    expectClose(jit(grad(staged))(x), grad(plain)(x), tol);
+  });
+});

@@ -69,3 +69,23 @@ describe("jit_call", () => {
     expectClose(jit(outer)(x, np.array(3)), x.mul(3).sum(), tol);
   });
 });
+
+describe("jit_call with static arguments", () => {
+  it("stages once per static value inside an outer jit", () => {
+    let traces = 0;
+    const power = jit(
+      (x: NDArray, k: number) => {
+        traces++;
+        let y = x;
+        for (let i = 1; i < k; i++) y = y.mul(x);
+        return y;
+      },
+      { staticArgnums: 1 },
+    );
+    const outer = (x: NDArray): NDArray => power(x, 2).add(power(x, 3)).add(power(x, 2));
+    const lowered = jit(outer).lower(x);
+    expect(traces).toBe(2);
+    expect(lowered.program.toString().match(/jit_call/g)).toHaveLength(3);
+    expectClose(jit(outer)(x), x.mul(x).mul(2).add(x.mul(x).mul(x)), tol);
+  });
+});
