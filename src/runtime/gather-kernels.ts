@@ -31,6 +31,7 @@ let module: KernelModule | undefined;
  * `gather<bytes>(src, dst, d0…d3, s0…s3)`: copies the `d0×d1×d2×d3` elements of `bytes` bytes at
  * `src + i0·s0 + … + i3·s3` (byte strides, any sign) to `dst`, contiguous, in row-major order.
  * `scatter<bytes>(src, dst, d0…d3, s0…s3)`: the other way, contiguous `src` to strided `dst`.
+ * `zero(dst, bytes)`: `memory.fill` with zeros.
  */
 function stridedCopyModule(): KernelModule {
   if (module !== undefined) return module;
@@ -40,6 +41,13 @@ function stridedCopyModule(): KernelModule {
       emitStridedCopy(builder, bytes, direction);
     }
   }
+  const zero = builder.addFunction("zero", {
+    params: ["i32", "i32"],
+    paramNames: ["dst", "bytes"],
+    export: true,
+    comment: "zero-fills bytes",
+  });
+  zero.localGet(0).i32Const(0).localGet(1).memoryFill();
   module = compileKernel(builder.build({ names: false }));
   return module;
 }
@@ -202,6 +210,11 @@ function gather(x: ConcreteArray, offset: number, spare: number): boolean {
   }
   stridedCopy("gather", item, base, offset, dims, strides!);
   return true;
+}
+
+/** Zero-fills `bytes` bytes of kernel memory at `dst` (`memory.fill`). */
+export function zeroFill(dst: number, bytes: number): void {
+  (stridedCopyModule().exports.zero as (dst: number, bytes: number) => void)(dst, bytes);
 }
 
 /**

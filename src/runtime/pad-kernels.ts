@@ -8,7 +8,7 @@ import { itemSize } from "../core/dtype.js";
 import { contiguousStrides, shapeSize } from "../core/shape.js";
 import type { PadConfig } from "../primitives/structural.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { maxRank, placeArrayIn, stridedCopy } from "./gather-kernels.js";
+import { maxRank, placeArrayIn, stridedCopy, zeroFill } from "./gather-kernels.js";
 import { coalesce } from "./strided.js";
 import { layout, memoryView, reserve } from "./wasm-memory.js";
 
@@ -36,7 +36,9 @@ export function padInto(
   if (dims.length > maxRank) return undefined;
   const item = itemSize(x.dtype);
   const out = memoryView(x.dtype, output, shapeSize(shape));
-  out.fill(value);
+  // Zeros (the usual padding) by memory.fill; other values element by element.
+  if (Object.is(value, 0)) zeroFill(output, out.byteLength);
+  else out.fill(value);
   if (x.size > 0) {
     const { offsets, total } = layout([x.size * item]);
     reserve(total);

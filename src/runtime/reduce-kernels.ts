@@ -14,9 +14,14 @@ import {
   copyOut,
   kernelModuleBuilder,
   layout,
+  memoryView,
   reserve,
   runKernelParallel,
 } from "./wasm-memory.js";
+import { allocate } from "../core/dtype.js";
+import { contiguousStrides, shapeSize } from "../core/shape.js";
+import { placeArrayIn, zeroFill } from "./gather-kernels.js";
+import { coalesce } from "./strided.js";
 
 /** Inputs smaller than this stay on the JavaScript loop. */
 const minimumElements = 4096;
@@ -101,12 +106,131 @@ function loadPair(f: FunctionBuilder, f32: boolean): void {
   else f.memoryOp("v128.load", 0, 8);
 }
 
+/** Axes the general sum loops handle (after merging). */
+const maxRank = 4;
+
+const sumKernels = new Map<string, KernelModule>();
+
+/**
+ * `sums(src, acc, d0…d3, a0…a3)`: for every element of the contiguous `d0×…×d3` input in
+ * row-major order, `acc[i0·a0 + … + i3·a3] += x` in float64 (byte strides into the
+ * accumulators; 0 on summed axes) — the order and precision of the JavaScript loop. Where the
+ * innermost axis is summed, its run is added in a register, one element after another.
+ */
+function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
+  let kernel = sumKernels.get(dtype);
+  if (kernel !== undefined) return kernel;
+  const f32 = dtype === "float32";
+  const item = f32 ? 4 : 8;
+  const module = kernelModuleBuilder();
+  const f = module.addFunction("sums", {
+    params: Array<"i32">(2 + 2 * maxRank).fill("i32"),
+    paramNames: ["src", "acc", "d0", "d1", "d2", "d3", "a0", "a1", "a2", "a3"],
+    export: true,
+    comment: `sums of ${dtype} elements into float64 accumulators, in input order`,
+  });
+  const [src, acc] = [0, 1];
+  const pointers = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `p${a}`));
+  const counters = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `i${a}`));
+  const sum = f.addLocal("f64", "sum");
+  const loadX = (): void => {
+    f.localGet(src);
+    if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
+    else f.memoryOp("f64.load", 0, 8);
+    f.localGet(src).i32Const(item).i32Add().localSet(src);
+  };
+  const level = (axis: number): void => {
+    f.localGet(axis === 0 ? acc : pointers[axis - 1]!).localSet(pointers[axis]!);
+    f.i32Const(0).localSet(counters[axis]!);
+    const body = (): void => {
+      if (axis === maxRank - 1) {
+        f.localGet(pointers[axis]!);
+        f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8);
+        loadX();
+        f.op("f64.add").memoryOp("f64.store", 0, 8);
+      } else if (axis === maxRank - 2) {
+        // A summed innermost axis: its run accumulates in a register.
+        f.localGet(2 + 2 * maxRank - 1).i32Eqz();
+        f.if(
+          () => {
+            f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).localSet(sum);
+            f.i32Const(0).localSet(counters[axis + 1]!);
+            f.loop((inner) => {
+              f.localGet(sum);
+              loadX();
+              f.op("f64.add").localSet(sum);
+              f.localGet(counters[axis + 1]!)
+                .i32Const(1)
+                .i32Add()
+                .localTee(counters[axis + 1]!);
+              f.localGet(2 + axis + 1)
+                .i32LtU()
+                .brIf(inner);
+            });
+            f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
+          },
+          () => level(axis + 1),
+        );
+      } else {
+        level(axis + 1);
+      }
+    };
+    f.loop((next) => {
+      body();
+      f.localGet(pointers[axis]!)
+        .localGet(2 + maxRank + axis)
+        .i32Add()
+        .localSet(pointers[axis]!);
+      f.localGet(counters[axis]!).i32Const(1).i32Add().localTee(counters[axis]!);
+      f.localGet(2 + axis)
+        .i32LtU()
+        .brIf(next);
+    });
+  };
+  level(0);
+  kernel = compileKernel(module.build({ names: false }));
+  sumKernels.set(dtype, kernel);
+  return kernel;
+}
+
+/** `reduce_sum` over any axes on the general loops; undefined when they do not take it. */
+function sumAnyAxes(x: ConcreteArray, axes: readonly number[]): ConcreteArray | undefined {
+  const dtype = x.dtype as "float32" | "float64";
+  const shape = x.shape.filter((_, i) => !axes.includes(i));
+  const outStrides = contiguousStrides(shape);
+  let k = 0;
+  const accStrides = x.shape.map((_, i) => (axes.includes(i) ? 0 : outStrides[k++]!));
+  const [dims, [, strides]] = coalesce(x.shape, [
+    { data: x.data, strides: contiguousStrides(x.shape), offset: 0 },
+    { data: x.data, strides: accStrides, offset: 0 },
+  ]);
+  if (dims.length > maxRank) return undefined;
+  const item = dtype === "float32" ? 4 : 8;
+  const count = shapeSize(shape);
+  const { offsets, total } = layout([x.size * item, count * 8]);
+  reserve(total);
+  const at = placeArrayIn(x, offsets[0]!, total);
+  zeroFill(offsets[1]!, count * 8);
+  const pad = maxRank - dims.length;
+  const run = sumKernelFor(dtype).exports.sums as (...args: number[]) => void;
+  run(
+    at,
+    offsets[1]!,
+    ...[...Array<number>(pad).fill(1), ...dims],
+    ...[...Array<number>(pad).fill(0), ...strides!.map((s) => s * 8)],
+  );
+  const sums = memoryView("float64", offsets[1]!, count);
+  const out = allocate(dtype, count);
+  out.set(sums);
+  return fromStorage(out, shape, dtype, x.weakType);
+}
+
 function fastReduceSum(x: ConcreteArray, axes: readonly number[]): ConcreteArray | undefined {
   const dtype = x.dtype;
   if (dtype !== "float32" && dtype !== "float64") return undefined;
   const k = axes.length;
-  if (k === 0 || k === x.ndim || axes.some((a, i) => a !== i) || x.size < minimumElements)
-    return undefined;
+  if (k === 0 || x.size < minimumElements) return undefined;
+  if (k === x.ndim || axes.some((a, i) => a !== i)) return sumAnyAxes(x, axes);
   const rows = x.shape.slice(0, k).reduce((n, d) => n * d, 1);
   const cols = x.size / rows;
   const item = dtype === "float32" ? 4 : 8;

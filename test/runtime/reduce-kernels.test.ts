@@ -64,3 +64,67 @@ describe("column sums on the kernel", () => {
     );
   });
 });
+
+/** The loop's result over any axes: every element added to its output in row-major order. */
+function referenceAny(x: NDArray, axes: readonly number[]): number[] {
+  const shape = x.shape.filter((_, i) => !axes.includes(i));
+  const count = shape.reduce((a, b) => a * b, 1);
+  const acc = new Float64Array(count);
+  const data = x.toTypedArray();
+  const index = new Array<number>(x.ndim).fill(0);
+  for (let flat = 0; flat < x.size; flat++) {
+    let rest = flat;
+    for (let axis = x.ndim - 1; axis >= 0; axis--) {
+      index[axis] = rest % x.shape[axis]!;
+      rest = Math.floor(rest / x.shape[axis]!);
+    }
+    let out = 0;
+    x.shape.forEach((_, axis) => {
+      if (!axes.includes(axis)) out = out * x.shape[axis]! + index[axis]!;
+    });
+    acc[out] += data[flat]!;
+  }
+  const round = x.dtype === "float32" ? Math.fround : (v: number): number => v;
+  return Array.from(acc, round);
+}
+
+describe("sums over any axes on the kernel", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: inner, middle, all and mixed axes, strided inputs, special values`, () => {
+      for (const [shape, axes] of [
+        [
+          [8, 16, 14, 14],
+          [0, 2, 3],
+        ], // a convolution's bias gradient
+        [[64, 100], [1]],
+        [
+          [5, 6, 7, 8],
+          [1, 3],
+        ],
+        [
+          [40, 130],
+          [0, 1],
+        ],
+        [
+          [3, 4, 5, 6, 7],
+          [0, 2, 4],
+        ],
+      ] as const) {
+        const size = shape.reduce((a, b) => a * b, 1);
+        const x = np.array(values(size, true), { dtype }).reshape([...shape]);
+        for (const input of [x, np.transpose(x)]) {
+          const ax = input === x ? axes : axes.map((a) => shape.length - 1 - a);
+          const got = Array.from(np.sum(input, { axis: [...ax] }).toTypedArray() as Float32Array);
+          expect(got).toEqual(referenceAny(input, ax));
+          expect(
+            Array.from(
+              jit((a: NDArray) => np.sum(a, { axis: [...ax] }))(
+                input,
+              ).toTypedArray() as Float32Array,
+            ),
+          ).toEqual(got);
+        }
+      }
+    });
+  }
+});
