@@ -4,6 +4,7 @@
  * (a pooling tap, a transpose, a broadcast bias) is gathered by a WebAssembly loop nest, from
  * where it lies or from its storage copied in first; anything else is copied in.
  */
+import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import type { ValueType } from "../compiler/wasm/opcodes.js";
 import type { ConcreteArray } from "./concrete.js";
@@ -50,6 +51,37 @@ function stridedCopyModule(): KernelModule {
   zero.localGet(0).i32Const(0).localGet(1).memoryFill();
   module = compileKernel(builder.build({ names: false }));
   return module;
+}
+
+/**
+ * A do-while loop nest over `maxRank` axes of a function whose parameters 2… hold the counts (each
+ * ≥ 1) and then the byte strides: `pointers[axis]` starts where the enclosing axis's pointer is
+ * (`base` for the outermost) and steps by that axis's stride. `body(axis, descend)` is what runs
+ * in each iteration of `axis`'s loop; it calls `descend()` to run the next axis's loop there.
+ */
+export function emitLoopNest(
+  f: FunctionBuilder,
+  base: number,
+  pointers: readonly number[],
+  counters: readonly number[],
+  body: (axis: number, descend: () => void) => void,
+): void {
+  const level = (axis: number): void => {
+    f.localGet(axis === 0 ? base : pointers[axis - 1]!).localSet(pointers[axis]!);
+    f.i32Const(0).localSet(counters[axis]!);
+    f.loop((next) => {
+      body(axis, () => level(axis + 1));
+      f.localGet(pointers[axis]!)
+        .localGet(2 + maxRank + axis)
+        .i32Add()
+        .localSet(pointers[axis]!);
+      f.localGet(counters[axis]!).i32Const(1).i32Add().localTee(counters[axis]!);
+      f.localGet(2 + axis)
+        .i32LtU()
+        .brIf(next);
+    });
+  };
+  level(0);
 }
 
 function emitStridedCopy(
@@ -122,52 +154,39 @@ function emitStridedCopy(
       });
     });
   };
-  const level = (axis: number): void => {
-    f.localGet(axis === 0 ? strided : pointers[axis - 1]!).localSet(pointers[axis]!);
-    f.i32Const(0).localSet(counters[axis]!);
-    f.loop((next) => {
-      if (axis === maxRank - 1) {
-        f.localGet(gather ? run : pointers[axis]!);
-        loadElement(gather ? pointers[axis]! : run);
-        storeElement();
-        advanceRun(() => f.i32Const(bytes));
-      } else if (axis === maxRank - 2) {
-        // Whole rows at once where the strided row is contiguous (memory.copy) or, gathering,
-        // one repeated element (a broadcast: vector stores of its splat).
-        f.localGet(rowStride).i32Const(bytes).i32Eq();
-        f.if(
-          () => {
-            f.localGet(gather ? run : pointers[axis]!).localGet(gather ? pointers[axis]! : run);
-            rowBytes();
-            f.memoryCopy();
-            advanceRun(rowBytes);
-          },
-          () => {
-            if (!gather) {
-              level(axis + 1);
-              return;
-            }
-            f.localGet(rowStride).i32Eqz();
-            f.if(
-              () => fillRow(),
-              () => level(axis + 1),
-            );
-          },
-        );
-      } else {
-        level(axis + 1);
-      }
-      f.localGet(pointers[axis]!)
-        .localGet(2 + maxRank + axis)
-        .i32Add()
-        .localSet(pointers[axis]!);
-      f.localGet(counters[axis]!).i32Const(1).i32Add().localTee(counters[axis]!);
-      f.localGet(2 + axis)
-        .i32LtU()
-        .brIf(next);
-    });
-  };
-  level(0);
+  emitLoopNest(f, strided, pointers, counters, (axis, descend) => {
+    if (axis === maxRank - 1) {
+      f.localGet(gather ? run : pointers[axis]!);
+      loadElement(gather ? pointers[axis]! : run);
+      storeElement();
+      advanceRun(() => f.i32Const(bytes));
+    } else if (axis === maxRank - 2) {
+      // Whole rows at once where the strided row is contiguous (memory.copy) or, gathering,
+      // one repeated element (a broadcast: vector stores of its splat).
+      f.localGet(rowStride).i32Const(bytes).i32Eq();
+      f.if(
+        () => {
+          f.localGet(gather ? run : pointers[axis]!).localGet(gather ? pointers[axis]! : run);
+          rowBytes();
+          f.memoryCopy();
+          advanceRun(rowBytes);
+        },
+        () => {
+          if (!gather) {
+            descend();
+            return;
+          }
+          f.localGet(rowStride).i32Eqz();
+          f.if(
+            () => fillRow(),
+            () => descend(),
+          );
+        },
+      );
+    } else {
+      descend();
+    }
+  });
 }
 
 /**

@@ -20,7 +20,7 @@ import {
 } from "./wasm-memory.js";
 import { allocate } from "../core/dtype.js";
 import { contiguousStrides, shapeSize } from "../core/shape.js";
-import { placeArrayIn, zeroFill } from "./gather-kernels.js";
+import { emitLoopNest, maxRank, placeArrayIn, zeroFill } from "./gather-kernels.js";
 import { coalesce } from "./strided.js";
 
 /** Inputs smaller than this stay on the JavaScript loop. */
@@ -106,9 +106,6 @@ function loadPair(f: FunctionBuilder, f32: boolean): void {
   else f.memoryOp("v128.load", 0, 8);
 }
 
-/** Axes the general sum loops handle (after merging). */
-const maxRank = 4;
-
 const sumKernels = new Map<string, KernelModule>();
 
 /**
@@ -139,55 +136,39 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
     else f.memoryOp("f64.load", 0, 8);
     f.localGet(src).i32Const(item).i32Add().localSet(src);
   };
-  const level = (axis: number): void => {
-    f.localGet(axis === 0 ? acc : pointers[axis - 1]!).localSet(pointers[axis]!);
-    f.i32Const(0).localSet(counters[axis]!);
-    const body = (): void => {
-      if (axis === maxRank - 1) {
-        f.localGet(pointers[axis]!);
-        f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8);
-        loadX();
-        f.op("f64.add").memoryOp("f64.store", 0, 8);
-      } else if (axis === maxRank - 2) {
-        // A summed innermost axis: its run accumulates in a register.
-        f.localGet(2 + 2 * maxRank - 1).i32Eqz();
-        f.if(
-          () => {
-            f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).localSet(sum);
-            f.i32Const(0).localSet(counters[axis + 1]!);
-            f.loop((inner) => {
-              f.localGet(sum);
-              loadX();
-              f.op("f64.add").localSet(sum);
-              f.localGet(counters[axis + 1]!)
-                .i32Const(1)
-                .i32Add()
-                .localTee(counters[axis + 1]!);
-              f.localGet(2 + axis + 1)
-                .i32LtU()
-                .brIf(inner);
-            });
-            f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
-          },
-          () => level(axis + 1),
-        );
-      } else {
-        level(axis + 1);
-      }
-    };
-    f.loop((next) => {
-      body();
-      f.localGet(pointers[axis]!)
-        .localGet(2 + maxRank + axis)
-        .i32Add()
-        .localSet(pointers[axis]!);
-      f.localGet(counters[axis]!).i32Const(1).i32Add().localTee(counters[axis]!);
-      f.localGet(2 + axis)
-        .i32LtU()
-        .brIf(next);
-    });
-  };
-  level(0);
+  emitLoopNest(f, acc, pointers, counters, (axis, descend) => {
+    if (axis === maxRank - 1) {
+      f.localGet(pointers[axis]!);
+      f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8);
+      loadX();
+      f.op("f64.add").memoryOp("f64.store", 0, 8);
+    } else if (axis === maxRank - 2) {
+      // A summed innermost axis: its run accumulates in a register.
+      f.localGet(2 + 2 * maxRank - 1).i32Eqz();
+      f.if(
+        () => {
+          f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).localSet(sum);
+          f.i32Const(0).localSet(counters[axis + 1]!);
+          f.loop((inner) => {
+            f.localGet(sum);
+            loadX();
+            f.op("f64.add").localSet(sum);
+            f.localGet(counters[axis + 1]!)
+              .i32Const(1)
+              .i32Add()
+              .localTee(counters[axis + 1]!);
+            f.localGet(2 + axis + 1)
+              .i32LtU()
+              .brIf(inner);
+          });
+          f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
+        },
+        () => descend(),
+      );
+    } else {
+      descend();
+    }
+  });
   kernel = compileKernel(module.build({ names: false }));
   sumKernels.set(dtype, kernel);
   return kernel;
