@@ -22,7 +22,7 @@ import {
   reserve,
   runKernelParallel,
 } from "./wasm-memory.js";
-import { placeArrayIn } from "./gather-kernels.js";
+import { placeArrayIn, stridedCopy } from "./gather-kernels.js";
 
 /** Convolutions with fewer multiply-adds stay on the general path. */
 const minimumWork = 64 * 1024;
@@ -315,6 +315,12 @@ export function fastConv(
       })),
     );
     // [Og, outN·P] → result[n, group·Og + o, :]
+    if (output !== undefined) {
+      // Both in kernel memory: rows moved by the scatter loops (memory.copy each).
+      const at = output + group * Og * P * item;
+      stridedCopy("scatter", item, productAt, at, [Og, outN, P], [P, O * P, 1]);
+      continue;
+    }
     const product = memoryView(dtype, productAt, Og * columns);
     for (let o = 0; o < Og; o++) {
       for (let n = 0; n < outN; n++) {

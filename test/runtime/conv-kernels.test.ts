@@ -6,7 +6,7 @@
  * network-sized convolution.
  */
 import { describe, expect, it } from "vitest";
-import { grad, lax, type NDArray } from "../../src/index.js";
+import { grad, jit, lax, type NDArray } from "../../src/index.js";
 import { expectClose } from "../helpers/assertions.js";
 import { random, values } from "../helpers/numeric.js";
 
@@ -161,6 +161,9 @@ describe("WebAssembly convolution = the definition", () => {
       // float32 runs the same way.
       const out32 = lax.conv(x.astype("float32"), w.astype("float32"), options);
       expectClose(out32.astype("float64"), out, { atol: 1e-4, rtol: 1e-4 });
+      // Compiled, the result is written into the call's arena: the same bits.
+      const compiled = jit((a: NDArray, b: NDArray) => lax.conv(a, b, options));
+      expect(values(compiled(x, w))).toEqual(values(out));
     });
   }
 
