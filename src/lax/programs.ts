@@ -210,6 +210,10 @@ export function knownPart(
 }
 
 /** The equation again, with fresh variables for the outputs marked `replace` (unused copies). */
+/** The entries of `xs` where `mask` is true. */
+export const pick = <T>(xs: readonly T[], mask: readonly boolean[]): T[] =>
+  xs.filter((_, i) => mask[i]);
+
 export function withFreshOutputs(eq: Equation, replace: readonly boolean[]): Equation {
   return new Equation(
     eq.primitive,

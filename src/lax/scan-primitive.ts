@@ -30,6 +30,7 @@ import {
   isFloat,
   sameTypes,
   typesText,
+  pick,
   withFreshOutputs,
 } from "./programs.js";
 
@@ -309,8 +310,6 @@ definePartialEvalRule(scan, {
   split(eq, knownInputs, knownOutputs) {
     const p = eq.params as ScanParams;
     const { numConsts: nc, numCarry: nk } = p;
-    const pick = <T>(xs: readonly T[], mask: readonly boolean[]): T[] =>
-      xs.filter((_, i) => mask[i]);
     const consts = knownInputs.slice(0, nc);
     const carry = knownOutputs.slice(0, nk);
     const xs = knownInputs.slice(nc + nk);

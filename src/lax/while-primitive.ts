@@ -20,6 +20,7 @@ import {
   knownPart,
   runProgram,
   stagesAbovePrimals,
+  pick,
   withFreshOutputs,
   stageFlat,
   zeros,
@@ -234,8 +235,6 @@ definePartialEvalRule(whileLoop, {
     const p = eq.params as WhileParams;
     const ncc = p.condConsts;
     const nbc = p.bodyConsts;
-    const pick = <T>(xs: readonly T[], mask: readonly boolean[]): T[] =>
-      xs.filter((_, i) => mask[i]);
     const condConsts = knownInputs.slice(0, ncc);
     const bodyConsts = knownInputs.slice(ncc, ncc + nbc);
     const known = new Equation(
