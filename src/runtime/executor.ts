@@ -211,20 +211,36 @@ function wasmFusedStep(
 }
 
 /**
+ * A kernel whose result `place` writes at a byte address of kernel memory (its arena slot) or,
+ * without one, anywhere it likes; where `place` does not take the case (`undefined`), the
+ * kernel's equations run one by one, as eagerly.
+ */
+function placedStep(
+  kernel: Kernel,
+  arena: ArenaContext,
+  owned: Owned,
+  place: (env: Map<Var, ConcreteArray>, address: number | undefined) => ConcreteArray | undefined,
+): Step {
+  const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
+  const slot = arena.offsets.get(out);
+  const eagerly = kernel.equations.map((eq) => singleStep({ ...kernel, equations: [eq] }, owned));
+  return (env) => {
+    const result = place(env, slot === undefined ? undefined : arena.start + slot);
+    if (result === undefined) for (const step of eagerly) step(env);
+    else env.set(out, result);
+  };
+}
+
+/**
  * A product (a lone `dot_general`, or one with its bias and relu epilogue in one matmul kernel);
- * where the kernels do not take it (small or integer products), its equations run one by one, as
- * eagerly.
+ * small or integer products run as eagerly.
  */
 function matmulStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
   const [dot, add, relu] = kernel.equations as [Equation, Equation?, Equation?];
   const broadcastOf = add?.inputs[1] as Var | undefined;
-  const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
-  const slot = arena.offsets.get(out);
-  const separately = kernel.equations.map((eq) =>
-    singleStep({ ...kernel, equations: [eq] }, owned),
-  );
-  return (env) => {
-    const [lhs, rhs] = dot.inputs.map((a) => env.get(a as Var)!);
+  return placedStep(kernel, arena, owned, (env, address) => {
+    const [lhs, rhs] = dot.inputs.map((a) => env.get(a as Var));
+    if (lhs === undefined || rhs === undefined) return undefined;
     let bias: ConcreteArray | undefined;
     if (broadcastOf !== undefined) {
       // The broadcast is a view of the bias vector: its last axis walks the bias.
@@ -232,67 +248,44 @@ function matmulStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
       const n = broadcast.shape[broadcast.ndim - 1]!;
       bias = view(broadcast, [n], [broadcast.strides[broadcast.ndim - 1]!], broadcast.offset);
     }
-    const result =
-      lhs === undefined || rhs === undefined
-        ? undefined
-        : matmulWithEpilogue(
-            lhs,
-            rhs,
-            dot.params as DotGeneralParams,
-            dot.outputs[0]!.aval.shape,
-            { bias, relu: relu !== undefined },
-            slot === undefined ? undefined : arena.start + slot,
-          );
-    if (result === undefined) {
-      for (const step of separately) step(env);
-      return;
-    }
-    env.set(out, result);
-  };
+    const params = dot.params as DotGeneralParams;
+    const shape = dot.outputs[0]!.aval.shape;
+    return matmulWithEpilogue(lhs, rhs, params, shape, { bias, relu: relu !== undefined }, address);
+  });
 }
 
-/**
- * A convolution written straight into its arena slot; where the kernels do not take it, it runs
- * as eagerly.
- */
+/** Whether a kernel is a product the matmul kernels may take (float operands). */
+function isProduct(kernel: Kernel): boolean {
+  const eq = kernel.equations[0]!;
+  const dtype = eq.outputs[0]!.aval.dtype;
+  return (
+    (kernel.kind === "matmul" ||
+      (kernel.kind === "single" && eq.primitive.name === "dot_general")) &&
+    (dtype === "float32" || dtype === "float64")
+  );
+}
+
+/** A convolution, written straight into its arena slot. */
 function convStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
   const eq = kernel.equations[0]!;
-  const out = eq.outputs[0]!;
-  const slot = arena.offsets.get(out);
-  const eagerly = singleStep(kernel, owned);
-  return (env) => {
+  return placedStep(kernel, arena, owned, (env, address) => {
     const [lhs, rhs] = eq.inputs.map((a) => env.get(a as Var));
-    const result =
-      lhs === undefined || rhs === undefined || slot === undefined
-        ? undefined
-        : fastConv(lhs, rhs, eq.params as ConvParams, out.aval.shape, arena.start + slot);
-    if (result === undefined) eagerly(env);
-    else env.set(out, result);
-  };
+    if (lhs === undefined || rhs === undefined || address === undefined) return undefined;
+    return fastConv(lhs, rhs, eq.params as ConvParams, eq.outputs[0]!.aval.shape, address);
+  });
 }
 
-/** A `pad` written straight into its arena slot; where the loops do not take it, as eagerly. */
+/** A `pad`, written straight into its arena slot. */
 function padStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
   const eq = kernel.equations[0]!;
-  const out = eq.outputs[0]!;
-  const slot = arena.offsets.get(out);
-  const eagerly = singleStep(kernel, owned);
   const [operand, padding] = eq.inputs;
-  return (env) => {
+  const { config } = eq.params as { config: PadConfig };
+  return placedStep(kernel, arena, owned, (env, address) => {
     const x = env.get(operand as Var);
     const value = padding instanceof Literal ? literal(padding) : env.get(padding!);
-    const result =
-      x === undefined || value === undefined || slot === undefined
-        ? undefined
-        : padInto(
-            x,
-            Number(value.data[value.offset]),
-            (eq.params as { config: PadConfig }).config,
-            arena.start + slot,
-          );
-    if (result === undefined) eagerly(env);
-    else env.set(out, result);
-  };
+    if (x === undefined || value === undefined || address === undefined) return undefined;
+    return padInto(x, Number(value.data[value.offset]), config, address);
+  });
 }
 
 const isPad = (kernel: Kernel): boolean =>
@@ -305,17 +298,6 @@ function isConv(kernel: Kernel): boolean {
   return (
     kernel.kind === "single" &&
     eq.primitive.name === "conv_general_dilated" &&
-    (dtype === "float32" || dtype === "float64")
-  );
-}
-
-/** Whether a kernel is a product the matmul kernels may take (float operands). */
-function isProduct(kernel: Kernel): boolean {
-  const eq = kernel.equations[0]!;
-  const dtype = eq.outputs[0]!.aval.dtype;
-  return (
-    (kernel.kind === "matmul" ||
-      (kernel.kind === "single" && eq.primitive.name === "dot_general")) &&
     (dtype === "float32" || dtype === "float64")
   );
 }
