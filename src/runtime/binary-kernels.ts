@@ -9,7 +9,7 @@ import { installFastBinary } from "../primitives/binary.js";
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { OpName } from "../compiler/wasm/function-builder.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { loopParts, splitRange, type KernelModule } from "./threads.js";
+import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   copyIn,
@@ -134,9 +134,10 @@ function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteA
   const value = (s: ConcreteArray): number => s.data[s.offset]!;
   const a = form === "scalarLeft" ? value(x) : offsets[0]!;
   const b = form === "scalarRight" ? value(y) : offsets[1]!;
+  const parts = loopParts(size, minimumParallelElements);
+  if (parts > 1) wakeWorkers();
   if (form !== "scalarLeft") copyIn(x.contiguousData(), offsets[0]!);
   if (form !== "scalarRight") copyIn(y.contiguousData(), offsets[1]!);
-  const parts = loopParts(size, minimumParallelElements);
   // Whole vectors per part, so that no two parts write the same 16 bytes.
   const calls = splitRange(size, parts, 16 / item).map(([start, length]) => ({
     name: "kernel",

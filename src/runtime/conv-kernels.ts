@@ -6,7 +6,7 @@
  * columns never pass through JavaScript. The arithmetic is the matmul's, as in the general path.
  */
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
-import { matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
+import type { MatmulSpec } from "../compiler/kernels/matmul.js";
 import { allocate } from "../core/dtype.js";
 import type { ConvParams } from "../primitives/conv.js";
 import { installFastConv } from "../primitives/conv-impl.js";
@@ -229,7 +229,7 @@ export function fastConv(
     rhs.size * item,
     rows * columns * item,
     Og * columns * item,
-    ...matmul.parts.map((part) => matmulScratchBytes(part.spec)),
+    ...matmul.scratchBytes,
   ]);
   reserve(total);
   const xAt = placeArrayIn(lhs, offsets[0]!, total);

@@ -32,7 +32,7 @@ import { fastConv } from "./conv-kernels.js";
 import { padInto } from "./pad-kernels.js";
 import type { PadConfig } from "../primitives/structural.js";
 import type { ConvParams } from "../primitives/conv.js";
-import { loopParts, splitRange, type KernelModule } from "./threads.js";
+import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, view, type ConcreteArray } from "./concrete.js";
@@ -166,6 +166,9 @@ function wasmFusedStep(
     ? minimumParallelElements.math
     : minimumParallelElements.plain;
   return (env) => {
+    // Read per call: the thread count is a setting that may change between calls.
+    const parts = wasm.reduction === undefined ? loopParts(wasm.count, minimumParallel) : 1;
+    if (parts > 1) wakeWorkers();
     const { offsets, total } = layout(sizes);
     reserve(total);
     wasm.arrays.forEach((v, i) => (offsets[i] = placeArrayIn(env.get(v)!, offsets[i]!, total)));
@@ -178,7 +181,6 @@ function wasmFusedStep(
       return x.data[x.offset]!;
     });
     const pointers = offsets.slice(0, wasm.arrays.length + wasm.outputs.length);
-    const parts = wasm.reduction === undefined ? loopParts(wasm.count, minimumParallel) : 1;
     if (parts === 1) {
       runKernelParallel("a fused kernel", module, [
         { name: wasm.name, args: [...offsets, ...scalars, wasm.count * item] },

@@ -9,7 +9,7 @@ import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/ker
 import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
 import { useFusedMultiplyAdd } from "./config.js";
-import { splitRange, threadCount, type KernelModule } from "./threads.js";
+import { splitRange, threadCount, wakeWorkers, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   copyIn,
@@ -81,18 +81,39 @@ export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
 export interface CompiledMatmul {
   module: KernelModule;
   parts: MatmulPart[];
+  /** Bytes of scratch memory (packed panels) each part needs. */
+  scratchBytes: number[];
 }
 const kernels = new Map<string, CompiledMatmul>();
 
+const layoutKey = (l: MatmulSpec["a"]): string => `${l.batchStride},${l.rowStride},${l.colStride}`;
+
+/**
+ * The cache key of a spec: every field that shapes the code. Built by hand (a product is
+ * dispatched on every call, and `JSON.stringify` of the spec cost more than the lookup).
+ */
+function specKey(spec: MatmulSpec, parts: number): string {
+  const { dtype, batch, m, n, k, c, epilogue, blocking, fusedMultiplyAdd } = spec;
+  let key = `${parts}|${dtype}|${batch},${m},${n},${k}|${layoutKey(spec.a)}|${layoutKey(spec.b)}`;
+  if (c !== undefined) key += `|c${c.batchStride},${c.rowStride}`;
+  if (epilogue !== undefined) key += `|e${epilogue.bias === true},${epilogue.activation ?? ""}`;
+  if (blocking !== undefined) key += `|b${JSON.stringify(blocking)}`;
+  return fusedMultiplyAdd === true ? `${key}|fma` : key;
+}
+
 /** The product split in `parts`, one exported function `part<i>` each, in one module. */
 export function matmulKernel(spec: MatmulSpec, parts: number): CompiledMatmul {
-  const key = `${parts}:${JSON.stringify(spec)}`;
+  const key = specKey(spec, parts);
   let kernel = kernels.get(key);
   if (kernel === undefined) {
     const split = splitMatmul(spec, parts);
     const module = kernelModuleBuilder();
     split.forEach((part, i) => emitMatmul(module, `part${i}`, part.spec));
-    kernel = { module: compileKernel(module.build({ names: false })), parts: split };
+    kernel = {
+      module: compileKernel(module.build({ names: false })),
+      parts: split,
+      scratchBytes: split.map((part) => matmulScratchBytes(part.spec)),
+    };
     kernels.set(key, kernel);
   }
   return kernel;
@@ -199,13 +220,14 @@ export function matmulWithEpilogue(
   const itemBytes = dtype === "float32" ? 4 : 8;
   const outCount = batch * m * n;
   const threads = batch * m * n * k >= minimumParallelWork ? threadCount() : 1;
+  if (threads > 1) wakeWorkers();
   const kernel = matmulKernel(spec, threads);
   const { offsets, total } = layout([
     a.bytes,
     b.bytes,
     output === undefined ? outCount * itemBytes : 0,
     bias === undefined ? 0 : n * itemBytes,
-    ...kernel.parts.map((part) => matmulScratchBytes(part.spec)),
+    ...kernel.scratchBytes,
   ]);
   reserve(total);
   const aAt = a.address ?? offsets[0]!;

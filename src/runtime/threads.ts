@@ -107,8 +107,6 @@ const tableOffset = 4 * (Slot.States + maxCalls);
 const controlBytes = tableOffset + 8 * callStride * maxCalls;
 /** How long a worker keeps polling for the next job before it sleeps (ms). */
 const workerSpinMs = 2;
-/** How long the main thread leaves unclaimed calls to the workers before running them (ms). */
-const stealAfterMs = 2;
 /** How long the main thread polls for workers to finish before it sleeps (ms). */
 const mainSpinMs = 0.5;
 
@@ -139,7 +137,8 @@ for (;;) {
   if (job === seen) {
     // Poll briefly after a job (the next often follows at once), then sleep.
     if (performance.now() - lastJob < ${workerSpinMs}) continue;
-    Atomics.wait(slots, ${Slot.Job}, seen, 1000);
+    // Woken (by a job, or by wakeWorkers announcing one): poll again.
+    if (Atomics.wait(slots, ${Slot.Job}, seen, 1000) === "ok") lastJob = performance.now();
     continue;
   }
   seen = job;
@@ -199,6 +198,15 @@ function ensureWorkers(count: number, memory: WasmMemory): void {
 /** Starts the workers the current setting asks for, so that they are ready by the first call. */
 export function warmUpWorkers(memory: WasmMemory): void {
   ensureWorkers(threads - 1, memory);
+}
+
+/**
+ * Tells sleeping workers that parallel calls are coming soon (say, once the operands are copied
+ * in), so that they are awake and polling by then: waking a sleeping thread can take longer than
+ * the calls on a busy machine. Cheap when no worker sleeps.
+ */
+export function wakeWorkers(): void {
+  if (control !== undefined && threads > 1) Atomics.notify(control.slots, Slot.Job);
 }
 
 /** A compiled kernel module: its exports here, and what a worker needs to instantiate it. */
@@ -280,13 +288,10 @@ export function runParallel(
     Atomics.store(slots, Slot.States + c, 2);
     Atomics.add(slots, Slot.Finished, 1);
   };
-  // This thread's share first (every n-th call); the workers start from theirs.
+  // This thread's share first (every n-th call); the workers start from theirs. Then whatever
+  // no worker has claimed yet, at once: a sleeping worker can take milliseconds to be scheduled
+  // on a busy (or virtualised) machine, and waiting for it cost more than the calls themselves.
   for (let c = 0; c < calls.length; c += workers.length + 1) claim(c);
-  // A worker that has just been woken needs a moment: give the others that long to be
-  // claimed before running them here (a worker the system does not schedule soon).
-  const stealAfter = performance.now() + stealAfterMs;
-  const unclaimed = (): boolean => calls.some((_, c) => Atomics.load(slots, Slot.States + c) === 0);
-  while (unclaimed() && performance.now() < stealAfter);
   for (let c = 0; c < calls.length; c++) claim(c);
   const spinUntil = performance.now() + mainSpinMs;
   for (;;) {

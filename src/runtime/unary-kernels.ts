@@ -7,7 +7,7 @@ import { ScratchLocals } from "../compiler/kernels/simd-math.js";
 import { emitVectorLoop } from "../compiler/kernels/vector-loop.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { loopParts, splitRange, type KernelModule } from "./threads.js";
+import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   copyIn,
@@ -66,8 +66,9 @@ function fastUnary(name: string, x: ConcreteArray): ConcreteArray | undefined {
   const bytes = x.size * 4;
   const { offsets, total } = layout([bytes, bytes]);
   reserve(total);
-  copyIn(x.contiguousData(), offsets[0]!);
   const parts = loopParts(x.size, minimumParallelElements);
+  if (parts > 1) wakeWorkers();
+  copyIn(x.contiguousData(), offsets[0]!);
   // Each part a whole number of vectors, so that no two write the same 16 bytes.
   const calls = splitRange(x.size, parts, 4).map(([start, length]) => ({
     name: "kernel",

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { config, FluxionError, jit, np, ValueError, type NDArray } from "../../src/index.js";
-import { splitMatmul } from "../../src/runtime/matmul.js";
-import { splitRange, threadsSupported } from "../../src/runtime/threads.js";
+import { matmulKernel, splitMatmul } from "../../src/runtime/matmul.js";
+import { splitRange, threadsSupported, wakeWorkers } from "../../src/runtime/threads.js";
 import {
   compileKernel,
   kernelMemory,
@@ -155,6 +155,42 @@ describe("splitMatmul", () => {
   });
 });
 
+describe("matmulKernel", () => {
+  const spec: MatmulSpec = {
+    dtype: "float32",
+    batch: 1,
+    m: 40,
+    n: 24,
+    k: 16,
+    a: { batchStride: 0, rowStride: 16, colStride: 1 },
+    b: { batchStride: 0, rowStride: 24, colStride: 1 },
+  };
+
+  it("compiles a spec once and tells apart specs that differ in any field", () => {
+    const kernel = matmulKernel(spec, 1);
+    expect(matmulKernel({ ...spec, a: { ...spec.a } }, 1)).toBe(kernel);
+    const variants: MatmulSpec[] = [
+      { ...spec, dtype: "float64" },
+      { ...spec, batch: 2, a: { ...spec.a, batchStride: 640 }, b: { ...spec.b, batchStride: 384 } },
+      { ...spec, m: 41 },
+      { ...spec, n: 25 },
+      { ...spec, k: 15 },
+      { ...spec, a: { batchStride: 0, rowStride: 1, colStride: 40 } },
+      { ...spec, b: { batchStride: 0, rowStride: 1, colStride: 16 } },
+      { ...spec, c: { batchStride: 0, rowStride: 32 } },
+      { ...spec, epilogue: { bias: true } },
+      { ...spec, epilogue: { activation: "relu" } },
+      { ...spec, blocking: { kc: 8 } },
+    ];
+    const kernels = new Set([kernel, ...variants.map((v) => matmulKernel(v, 1))]);
+    expect(kernels.size).toBe(variants.length + 1);
+    expect(matmulKernel(spec, 2)).not.toBe(kernel);
+    // The scratch each part needs is worked out once, with the kernel.
+    expect(kernel.scratchBytes).toHaveLength(kernel.parts.length);
+    expect(kernel.scratchBytes[0]).toBeGreaterThan(0);
+  });
+});
+
 describe("results do not depend on the thread count", () => {
   it("matmul split along rows, columns and batch, with transposed operands", () => {
     const a = values(300 * 200).reshape([300, 200]);
@@ -211,6 +247,25 @@ describe("runKernelParallel", () => {
       runKernelParallel("test", kernel, calls);
       const memory = new Int32Array(kernelMemory().buffer, 64, 10);
       expect(Array.from(memory)).toEqual(calls.map((c) => c.args[1]));
+    }
+  });
+
+  it("runs every call after workers were woken ahead of it, or woken for nothing", () => {
+    config({ threads: 1 });
+    wakeWorkers(); // one thread: nothing to wake
+    for (const threads of [2, 3]) {
+      config({ threads });
+      for (let round = 0; round < 5; round++) {
+        wakeWorkers();
+        wakeWorkers();
+        const calls = Array.from({ length: 6 }, (_, i) => ({
+          name: "store",
+          args: [64 + 4 * i, 1000 * round + i],
+        }));
+        runKernelParallel("test", kernel, calls);
+        const memory = new Int32Array(kernelMemory().buffer, 64, 6);
+        expect(Array.from(memory)).toEqual(calls.map((c) => c.args[1]));
+      }
     }
   });
 
