@@ -23,6 +23,7 @@ import {
   runKernelParallel,
 } from "./wasm-memory.js";
 import { placeArrayIn, stridedCopy } from "./gather-kernels.js";
+import { zeroVector } from "../compiler/kernels/matmul-pack.js";
 
 /** Convolutions with fewer multiply-adds stay on the general path. */
 const minimumWork = 64 * 1024;
@@ -75,14 +76,48 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
   const step = f.addLocal("i32", "step");
   f.localGet(p.strideW).i32Const(item).i32Mul().localSet(step);
   const bytes = f.addLocal("i32", "bytes");
-  // memory.fill and memory.copy cost a call each: short runs go element by element.
+  const at = f.addLocal("i32", "at");
+  const end = f.addLocal("i32", "end");
+  const source = f.addLocal("i32", "source");
+  /**
+   * `while (end − at ≥ size) { body(); at += size; source += size }`: the run copies and fills
+   * below, 16 bytes at a time, then element by element.
+   */
+  const strides = (size: number, body: () => void): void => {
+    f.block((done) => {
+      f.loop((next) => {
+        f.localGet(end).localGet(at).i32Sub().i32Const(size).i32LtS().brIf(done);
+        body();
+        f.localGet(at).i32Const(size).i32Add().localSet(at);
+        f.localGet(source).i32Const(size).i32Add().localSet(source);
+        f.br(next);
+      });
+    });
+  };
+  // Runs are short (a row of an image, the padding at its ends): memory.copy and memory.fill
+  // cost a call each, more than moving the bytes, so runs go by vectors and elements.
+  /** Zeros `length()` elements from the address `start` pushes. */
   const zeros = (start: () => void, length: () => void): void => {
+    start();
+    f.localTee(at);
     length();
-    f.i32Const(item).i32Mul().localSet(bytes);
-    f.localGet(bytes).i32Const(0).i32GtS();
-    f.if(() => {
-      start();
-      f.i32Const(0).localGet(bytes).memoryFill();
+    f.i32Const(item).i32Mul().i32Add().localSet(end);
+    strides(16, () => f.localGet(at).v128Const(zeroVector).v128Store());
+    strides(item, () => {
+      f.localGet(at);
+      if (item === 4) f.f32Const(0).memoryOp("f32.store", 0, 4);
+      else f.f64Const(0).memoryOp("f64.store", 0, 8);
+    });
+  };
+  /** Copies `bytes` bytes from `from` to the address `start` pushes. */
+  const copy = (start: () => void): void => {
+    start();
+    f.localTee(at).localGet(bytes).i32Add().localSet(end);
+    f.localGet(from).localSet(source);
+    strides(16, () => f.localGet(at).localGet(source).v128Load().v128Store());
+    strides(item, () => {
+      f.localGet(at).localGet(source);
+      copyElement(f, item);
     });
   };
   const forRange = (counter: number, end: number, body: () => void): void => {
@@ -104,7 +139,7 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
         () =>
           zeros(
             () => f.localGet(p.dst),
-            () => f.localGet(p.outW).i32Const(item).i32Mul(),
+            () => f.localGet(p.outW),
           ),
         () => {
           // from = src + ih·rowBytes + srcW + lo·step
@@ -113,15 +148,13 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
           f.localSet(from);
           zeros(
             () => f.localGet(p.dst),
-            () => f.localGet(p.lo).i32Const(item).i32Mul(),
+            () => f.localGet(p.lo),
           );
           f.localGet(p.strideW).i32Const(1).i32Eq();
           f.if(
             () => {
-              f.localGet(p.dst).localGet(p.lo).i32Const(item).i32Mul().i32Add();
-              f.localGet(from);
-              f.localGet(p.hi).localGet(p.lo).i32Sub().i32Const(item).i32Mul();
-              f.memoryCopy();
+              f.localGet(p.hi).localGet(p.lo).i32Sub().i32Const(item).i32Mul().localSet(bytes);
+              copy(() => f.localGet(p.dst).localGet(p.lo).i32Const(item).i32Mul().i32Add());
             },
             () => {
               f.localGet(p.lo).localSet(ow);
