@@ -2,8 +2,14 @@
  * Eager `conv_general_dilated` of float arrays with one or two spatial dimensions and no input
  * dilation (forward passes, and the kernel and input gradients of stride-1 convolutions) on
  * WebAssembly: the input windows are laid out as a column matrix in kernel memory (runs copied
- * with `memory.copy`, padding zero-filled) and multiplied there by the SIMD matmul, so the
+ * and padding zero-filled by vector loops) and multiplied there by the SIMD matmul, so the
  * columns never pass through JavaScript. The arithmetic is the matmul's, as in the general path.
+ *
+ * The column matrix is built and multiplied a block of examples at a time (`columnBlockBytes`,
+ * 512 KB): the block is still in cache when the product packs it, and kernel memory, which never
+ * shrinks, holds one block rather than the whole matrix (tens of MB for a small network's
+ * convolutions, more than a 32-bit memory for an ImageNet-sized batch). Blocks only change
+ * which columns of the product are computed together, so the results are the same bits.
  */
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { MatmulSpec } from "../compiler/kernels/matmul.js";
@@ -11,7 +17,7 @@ import { allocate } from "../core/dtype.js";
 import type { ConvParams } from "../primitives/conv.js";
 import { installFastConv } from "../primitives/conv-impl.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { matmulKernel, minimumParallelWork } from "./matmul.js";
+import { matmulKernel, minimumParallelWork, type CompiledMatmul } from "./matmul.js";
 import { useFusedMultiplyAdd } from "./config.js";
 import { threadCount, type KernelModule } from "./threads.js";
 import {
@@ -27,6 +33,16 @@ import { zeroVector } from "../compiler/kernels/matmul-pack.js";
 
 /** Convolutions with fewer multiply-adds stay on the general path. */
 const minimumWork = 64 * 1024;
+
+/** Bytes of column matrix written per block of examples (about what L2 holds beside the panels). */
+let columnBlockBytes = 512 * 1024;
+
+/** Sets the column block size (tests use small blocks to run many); returns the previous one. */
+export function setColumnBlockBytes(bytes: number): number {
+  const previous = columnBlockBytes;
+  columnBlockBytes = bytes;
+  return previous;
+}
 
 const kernels = new Map<string, KernelModule>();
 
@@ -241,28 +257,45 @@ export function fastConv(
   if (Og * rows * columns * groups < minimumWork || P === 0 || rows === 0) return undefined;
   const item = dtype === "float32" ? 4 : 8;
   const transposed = KW > OW;
-  const spec: MatmulSpec = {
-    dtype,
-    batch: 1,
-    m: Og,
-    n: columns,
-    k: rows,
-    a: { batchStride: 0, rowStride: rows, colStride: 1 },
-    // Columns laid out [I·K, N'·P] (runs along the output width), or transposed, [N'·P, I·K]
-    // (runs along the kernel width: the kernel gradients, whose "kernel" is a whole image).
-    b: transposed
-      ? { batchStride: 0, rowStride: 1, colStride: rows }
-      : { batchStride: 0, rowStride: columns, colStride: 1 },
-    fusedMultiplyAdd: useFusedMultiplyAdd(),
+  // Examples per block of columns: im2col writes a block, the product packs it while it is
+  // still in cache (the whole column matrix of a network's convolution runs to tens of MB).
+  // Blocks stay big enough to split over the threads. Kernel gradients (the transposed layout,
+  // few columns and long rows) take all examples at once.
+  const perExample = rows * P;
+  const cachedExamples = Math.floor(columnBlockBytes / (perExample * item));
+  const parallelExamples =
+    threadCount() > 1 ? Math.ceil(minimumParallelWork / (Og * perExample)) : 1;
+  const block = transposed ? outN : Math.min(outN, Math.max(1, cachedExamples, parallelExamples));
+  const productOf = (examples: number): CompiledMatmul => {
+    const n = examples * P;
+    const spec: MatmulSpec = {
+      dtype,
+      batch: 1,
+      m: Og,
+      n,
+      k: rows,
+      a: { batchStride: 0, rowStride: rows, colStride: 1 },
+      // Columns laid out [I·K, N'·P] (runs along the output width), or transposed, [N'·P, I·K]
+      // (runs along the kernel width: the kernel gradients, whose "kernel" is a whole image).
+      b: transposed
+        ? { batchStride: 0, rowStride: 1, colStride: rows }
+        : { batchStride: 0, rowStride: n, colStride: 1 },
+      // C is [Og, N'·P]: a block of examples fills a block of its columns.
+      c: { batchStride: 0, rowStride: columns },
+      fusedMultiplyAdd: useFusedMultiplyAdd(),
+    };
+    const threads = Og * rows * n >= minimumParallelWork ? threadCount() : 1;
+    return matmulKernel(spec, threads);
   };
-  const threads = Og * rows * columns >= minimumParallelWork ? threadCount() : 1;
-  const matmul = matmulKernel(spec, threads);
+  const full = productOf(block);
+  const last = outN % block === 0 ? full : productOf(outN % block);
+  const scratch = [...full.scratchBytes, ...last.scratchBytes].reduce((a, b) => Math.max(a, b));
   const { offsets, total } = layout([
     lhs.size * item,
     rhs.size * item,
-    rows * columns * item,
+    rows * block * P * item,
     Og * columns * item,
-    ...matmul.scratchBytes,
+    ...full.parts.map(() => scratch),
   ]);
   reserve(total);
   const xAt = placeArrayIn(lhs, offsets[0]!, total);
@@ -277,76 +310,81 @@ export function fastConv(
     const c0 = G > 1 ? group * I : 0;
     const n0 = B > 1 ? group * outN : 0;
     const xGroup = xAt + (n0 * C + c0) * planeBytes;
-    if (transposed) {
-      // One row per (n, oh, ow): for each input feature, the KH × KW window.
-      let dst = colsAt;
-      for (let n = 0; n < outN; n++) {
-        for (let oh = 0; oh < OH; oh++) {
-          for (let ow = 0; ow < OW; ow++) {
-            const shiftW = ow * sw - pw;
-            const [lo, hi] = validRange(KW, dw, shiftW, W);
-            im2col(
-              xGroup + n * C * planeBytes,
-              dst,
-              I,
-              planeBytes,
-              KH,
-              dh,
-              oh * sh - ph,
-              H,
-              W * item,
-              KW,
-              lo,
-              hi,
-              shiftW * item,
-              dw,
-            );
-            dst += rows * item;
+    for (let first = 0; first < outN; first += block) {
+      const examples = Math.min(block, outN - first);
+      if (transposed) {
+        // One row per (n, oh, ow): for each input feature, the KH × KW window.
+        let dst = colsAt;
+        for (let n = 0; n < outN; n++) {
+          for (let oh = 0; oh < OH; oh++) {
+            for (let ow = 0; ow < OW; ow++) {
+              const shiftW = ow * sw - pw;
+              const [lo, hi] = validRange(KW, dw, shiftW, W);
+              im2col(
+                xGroup + n * C * planeBytes,
+                dst,
+                I,
+                planeBytes,
+                KH,
+                dh,
+                oh * sh - ph,
+                H,
+                W * item,
+                KW,
+                lo,
+                hi,
+                shiftW * item,
+                dw,
+              );
+              dst += rows * item;
+            }
+          }
+        }
+      } else {
+        // One row per (input feature, kh, kw): for each example of the block, the OH × OW
+        // output positions.
+        let dst = colsAt;
+        for (let c = 0; c < I; c++) {
+          for (let kh = 0; kh < KH; kh++) {
+            for (let kw = 0; kw < KW; kw++) {
+              const shiftW = kw * dw - pw;
+              const [lo, hi] = validRange(OW, sw, shiftW, W);
+              im2col(
+                xGroup + (first * C + c) * planeBytes,
+                dst,
+                examples,
+                C * planeBytes,
+                OH,
+                sh,
+                kh * dh - ph,
+                H,
+                W * item,
+                OW,
+                lo,
+                hi,
+                shiftW * item,
+                sw,
+              );
+              dst += examples * P * item;
+            }
           }
         }
       }
-    } else {
-      // One row per (input feature, kh, kw): for each example, the OH × OW output positions.
-      let dst = colsAt;
-      for (let c = 0; c < I; c++) {
-        for (let kh = 0; kh < KH; kh++) {
-          for (let kw = 0; kw < KW; kw++) {
-            const shiftW = kw * dw - pw;
-            const [lo, hi] = validRange(OW, sw, shiftW, W);
-            im2col(
-              xGroup + c * planeBytes,
-              dst,
-              outN,
-              C * planeBytes,
-              OH,
-              sh,
-              kh * dh - ph,
-              H,
-              W * item,
-              OW,
-              lo,
-              hi,
-              shiftW * item,
-              sw,
-            );
-            dst += columns * item;
-          }
-        }
-      }
+      const product = examples === block ? full : last;
+      runKernelParallel(
+        "conv_general_dilated",
+        product.module,
+        product.parts.map((part, i) => ({
+          name: `part${i}`,
+          args: [
+            wAt + (group * Og * rows + part.a) * item,
+            colsAt + part.b * item,
+            productAt + (first * P + part.c) * item,
+            offsets[4 + i]!,
+          ],
+        })),
+      );
     }
-    runKernelParallel(
-      "conv_general_dilated",
-      matmul.module,
-      matmul.parts.map((part, i) => ({
-        name: `part${i}`,
-        args: [
-          wAt + (group * Og * rows + part.a) * item,
-          colsAt + part.b * item,
-          productAt + part.c * item,
-          offsets[4 + i]!,
-        ],
-      })),
-    );
     // [Og, outN·P] → result[n, group·Og + o, :]
     if (output !== undefined) {
       // Both in kernel memory: rows moved by the scatter loops (memory.copy each).

@@ -45,7 +45,8 @@ interface MatmulPart {
  */
 export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
   const { m, n, batch } = spec;
-  const c = { batchStride: m * n, rowStride: n };
+  // C's layout (contiguous unless given): every part writes its block of the same C.
+  const c = spec.c ?? { batchStride: m * n, rowStride: n };
   const whole = [{ spec, a: 0, b: 0, c: 0, bias: 0 }];
   if (parts <= 1) return whole;
   if (m >= n && m >= 8 * parts) {
@@ -53,7 +54,7 @@ export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
       spec: { ...spec, m: rows, c },
       a: start * spec.a.rowStride,
       b: 0,
-      c: start * n,
+      c: start * c.rowStride,
       bias: 0,
     }));
   }
@@ -71,7 +72,7 @@ export function splitMatmul(spec: MatmulSpec, parts: number): MatmulPart[] {
       spec: { ...spec, batch: count, c },
       a: start * spec.a.batchStride,
       b: start * spec.b.batchStride,
-      c: start * m * n,
+      c: start * c.batchStride,
       bias: 0,
     }));
   }

@@ -6,7 +6,8 @@
  * network-sized convolution.
  */
 import { describe, expect, it } from "vitest";
-import { grad, jit, lax, type NDArray } from "../../src/index.js";
+import { config, grad, jit, lax, type NDArray } from "../../src/index.js";
+import { setColumnBlockBytes } from "../../src/runtime/conv-kernels.js";
 import { expectClose } from "../helpers/assertions.js";
 import { random, values } from "../helpers/numeric.js";
 
@@ -166,6 +167,48 @@ describe("WebAssembly convolution = the definition", () => {
       expect(values(compiled(x, w))).toEqual(values(out));
     });
   }
+
+  it("in blocks of examples (im2col a block, multiply it, the next): the same bits", () => {
+    const threads = config().threads;
+    const optionsOf = (c: Case) => ({
+      ...(c.strides && { strides: c.strides }),
+      ...(c.padding && { padding: c.padding }),
+      ...(c.rhsDilation && { rhsDilation: c.rhsDilation }),
+      ...(c.featureGroupCount && { featureGroupCount: c.featureGroupCount }),
+      ...(c.batchGroupCount && { batchGroupCount: c.batchGroupCount }),
+    });
+    const whole = cases.map(([, c]) =>
+      values(lax.conv(random(c.lhs, 1), random(c.rhs, 2), optionsOf(c))),
+    );
+    // A block of one example (with 3 and 4 examples: blocks of 2 leave a shorter last block),
+    // on one thread and on two (where blocks grow to be worth splitting).
+    for (const [bytes, t] of [
+      [1, 1],
+      [1, 2],
+      [2 * 1024, 1],
+    ] as const) {
+      const previous = setColumnBlockBytes(bytes);
+      config({ threads: t });
+      try {
+        cases.forEach(([name, c], i) => {
+          const x = random(c.lhs, 1);
+          const w = random(c.rhs, 2);
+          expect(values(lax.conv(x, w, optionsOf(c))), name).toEqual(whole[i]);
+          const compiled = jit((a: NDArray, b: NDArray) => lax.conv(a, b, optionsOf(c)));
+          expect(values(compiled(x, w)), name).toEqual(whole[i]);
+        });
+        const x = random([5, 3, 20, 20], 3);
+        const w = random([4, 3, 3, 3], 4);
+        setColumnBlockBytes(previous);
+        const expected = values(lax.conv(x, w));
+        setColumnBlockBytes(bytes);
+        expect(values(lax.conv(x, w))).toEqual(expected);
+      } finally {
+        setColumnBlockBytes(previous);
+        config({ threads });
+      }
+    }
+  });
 
   it("gradients of a network-sized convolution (both layouts) equal the definition's", () => {
     const c: Case = {

@@ -149,6 +149,33 @@ describe("splitMatmul", () => {
     }
   });
 
+  it("keeps a given layout of C: each part writes its block of the wider C", () => {
+    for (const [s, axis] of [
+      [spec(100, 20), "m"],
+      [spec(4, 100), "n"],
+      [spec(4, 4, 6), "batch"],
+    ] as const) {
+      // C has 7 spare columns per row and 5 spare elements per matrix.
+      const c = { rowStride: s.n + 7, batchStride: s.m * (s.n + 7) + 5 };
+      const parts = splitMatmul({ ...s, c }, 2);
+      expect(parts).toHaveLength(2);
+      const covered = new Set<number>();
+      for (const part of parts) {
+        expect(part.spec[axis]).toBeLessThan(s[axis]);
+        expect(part.spec.c).toEqual(c);
+        for (let b = 0; b < part.spec.batch; b++)
+          for (let i = 0; i < part.spec.m; i++)
+            for (let j = 0; j < part.spec.n; j++)
+              covered.add(part.c + b * c.batchStride + i * c.rowStride + j);
+      }
+      const expected = new Set<number>();
+      for (let b = 0; b < s.batch; b++)
+        for (let i = 0; i < s.m; i++)
+          for (let j = 0; j < s.n; j++) expected.add(b * c.batchStride + i * c.rowStride + j);
+      expect(covered).toEqual(expected);
+    }
+  });
+
   it("keeps a product too small to split whole", () => {
     expect(splitMatmul(spec(3, 3), 2)).toHaveLength(1);
     expect(splitMatmul(spec(100, 100), 1)).toHaveLength(1);
