@@ -9,7 +9,9 @@
  * 512 KB): the block is still in cache when the product packs it, and kernel memory, which never
  * shrinks, holds one block rather than the whole matrix (tens of MB for a small network's
  * convolutions, more than a 32-bit memory for an ImageNet-sized batch). Blocks only change
- * which columns of the product are computed together, so the results are the same bits.
+ * which columns of the product are computed together, so the results are the same bits. Kernel
+ * gradients (the transposed layout: few columns, rows as long as a batch of images) are still
+ * built whole.
  */
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { MatmulSpec } from "../compiler/kernels/matmul.js";
