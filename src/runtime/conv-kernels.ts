@@ -21,7 +21,7 @@ import { installFastConv } from "../primitives/conv-impl.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { matmulKernel, minimumParallelWork, type CompiledMatmul } from "./matmul.js";
 import { useFusedMultiplyAdd } from "./config.js";
-import { threadCount, type KernelModule } from "./threads.js";
+import { threadCount, wakeWorkers, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   memoryView,
@@ -314,6 +314,9 @@ export function fastConv(
     const xGroup = xAt + (n0 * C + c0) * planeBytes;
     for (let first = 0; first < outN; first += block) {
       const examples = Math.min(block, outN - first);
+      const product = examples === block ? full : last;
+      // Workers asleep wake up while this thread lays out the columns.
+      if (product.parts.length > 1) wakeWorkers();
       if (transposed) {
         // One row per (n, oh, ow): for each input feature, the KH × KW window.
         let dst = colsAt;
@@ -372,7 +375,6 @@ export function fastConv(
           }
         }
       }
-      const product = examples === block ? full : last;
       runKernelParallel(
         "conv_general_dilated",
         product.module,
