@@ -21,7 +21,7 @@ import { installFastConv } from "../primitives/conv-impl.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { matmulKernel, minimumParallelWork, type CompiledMatmul } from "./matmul.js";
 import { useFusedMultiplyAdd } from "./config.js";
-import { threadCount, wakeWorkers, type KernelModule } from "./threads.js";
+import { loopParts, splitRange, threadCount, wakeWorkers, type KernelModule } from "./threads.js";
 import {
   compileKernel,
   memoryView,
@@ -35,6 +35,9 @@ import { zeroVector } from "../compiler/kernels/matmul-pack.js";
 
 /** Convolutions with fewer multiply-adds stay on the general path. */
 const minimumWork = 64 * 1024;
+
+/** Column-matrix blocks with fewer elements are laid out by one thread. */
+const minimumParallelColumns = 64 * 1024;
 
 /** Bytes of column matrix written per block of examples (about what L2 holds beside the panels). */
 let columnBlockBytes = 512 * 1024;
@@ -194,9 +197,113 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
     });
     f.localGet(p.src).localGet(p.srcStep).i32Add().localSet(p.src);
   });
+  emitBlock(module, f);
   kernel = compileKernel(module.build({ names: false }));
   kernels.set(dtype, kernel);
   return kernel;
+}
+
+/**
+ * Int32 slots of the descriptor `block` reads (followed by `lo`, `hi`, `srcW` for each kernel
+ * column kw): the `rows` arguments shared by the rows of one block of the column matrix.
+ */
+const enum Slot {
+  Src,
+  Dst,
+  Count,
+  SrcStep,
+  OutH,
+  StrideH,
+  H,
+  RowBytes,
+  OutW,
+  StrideW,
+  PlaneBytes,
+  DstRowBytes,
+  KH,
+  KW,
+  DilationH,
+  PadH,
+  /** Slots before the per-kw table. */
+  Fixed,
+}
+
+/**
+ * `block(desc, start, end)`: rows `[start, end)` of a block of the column matrix, row r being
+ * input feature r / (KH·KW) at kernel offset (kh, kw): each is one `rows` call, with its
+ * arguments from the descriptor at `desc`. Ranges of rows run on different threads.
+ */
+function emitBlock(module: ReturnType<typeof kernelModuleBuilder>, rows: FunctionBuilder): void {
+  const f = module.addFunction("block", {
+    params: ["i32", "i32", "i32"],
+    paramNames: ["desc", "start", "end"],
+    export: true,
+    comment: "im2col rows [start, end) of a block",
+  });
+  const [desc, start, end] = [0, 1, 2];
+  const r = f.addLocal("i32", "r");
+  const k = f.addLocal("i32", "k");
+  const kw = f.addLocal("i32", "kw");
+  const table = f.addLocal("i32", "table");
+  const slot = (s: Slot): void => {
+    f.localGet(desc).i32Load(4 * s, 2);
+  };
+  f.localGet(start).localSet(r);
+  f.block((done) => {
+    f.loop((next) => {
+      f.localGet(r).localGet(end).i32GeU().brIf(done);
+      // k = r mod (KH·KW), kw = k mod KW; the kw entry of the table.
+      f.localGet(r);
+      slot(Slot.KH);
+      slot(Slot.KW);
+      f.i32Mul().i32RemU().localSet(k);
+      f.localGet(k);
+      slot(Slot.KW);
+      f.i32RemU().localSet(kw);
+      f.localGet(desc)
+        .i32Const(4 * Slot.Fixed)
+        .i32Add()
+        .localGet(kw)
+        .i32Const(12)
+        .i32Mul()
+        .i32Add()
+        .localSet(table);
+      // src + (r / (KH·KW))·planeBytes
+      slot(Slot.Src);
+      f.localGet(r);
+      slot(Slot.KH);
+      slot(Slot.KW);
+      f.i32Mul().i32DivU();
+      slot(Slot.PlaneBytes);
+      f.i32Mul().i32Add();
+      // dst + r·dstRowBytes
+      slot(Slot.Dst);
+      f.localGet(r);
+      slot(Slot.DstRowBytes);
+      f.i32Mul().i32Add();
+      slot(Slot.Count);
+      slot(Slot.SrcStep);
+      slot(Slot.OutH);
+      slot(Slot.StrideH);
+      // shiftH = (k / KW)·dh − ph
+      f.localGet(k);
+      slot(Slot.KW);
+      f.i32DivU();
+      slot(Slot.DilationH);
+      f.i32Mul();
+      slot(Slot.PadH);
+      f.i32Sub();
+      slot(Slot.H);
+      slot(Slot.RowBytes);
+      slot(Slot.OutW);
+      f.localGet(table).i32Load(0, 2);
+      f.localGet(table).i32Load(4, 2);
+      f.localGet(table).i32Load(8, 2);
+      slot(Slot.StrideW);
+      f.call(rows);
+      f.localGet(r).i32Const(1).i32Add().localSet(r).br(next);
+    });
+  });
 }
 
 /** Copies one element: destination and source addresses on the stack. */
@@ -297,14 +404,39 @@ export function fastConv(
     rhs.size * item,
     rows * block * P * item,
     Og * columns * item,
+    4 * (Slot.Fixed + 3 * KW),
     ...full.parts.map(() => scratch),
   ]);
   reserve(total);
   const xAt = placeArrayIn(lhs, offsets[0]!, total);
   const wAt = placeArrayIn(rhs, offsets[1]!, total);
-  const [, , colsAt, productAt] = offsets as [number, number, number, number];
-  const im2col = kernelFor(dtype).exports.rows as (...args: number[]) => void;
+  const [, , colsAt, productAt, descriptorAt] = offsets as [number, number, number, number, number];
+  const module = kernelFor(dtype);
+  const im2col = module.exports.rows as (...args: number[]) => void;
   const planeBytes = H * W * item;
+  // What the rows of a block share (the source and the block's size are set per block), and
+  // for each kernel column kw its valid output columns and source offset.
+  const descriptor = memoryView("int32", descriptorAt, Slot.Fixed + 3 * KW);
+  const shared: [Slot, number][] = [
+    [Slot.Dst, colsAt],
+    [Slot.SrcStep, C * planeBytes],
+    [Slot.OutH, OH],
+    [Slot.StrideH, sh],
+    [Slot.H, H],
+    [Slot.RowBytes, W * item],
+    [Slot.OutW, OW],
+    [Slot.StrideW, sw],
+    [Slot.PlaneBytes, planeBytes],
+    [Slot.KH, KH],
+    [Slot.KW, KW],
+    [Slot.DilationH, dh],
+    [Slot.PadH, ph],
+  ];
+  for (const [at, value] of shared) descriptor[at] = value;
+  for (let kw = 0; kw < KW; kw++) {
+    const shiftW = kw * dw - pw;
+    descriptor.set([...validRange(OW, sw, shiftW, W), shiftW * item], Slot.Fixed + 3 * kw);
+  }
   // Every element of the result is written below.
   const result =
     output === undefined ? allocate(dtype, outN * O * P) : memoryView(dtype, output, outN * O * P);
@@ -347,33 +479,19 @@ export function fastConv(
         }
       } else {
         // One row per (input feature, kh, kw): for each example of the block, the OH × OW
-        // output positions.
-        let dst = colsAt;
-        for (let c = 0; c < I; c++) {
-          for (let kh = 0; kh < KH; kh++) {
-            for (let kw = 0; kw < KW; kw++) {
-              const shiftW = kw * dw - pw;
-              const [lo, hi] = validRange(OW, sw, shiftW, W);
-              im2col(
-                xGroup + (first * C + c) * planeBytes,
-                dst,
-                examples,
-                C * planeBytes,
-                OH,
-                sh,
-                kh * dh - ph,
-                H,
-                W * item,
-                OW,
-                lo,
-                hi,
-                shiftW * item,
-                sw,
-              );
-              dst += examples * P * item;
-            }
-          }
-        }
+        // output positions; ranges of rows on the threads.
+        descriptor[Slot.Src] = xGroup + first * C * planeBytes;
+        descriptor[Slot.Count] = examples;
+        descriptor[Slot.DstRowBytes] = examples * P * item;
+        runKernelParallel(
+          "conv_general_dilated",
+          module,
+          splitRange(
+            rows,
+            Math.min(rows, loopParts(examples * perExample, minimumParallelColumns)),
+            1,
+          ).map(([row, count]) => ({ name: "block", args: [descriptorAt, row, row + count] })),
+        );
       }
       runKernelParallel(
         "conv_general_dilated",
@@ -384,7 +502,7 @@ export function fastConv(
             wAt + (group * Og * rows + part.a) * item,
             colsAt + part.b * item,
             productAt + (first * P + part.c) * item,
-            offsets[4 + i]!,
+            offsets[5 + i]!,
           ],
         })),
       );
