@@ -210,6 +210,30 @@ describe("WebAssembly convolution = the definition", () => {
     }
   });
 
+  it("lays out the rows of a block on several threads: the same bits as one thread", () => {
+    const threads = config().threads;
+    const c: Case = {
+      lhs: [4, 8, 32, 32],
+      rhs: [6, 8, 3, 3],
+      padding: [
+        [1, 1],
+        [0, 2],
+      ],
+    };
+    const x = random(c.lhs, 7);
+    const w = random(c.rhs, 8);
+    try {
+      config({ threads: 1 });
+      const one = values(lax.conv(x, w, { padding: c.padding! }));
+      config({ threads: 3 });
+      expect(values(lax.conv(x, w, { padding: c.padding! }))).toEqual(one);
+      const expected = reference(x, w, c);
+      one.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-12));
+    } finally {
+      config({ threads });
+    }
+  });
+
   it("gradients of a network-sized convolution (both layouts) equal the definition's", () => {
     const c: Case = {
       lhs: [16, 8, 14, 14],
