@@ -204,8 +204,10 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
 }
 
 /**
- * Int32 slots of the descriptor `block` reads (followed by `lo`, `hi`, `srcW` for each kernel
- * column kw): the `rows` arguments shared by the rows of one block of the column matrix.
+ * Int32 slots of the descriptor `block` reads, then `lo`, `hi`, `srcW` for each inner index:
+ * the `rows` arguments shared by the rows of one block of the column matrix, and how a row
+ * index r splits into (outer, mid, inner) = (r / (Mid·Inner), r / Inner mod Mid, r mod Inner).
+ * Rows are (input feature, kh, kw) in the first layout and (example, oh, ow) in the transposed.
  */
 const enum Slot {
   Src,
@@ -218,20 +220,22 @@ const enum Slot {
   RowBytes,
   OutW,
   StrideW,
-  PlaneBytes,
+  /** Bytes the source moves per outer index. */
+  OuterStep,
   DstRowBytes,
-  KH,
-  KW,
-  DilationH,
+  Mid,
+  Inner,
+  /** shiftH = mid·MidScale − PadH. */
+  MidScale,
   PadH,
-  /** Slots before the per-kw table. */
+  /** Slots before the per-inner table. */
   Fixed,
 }
 
 /**
- * `block(desc, start, end)`: rows `[start, end)` of a block of the column matrix, row r being
- * input feature r / (KH·KW) at kernel offset (kh, kw): each is one `rows` call, with its
- * arguments from the descriptor at `desc`. Ranges of rows run on different threads.
+ * `block(desc, start, end)`: rows `[start, end)` of a block of the column matrix, each one
+ * `rows` call with its arguments from the descriptor at `desc` (`Slot`). Ranges of rows run on
+ * different threads.
  */
 function emitBlock(module: ReturnType<typeof kernelModuleBuilder>, rows: FunctionBuilder): void {
   const f = module.addFunction("block", {
@@ -243,7 +247,7 @@ function emitBlock(module: ReturnType<typeof kernelModuleBuilder>, rows: Functio
   const [desc, start, end] = [0, 1, 2];
   const r = f.addLocal("i32", "r");
   const k = f.addLocal("i32", "k");
-  const kw = f.addLocal("i32", "kw");
+  const inner = f.addLocal("i32", "inner");
   const table = f.addLocal("i32", "table");
   const slot = (s: Slot): void => {
     f.localGet(desc).i32Load(4 * s, 2);
@@ -252,31 +256,31 @@ function emitBlock(module: ReturnType<typeof kernelModuleBuilder>, rows: Functio
   f.block((done) => {
     f.loop((next) => {
       f.localGet(r).localGet(end).i32GeU().brIf(done);
-      // k = r mod (KH·KW), kw = k mod KW; the kw entry of the table.
+      // k = r mod (Mid·Inner), inner = k mod Inner; the inner index's entry of the table.
       f.localGet(r);
-      slot(Slot.KH);
-      slot(Slot.KW);
+      slot(Slot.Mid);
+      slot(Slot.Inner);
       f.i32Mul().i32RemU().localSet(k);
       f.localGet(k);
-      slot(Slot.KW);
-      f.i32RemU().localSet(kw);
+      slot(Slot.Inner);
+      f.i32RemU().localSet(inner);
       f.localGet(desc)
         .i32Const(4 * Slot.Fixed)
         .i32Add()
-        .localGet(kw)
+        .localGet(inner)
         .i32Const(12)
         .i32Mul()
         .i32Add()
         .localSet(table);
-      // src + (r / (KH·KW))·planeBytes
+      // src + outer·OuterStep
       slot(Slot.Src);
       f.localGet(r);
-      slot(Slot.KH);
-      slot(Slot.KW);
+      slot(Slot.Mid);
+      slot(Slot.Inner);
       f.i32Mul().i32DivU();
-      slot(Slot.PlaneBytes);
+      slot(Slot.OuterStep);
       f.i32Mul().i32Add();
-      // dst + r·dstRowBytes
+      // dst + r·DstRowBytes
       slot(Slot.Dst);
       f.localGet(r);
       slot(Slot.DstRowBytes);
@@ -285,11 +289,11 @@ function emitBlock(module: ReturnType<typeof kernelModuleBuilder>, rows: Functio
       slot(Slot.SrcStep);
       slot(Slot.OutH);
       slot(Slot.StrideH);
-      // shiftH = (k / KW)·dh − ph
+      // shiftH = mid·MidScale − PadH, mid = k / Inner
       f.localGet(k);
-      slot(Slot.KW);
+      slot(Slot.Inner);
       f.i32DivU();
-      slot(Slot.DilationH);
+      slot(Slot.MidScale);
       f.i32Mul();
       slot(Slot.PadH);
       f.i32Sub();
@@ -404,7 +408,7 @@ export function fastConv(
     rhs.size * item,
     rows * block * P * item,
     Og * columns * item,
-    4 * (Slot.Fixed + 3 * KW),
+    4 * (Slot.Fixed + 3 * Math.max(KW, OW)),
     ...full.parts.map(() => scratch),
   ]);
   reserve(total);
@@ -412,30 +416,47 @@ export function fastConv(
   const wAt = placeArrayIn(rhs, offsets[1]!, total);
   const [, , colsAt, productAt, descriptorAt] = offsets as [number, number, number, number, number];
   const module = kernelFor(dtype);
-  const im2col = module.exports.rows as (...args: number[]) => void;
   const planeBytes = H * W * item;
   // What the rows of a block share (the source and the block's size are set per block), and
-  // for each kernel column kw its valid output columns and source offset.
-  const descriptor = memoryView("int32", descriptorAt, Slot.Fixed + 3 * KW);
+  // for each inner index (kw; ow when transposed) its valid output columns and source offset.
+  const inner = transposed ? OW : KW;
+  const descriptor = memoryView("int32", descriptorAt, Slot.Fixed + 3 * inner);
   const shared: [Slot, number][] = [
     [Slot.Dst, colsAt],
-    [Slot.SrcStep, C * planeBytes],
-    [Slot.OutH, OH],
-    [Slot.StrideH, sh],
     [Slot.H, H],
     [Slot.RowBytes, W * item],
-    [Slot.OutW, OW],
-    [Slot.StrideW, sw],
-    [Slot.PlaneBytes, planeBytes],
-    [Slot.KH, KH],
-    [Slot.KW, KW],
-    [Slot.DilationH, dh],
     [Slot.PadH, ph],
+    [Slot.Inner, inner],
+    ...((transposed
+      ? [
+          [Slot.Count, I],
+          [Slot.SrcStep, planeBytes],
+          [Slot.OutH, KH],
+          [Slot.StrideH, dh],
+          [Slot.OutW, KW],
+          [Slot.StrideW, dw],
+          [Slot.OuterStep, C * planeBytes],
+          [Slot.DstRowBytes, rows * item],
+          [Slot.Mid, OH],
+          [Slot.MidScale, sh],
+        ]
+      : [
+          [Slot.SrcStep, C * planeBytes],
+          [Slot.OutH, OH],
+          [Slot.StrideH, sh],
+          [Slot.OutW, OW],
+          [Slot.StrideW, sw],
+          [Slot.OuterStep, planeBytes],
+          [Slot.Mid, KH],
+          [Slot.MidScale, dh],
+        ]) as [Slot, number][]),
   ];
   for (const [at, value] of shared) descriptor[at] = value;
-  for (let kw = 0; kw < KW; kw++) {
-    const shiftW = kw * dw - pw;
-    descriptor.set([...validRange(OW, sw, shiftW, W), shiftW * item], Slot.Fixed + 3 * kw);
+  for (let i = 0; i < inner; i++) {
+    // Kernel column kw over the output columns, or output column ow over the kernel's.
+    const shiftW = transposed ? i * sw - pw : i * dw - pw;
+    const range = transposed ? validRange(KW, dw, shiftW, W) : validRange(OW, sw, shiftW, W);
+    descriptor.set([...range, shiftW * item], Slot.Fixed + 3 * i);
   }
   // Every element of the result is written below.
   const result =
@@ -449,50 +470,24 @@ export function fastConv(
       const product = examples === block ? full : last;
       // Workers asleep wake up while this thread lays out the columns.
       if (product.parts.length > 1) wakeWorkers();
-      if (transposed) {
-        // One row per (n, oh, ow): for each input feature, the KH × KW window.
-        let dst = colsAt;
-        for (let n = 0; n < outN; n++) {
-          for (let oh = 0; oh < OH; oh++) {
-            for (let ow = 0; ow < OW; ow++) {
-              const shiftW = ow * sw - pw;
-              const [lo, hi] = validRange(KW, dw, shiftW, W);
-              im2col(
-                xGroup + n * C * planeBytes,
-                dst,
-                I,
-                planeBytes,
-                KH,
-                dh,
-                oh * sh - ph,
-                H,
-                W * item,
-                KW,
-                lo,
-                hi,
-                shiftW * item,
-                dw,
-              );
-              dst += rows * item;
-            }
-          }
-        }
-      } else {
-        // One row per (input feature, kh, kw): for each example of the block, the OH × OW
-        // output positions; ranges of rows on the threads.
-        descriptor[Slot.Src] = xGroup + first * C * planeBytes;
+      // Rows (input feature, kh, kw): for each example of the block, the OH × OW output
+      // positions; transposed, rows (example, oh, ow): for each input feature, the KH × KW
+      // window. Ranges of rows on the threads.
+      descriptor[Slot.Src] = xGroup + first * C * planeBytes;
+      if (!transposed) {
         descriptor[Slot.Count] = examples;
         descriptor[Slot.DstRowBytes] = examples * P * item;
-        runKernelParallel(
-          "conv_general_dilated",
-          module,
-          splitRange(
-            rows,
-            Math.min(rows, loopParts(examples * perExample, minimumParallelColumns)),
-            1,
-          ).map(([row, count]) => ({ name: "block", args: [descriptorAt, row, row + count] })),
-        );
       }
+      const count = transposed ? columns : rows;
+      runKernelParallel(
+        "conv_general_dilated",
+        module,
+        splitRange(
+          count,
+          Math.min(count, loopParts(examples * perExample, minimumParallelColumns)),
+          1,
+        ).map(([row, n]) => ({ name: "block", args: [descriptorAt, row, row + n] })),
+      );
       runKernelParallel(
         "conv_general_dilated",
         product.module,

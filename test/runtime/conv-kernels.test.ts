@@ -210,7 +210,7 @@ describe("WebAssembly convolution = the definition", () => {
     }
   });
 
-  it("lays out the rows of a block on several threads: the same bits as one thread", () => {
+  it("lays out the rows of a block on several threads (both layouts): the same bits as one", () => {
     const threads = config().threads;
     const c: Case = {
       lhs: [4, 8, 32, 32],
@@ -222,11 +222,18 @@ describe("WebAssembly convolution = the definition", () => {
     };
     const x = random(c.lhs, 7);
     const w = random(c.rhs, 8);
+    // The kernel gradient convolves x with the cotangent (the transposed layout: rows of the
+    // column matrix are (example, oh, ow) windows).
+    const ct = random([4, 6, 32, 32], 9);
+    const kernelGrad = (): number[] =>
+      values(grad((ww: NDArray) => lax.conv(x, ww, { padding: c.padding! }).mul(ct).sum())(w));
     try {
       config({ threads: 1 });
       const one = values(lax.conv(x, w, { padding: c.padding! }));
+      const gradOne = kernelGrad();
       config({ threads: 3 });
       expect(values(lax.conv(x, w, { padding: c.padding! }))).toEqual(one);
+      expect(kernelGrad()).toEqual(gradOne);
       const expected = reference(x, w, c);
       one.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-12));
     } finally {
