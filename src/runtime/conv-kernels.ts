@@ -5,6 +5,10 @@
  * and padding zero-filled by vector loops) and multiplied there by the SIMD matmul, so the
  * columns never pass through JavaScript. The arithmetic is the matmul's, as in the general path.
  *
+ * The rows of a block of the column matrix are laid out by one WebAssembly call per range of
+ * rows (`block`, a loop over `rows` calls reading a descriptor), the ranges split over the
+ * threads like any other kernel.
+ *
  * The column matrix is built and multiplied a block of examples at a time (`columnBlockBytes`,
  * 512 KB): the block is still in cache when the product packs it, and kernel memory, which never
  * shrinks, holds one block rather than the whole matrix (tens of MB for a small network's
