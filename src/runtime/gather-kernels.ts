@@ -154,6 +154,75 @@ function emitStridedCopy(
       });
     });
   };
+  const [to, from, stop, n] = [
+    f.addLocal("i32", "to"),
+    f.addLocal("i32", "from"),
+    f.addLocal("i32", "stop"),
+    f.addLocal("i32", "n"),
+  ];
+  /**
+   * `while (stop − to ≥ room) { body(); to += size; from += step }`, in bytes (the row loops
+   * below).
+   */
+  const whileRoom = (room: number, size: number, step: number, body: () => void): void => {
+    f.block((done) => {
+      f.loop((next) => {
+        f.localGet(stop).localGet(to).i32Sub().i32Const(room).i32LtS().brIf(done);
+        body();
+        f.localGet(to).i32Const(size).i32Add().localSet(to);
+        f.localGet(from).i32Const(step).i32Add().localSet(from);
+        f.br(next);
+      });
+    });
+  };
+  /** The rest of a row, element by element (`from` stepping by `step` bytes). */
+  const elements = (step: number): void =>
+    whileRoom(bytes, bytes, step, () => {
+      f.localGet(to);
+      loadElement(from);
+      storeElement();
+    });
+  /**
+   * A contiguous row: short ones by vectors (memory.copy costs a call, more than a row of an
+   * image), long ones by memory.copy.
+   */
+  const copyRow = (): void => {
+    f.localGet(gather ? run : pointers[maxRank - 2]!).localSet(to);
+    f.localGet(gather ? pointers[maxRank - 2]! : run).localSet(from);
+    rowBytes();
+    f.localTee(n);
+    f.localGet(to).i32Add().localSet(stop);
+    f.localGet(n).i32Const(longRowBytes).i32GeU();
+    f.if(
+      () => f.localGet(to).localGet(from).localGet(n).memoryCopy(),
+      () => {
+        whileRoom(16, 16, 16, () => f.localGet(to).localGet(from).v128Load(0, 1).v128Store(0, 1));
+        elements(bytes);
+      },
+    );
+    advanceRun(rowBytes);
+  };
+  /**
+   * Gathering every other 4-byte element (a pooling tap, a stride-2 slice): two vector loads,
+   * one shuffle of their even lanes, one store per 4 elements. The loads reach one element past
+   * the last one taken, so the last 1–4 elements go one by one.
+   */
+  const everyOther = (): void => {
+    f.localGet(run).localSet(to);
+    f.localGet(pointers[maxRank - 2]!).localSet(from);
+    f.localGet(run);
+    rowBytes();
+    f.i32Add().localSet(stop);
+    whileRoom(20, 16, 32, () => {
+      f.localGet(to);
+      f.localGet(from).v128Load(0, 1);
+      f.localGet(from).v128Load(16, 1);
+      f.i8x16Shuffle([0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]);
+      f.v128Store(0, 1);
+    });
+    elements(8);
+    advanceRun(rowBytes);
+  };
   emitLoopNest(f, strided, pointers, counters, (axis, descend) => {
     if (axis === maxRank - 1) {
       f.localGet(gather ? run : pointers[axis]!);
@@ -161,16 +230,11 @@ function emitStridedCopy(
       storeElement();
       advanceRun(() => f.i32Const(bytes));
     } else if (axis === maxRank - 2) {
-      // Whole rows at once where the strided row is contiguous (memory.copy) or, gathering,
-      // one repeated element (a broadcast: vector stores of its splat).
+      // Whole rows at once where the strided row is contiguous, or, gathering, one repeated
+      // element (a broadcast: vector stores of its splat) or every other element.
       f.localGet(rowStride).i32Const(bytes).i32Eq();
       f.if(
-        () => {
-          f.localGet(gather ? run : pointers[axis]!).localGet(gather ? pointers[axis]! : run);
-          rowBytes();
-          f.memoryCopy();
-          advanceRun(rowBytes);
-        },
+        () => copyRow(),
         () => {
           if (!gather) {
             descend();
@@ -179,7 +243,17 @@ function emitStridedCopy(
           f.localGet(rowStride).i32Eqz();
           f.if(
             () => fillRow(),
-            () => descend(),
+            () => {
+              if (bytes !== 4) {
+                descend();
+                return;
+              }
+              f.localGet(rowStride).i32Const(8).i32Eq();
+              f.if(
+                () => everyOther(),
+                () => descend(),
+              );
+            },
           );
         },
       );
@@ -188,6 +262,9 @@ function emitStridedCopy(
     }
   });
 }
+
+/** Rows at least this long are copied by `memory.copy`, shorter ones by vectors. */
+const longRowBytes = 512;
 
 /**
  * The address of `x`'s elements in row-major order in kernel memory: where they already are

@@ -66,6 +66,23 @@ describe.each(["float32", "float64", "int32", "bool"] as const)("placeArrayIn (%
     }
   });
 
+  it("stride-2 rows and contiguous rows of every length from 1 to 140 elements", () => {
+    // Every other element: vectors of four, then the last 1–4 one by one; contiguous rows:
+    // vectors, the rest one by one, and memory.copy from 512 bytes on.
+    // Enough rows that the view is gathered by the loops (short views are copied in from JS).
+    const base = filled([1100, 2 * 140 + 3], dtype);
+    const inMemory = resident(base);
+    for (let n = 1; n <= 140; n++) {
+      const rows = Math.ceil(1100 / n);
+      for (const step of [2, 1]) {
+        const v = view(base, [rows, n], [base.strides[0]!, step], 1);
+        expect(placed(v), `${n} elements, stride ${step}`).toEqual(rowMajor(v));
+        const w = view(inMemory, [rows, n], [base.strides[0]!, step], 1);
+        expect(placed(w), `${n} elements, stride ${step}`).toEqual(rowMajor(v));
+      }
+    }
+  });
+
   it("broadcasts: one repeated element per row (any length), and rows copied whole", () => {
     const bias = filled([16], dtype);
     const cases = [
