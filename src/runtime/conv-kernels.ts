@@ -19,7 +19,7 @@
  */
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { MatmulSpec } from "../compiler/kernels/matmul.js";
-import { allocate } from "../core/dtype.js";
+import { allocateUninitialized } from "../core/dtype.js";
 import type { ConvParams } from "../primitives/conv.js";
 import { installFastConv } from "../primitives/conv-impl.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
@@ -385,22 +385,28 @@ export function fastConv(
   const block = transposed ? outN : Math.min(outN, Math.max(1, cachedExamples, parallelExamples));
   const productOf = (examples: number): CompiledMatmul => {
     const n = examples * P;
-    const spec: MatmulSpec = {
-      dtype,
-      batch: 1,
-      m: Og,
-      n,
-      k: rows,
-      a: { batchStride: 0, rowStride: rows, colStride: 1 },
-      // Columns laid out [I·K, N'·P] (runs along the output width), or transposed, [N'·P, I·K]
-      // (runs along the kernel width: the kernel gradients, whose "kernel" is a whole image).
-      b: transposed
-        ? { batchStride: 0, rowStride: 1, colStride: rows }
-        : { batchStride: 0, rowStride: n, colStride: 1 },
-      // C is [Og, N'·P]: a block of examples fills a block of its columns.
-      c: { batchStride: 0, rowStride: columns },
-      fusedMultiplyAdd: useFusedMultiplyAdd(),
-    };
+    const common = { dtype, m: Og, k: rows, fusedMultiplyAdd: useFusedMultiplyAdd() };
+    const a = { batchStride: 0, rowStride: rows, colStride: 1 };
+    const spec: MatmulSpec = transposed
+      ? {
+          ...common,
+          // Columns laid out [N'·P, I·K] (runs along the kernel width: the kernel gradients,
+          // whose "kernel" is a whole image); C is [Og, N'·P], moved to NCHW afterwards.
+          batch: 1,
+          n,
+          a,
+          b: { batchStride: 0, rowStride: 1, colStride: rows },
+        }
+      : {
+          ...common,
+          // Columns laid out [I·K, examples·P] (runs along the output width): one product per
+          // example, each writing its [Og, P] block of the NCHW result where it belongs.
+          batch: examples,
+          n: P,
+          a,
+          b: { batchStride: P, rowStride: n, colStride: 1 },
+          c: { batchStride: O * P, rowStride: P },
+        };
     const threads = Og * rows * n >= minimumParallelWork ? threadCount() : 1;
     return matmulKernel(spec, threads);
   };
@@ -411,7 +417,8 @@ export function fastConv(
     lhs.size * item,
     rhs.size * item,
     rows * block * P * item,
-    Og * columns * item,
+    // The product: [Og, N'·P] when transposed, else the NCHW result unless it has a place.
+    (transposed ? Og * columns : output === undefined ? outN * O * P : 0) * item,
     4 * (Slot.Fixed + 3 * Math.max(KW, OW)),
     ...full.parts.map(() => scratch),
   ]);
@@ -464,7 +471,9 @@ export function fastConv(
   }
   // Every element of the result is written below.
   const result =
-    output === undefined ? allocate(dtype, outN * O * P) : memoryView(dtype, output, outN * O * P);
+    output === undefined
+      ? allocateUninitialized(dtype, outN * O * P)
+      : memoryView(dtype, output, outN * O * P);
   for (let group = 0; group < groups; group++) {
     const c0 = G > 1 ? group * I : 0;
     const n0 = B > 1 ? group * outN : 0;
@@ -492,6 +501,11 @@ export function fastConv(
           1,
         ).map(([row, n]) => ({ name: "block", args: [descriptorAt, row, row + n] })),
       );
+      // Where the block's product goes: its columns of [Og, N'·P], or its examples' channels
+      // of this group in the NCHW result.
+      const c = transposed
+        ? productAt + first * P * item
+        : (output ?? productAt) + (first * O + group * Og) * P * item;
       runKernelParallel(
         "conv_general_dilated",
         product.module,
@@ -500,12 +514,13 @@ export function fastConv(
           args: [
             wAt + (group * Og * rows + part.a) * item,
             colsAt + part.b * item,
-            productAt + (first * P + part.c) * item,
+            c + part.c * item,
             offsets[5 + i]!,
           ],
         })),
       );
     }
+    if (!transposed) continue;
     // [Og, outN·P] → result[n, group·Og + o, :]
     if (output !== undefined) {
       // Both in kernel memory: rows moved by the scatter loops (memory.copy each).
@@ -521,6 +536,7 @@ export function fastConv(
       }
     }
   }
+  if (!transposed && output === undefined) result.set(memoryView(dtype, productAt, result.length));
   return fromStorage(result, shape, dtype, lhs.weakType && rhs.weakType);
 }
 
