@@ -20,7 +20,7 @@ import {
 import { evalProgram, validateProgram } from "../../src/core/ir.js";
 import type { Primitive } from "../../src/core/primitive.js";
 import * as ops from "../../src/primitives/ops.js";
-import { add, div, mul, sub } from "../../src/primitives/binary.js";
+import { add, div, gt, mul, sub } from "../../src/primitives/binary.js";
 import { cos, exp, neg, sin } from "../../src/primitives/unary.js";
 import { select } from "../../src/primitives/elementwise.js";
 import { broadcastInDim, reshape, transpose } from "../../src/primitives/structural.js";
@@ -315,11 +315,68 @@ describe("constant folding", () => {
     const program = makeProgram((x: NDArray) => np.sin(x).mul(2))(x3());
     expect(foldConstants(program)).toBe(program);
   });
+
+  it("reads a constant of one repeated value as a literal beside a full-shape operand", () => {
+    const x = new Var(f32([3]));
+    const s = new Var(f32([]));
+    const zeros = new Var(f32([3]));
+    const twos = new Var(f32([3]));
+    const program = handBuilt(
+      [x, s],
+      (emit) => {
+        const positive = emit(gt, [x, lit(0)]);
+        const kept = emit(select, [positive, x, zeros]);
+        // Both operands uniform or scalar: no operand would keep the shape, so it stays.
+        const alone = emit(mul, [twos, s]);
+        return [emit(add, [kept, twos]), alone];
+      },
+      [zeros, twos],
+      [np.zeros([3]), literalArray(2, f32([3]))],
+    );
+    const result = checkedPass(foldConstants, program, [x3(), np.array(1.5)]);
+    const [, select_, mul_, add_] = result.equations;
+    expect(select_!.inputs[2]).toBeInstanceOf(Literal);
+    expect((select_!.inputs[2] as Literal).value).toBe(0);
+    expect(select_!.inputs[2]!.aval.toString()).toBe("f32[]");
+    expect((add_!.inputs[1] as Literal).value).toBe(2);
+    expect(mul_!.inputs[0]).toBe(twos);
+    // Arrays that are not one repeated value stay arrays.
+    const c = new Var(f32([3]));
+    const other = handBuilt([x], (emit) => [emit(mul, [x, c])], [c], [np.array([2, 2, 3])]);
+    expect(foldConstants(other)).toBe(other);
+  });
 });
 
 // ----------------------------------------------------------------------------- simplify
 
 describe("simplify", () => {
+  it("turns a broadcast scalar beside a full-shape operand into the scalar itself", () => {
+    const x = new Var(f32([2, 3]));
+    const s = new Var(f32([]));
+    const program = handBuilt([x, s], (emit) => {
+      const b = emit(broadcastInDim, [s], { shape: [2, 3], broadcastDimensions: [] });
+      const zero = emit(broadcastInDim, [lit(0)], { shape: [2, 3], broadcastDimensions: [] });
+      const positive = emit(gt, [x, zero]);
+      const scaled = emit(mul, [b, x]);
+      // Only broadcasts as operands: the broadcast stays (something must have the shape).
+      const both = emit(add, [b, zero]);
+      return [emit(select, [positive, scaled, zero]), both];
+    });
+    const result = checkedPass(simplify, program, [
+      np.array([
+        [1, -2, 0],
+        [3, -0.5, 4],
+      ]),
+      np.array(2.5),
+    ]);
+    const byName = (name: string): Equation =>
+      result.equations.find((e) => e.primitive.name === name)!;
+    expect(byName("gt").inputs[1]).toBeInstanceOf(Literal);
+    expect(byName("mul").inputs[0]).toBe(s);
+    expect(byName("select").inputs[2]).toBeInstanceOf(Literal);
+    expect(byName("add").inputs.every((a) => a.aval.ndim === 2)).toBe(true);
+  });
+
   it("removes x*1, 1*x, x+0, 0+x, x-0 and x/1 when the types match exactly", () => {
     const program = makeProgram((x: NDArray) => [
       x.mul(1),

@@ -4,11 +4,15 @@
  * reshape; no-op reshapes, casts and broadcasts, and stop_gradient → their input; select(p, x, x) → x; a transpose
  * that swaps the two operands' axes of a product used nowhere else → the product with its
  * operands swapped (Cᵀ = Bᵀ·Aᵀ: the matmul kernels read transposed operands for free, so the
- * transposed result costs no copy — reverse mode makes these for every weight gradient).
+ * transposed result costs no copy — reverse mode makes these for every weight gradient); an
+ * elementwise operand that is a broadcast scalar, beside a full-shape operand → the scalar
+ * (elementwise primitives take rank-0 operands: the kernel splats the value instead of reading
+ * an array of it, which derivatives of relu, sums and means make as large as the activations).
  */
 import { Equation, Literal, Var, type Program, type Atom } from "../../core/ir.js";
 import type { Params } from "../../core/primitive.js";
 import type { DotGeneralParams } from "../../primitives/dot.js";
+import { isElementwise } from "../schedule.js";
 import { Substitution, withEquations } from "./rewrite.js";
 
 const isLiteral = (a: Atom, value: number): boolean => a instanceof Literal && a.value === value;
@@ -91,6 +95,23 @@ const rules: Rule[] = [
       batch: [batch[1], batch[0]],
     };
     return new Equation(inner.primitive, [b!, a!], eq.outputs, params, eq.source);
+  },
+  // op(…, broadcast_in_dim(s), …) → op(…, s, …) for a scalar s, beside a full-shape operand.
+  (eq, definition) => {
+    if (!isElementwise(eq)) return undefined;
+    const scalars = eq.inputs.map((a) => {
+      const inner = definition(a);
+      return inner?.primitive.name === "broadcast_in_dim" && inner.inputs[0]!.aval.ndim === 0
+        ? inner.inputs[0]!
+        : undefined;
+    });
+    const keeps = eq.inputs.some((a, i) => a.aval.ndim > 0 && scalars[i] === undefined);
+    if (!keeps || scalars.every((s) => s === undefined)) return undefined;
+    return withInputs(
+      eq,
+      eq.inputs.map((a, i) => scalars[i] ?? a),
+      eq.params,
+    );
   },
   // reshape(reshape(x)) → reshape(x).
   (eq, definition) => {
