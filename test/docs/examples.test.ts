@@ -59,18 +59,96 @@ function markdownExamples(path: string): Example[] {
 }
 
 /**
+ * How far a logged number may be from a comment's: half a unit in the last digit the comment
+ * shows (`1.6487` stands for 1.64872…, `9.053e-21` for 9.0531…e-21); whole numbers exactly, up
+ * to float32 rounding.
+ */
+function tolerance(text: string): number {
+  let tol = Infinity;
+  for (const [, digits = "", exponent = "0"] of text.matchAll(
+    /-?\d+(?:\.(\d+))?(?:e([-+]?\d+))?/g,
+  )) {
+    const step =
+      digits.length === 0 && exponent === "0" ? 0 : 0.5 * 10 ** (Number(exponent) - digits.length);
+    tol = Math.min(tol, step);
+  }
+  return tol;
+}
+
+/**
+ * A logged value against the value its line's comment promises (`console.log(x); // [4, 2]`):
+ * booleans exactly, numbers (and numeric strings, as `toFixed` makes) to the digits the comment
+ * shows, arrays element by element (an NDArray as its nested list).
+ */
+function expectLogged(actual: unknown, promised: unknown, text: string, where: string): void {
+  const value =
+    actual instanceof fluxion.NDArray
+      ? actual.toList()
+      : Array.isArray(actual)
+        ? actual.map((a) => (a instanceof fluxion.NDArray ? a.toList() : a))
+        : actual;
+  const tol = tolerance(text);
+  const same = (a: unknown, p: unknown): boolean => {
+    if (Array.isArray(p)) {
+      return Array.isArray(a) && a.length === p.length && p.every((q, i) => same(a[i], q));
+    }
+    if (typeof p === "number") {
+      const n = typeof a === "string" && a.trim() !== "" ? Number(a) : a;
+      if (typeof n !== "number") return false;
+      return Object.is(n, p) || Math.abs(n - p) <= tol + 1e-6 * Math.abs(p);
+    }
+    return Object.is(a, p);
+  };
+  if (!same(value, promised)) {
+    throw new Error(
+      `${where}: the comment says ${text}, the example logs ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/**
+ * `console.log(<one expression>); // <JSON value>[: remark]` lines become checks that the value
+ * logged is the one the comment shows (comments in words are left alone).
+ */
+function withChecks(code: string, where: string): string {
+  return code
+    .split("\n")
+    .map((line, i) => {
+      const m = /^(\s*)console\.log\((.*)\);\s*\/\/\s*(.+?)\s*$/.exec(line);
+      if (m === null) return line;
+      // The whole comment, or the value before a remark (`false: inlined`, `true (…)`).
+      const text = [m[3]!, m[3]!.split(/:\s|\s\(/)[0]!].find((t) => {
+        try {
+          JSON.parse(t);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (text === undefined) return line;
+      const args = [text, JSON.stringify(text), JSON.stringify(`${where}+${i}`)];
+      return `${m[1]}__expectLogged((${m[2]}), ${args.join(", ")});`;
+    })
+    .join("\n");
+}
+
+/**
  * Runs an example with every public export in scope, plus the exports of the module it documents
- * (imports from "fluxion" are rewritten away).
+ * (imports from "fluxion" are rewritten away); logged values are checked against their comments.
  */
 async function run(example: Example): Promise<void> {
-  const withoutImports = example.code.replace(
-    /import\s+(type\s+)?\{[^}]*\}\s+from\s+"fluxion";?/g,
-    "",
+  const withoutImports = withChecks(
+    example.code.replace(/import\s+(type\s+)?\{[^}]*\}\s+from\s+"fluxion";?/g, ""),
+    example.where,
   );
   const js = transformSync(withoutImports, { loader: "ts", format: "esm" }).code;
   const own =
     example.module === undefined ? {} : ((await import(example.module)) as Record<string, unknown>);
-  const scope: Record<string, unknown> = { ...own, ...(fluxion as Record<string, unknown>) };
+  const scope: Record<string, unknown> = {
+    ...own,
+    ...(fluxion as Record<string, unknown>),
+    __expectLogged: expectLogged,
+  };
   const names = Object.keys(scope).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n));
   const body = `"use strict";\nconst console = { log() {} };\n{\n${js}\n}`;
   const fn = new Function(...names, body) as (...args: unknown[]) => void;
