@@ -43,6 +43,12 @@ import { zeroVector } from "../compiler/kernels/matmul-pack.js";
 /** Convolutions with fewer multiply-adds stay on the general path. */
 const minimumWork = 64 * 1024;
 
+/**
+ * Output positions per example from which the product writes the NCHW result directly (one
+ * product per example: fewer positions would leave the micro-kernel's columns half empty).
+ */
+const minimumDirectPositions = 64;
+
 /** Column-matrix blocks with fewer elements are laid out by one thread. */
 const minimumParallelColumns = 64 * 1024;
 
@@ -386,19 +392,27 @@ export function fastConv(
   const parallelExamples =
     threadCount() > 1 ? Math.ceil(minimumParallelWork / (Og * perExample)) : 1;
   const block = transposed ? outN : Math.min(outN, Math.max(1, cachedExamples, parallelExamples));
+  // The product writes the NCHW result directly (batched over the examples) when each example
+  // has enough output positions to fill the micro-kernel's columns; else it is one [Og, N'·P]
+  // product, reordered afterwards.
+  const direct = !transposed && P >= minimumDirectPositions;
   const productOf = (examples: number): CompiledMatmul => {
     const n = examples * P;
     const common = { dtype, m: Og, k: rows, fusedMultiplyAdd: useFusedMultiplyAdd() };
     const a = { batchStride: 0, rowStride: rows, colStride: 1 };
-    const spec: MatmulSpec = transposed
+    const spec: MatmulSpec = !direct
       ? {
           ...common,
           // Columns laid out [N'·P, I·K] (runs along the kernel width: the kernel gradients,
-          // whose "kernel" is a whole image); C is [Og, N'·P], moved to NCHW afterwards.
+          // whose "kernel" is a whole image), or [I·K, N'·P]; C is [Og, N'·P] (a block of
+          // examples fills a block of its columns), moved to NCHW afterwards.
           batch: 1,
           n,
           a,
-          b: { batchStride: 0, rowStride: 1, colStride: rows },
+          b: transposed
+            ? { batchStride: 0, rowStride: 1, colStride: rows }
+            : { batchStride: 0, rowStride: n, colStride: 1 },
+          c: { batchStride: 0, rowStride: columns },
         }
       : {
           ...common,
@@ -420,8 +434,8 @@ export function fastConv(
     lhs.size * item,
     rhs.size * item,
     rows * block * P * item,
-    // The product: [Og, N'·P] when transposed, else the NCHW result unless it has a place.
-    (transposed ? Og * columns : output === undefined ? outN * O * P : 0) * item,
+    // The product: [Og, N'·P], or the NCHW result unless it has a place.
+    (!direct ? Og * columns : output === undefined ? outN * O * P : 0) * item,
     4 * (Slot.Fixed + 3 * Math.max(KW, OW)),
     ...full.parts.map(() => scratch),
   ]);
@@ -506,7 +520,7 @@ export function fastConv(
       );
       // Where the block's product goes: its columns of [Og, N'·P], or its examples' channels
       // of this group in the NCHW result.
-      const c = transposed
+      const c = !direct
         ? productAt + first * P * item
         : (output ?? productAt) + (first * O + group * Og) * P * item;
       runKernelParallel(
@@ -523,7 +537,7 @@ export function fastConv(
         })),
       );
     }
-    if (!transposed) continue;
+    if (direct) continue;
     // [Og, outN·P] → result[n, group·Og + o, :]
     if (output !== undefined) {
       // Both in kernel memory: rows moved by the scatter loops (memory.copy each).
@@ -539,7 +553,7 @@ export function fastConv(
       }
     }
   }
-  if (!transposed && output === undefined) result.set(memoryView(dtype, productAt, result.length));
+  if (direct && output === undefined) result.set(memoryView(dtype, productAt, result.length));
   return fromStorage(result, shape, dtype, lhs.weakType && rhs.weakType);
 }
 
