@@ -37,7 +37,7 @@ import {
   reserve,
   runKernelParallel,
 } from "./wasm-memory.js";
-import { placeArrayIn, stridedCopy } from "./gather-kernels.js";
+import { emitRunLoop, placeArrayIn, stridedCopy } from "./gather-kernels.js";
 import { zeroVector } from "../compiler/kernels/matmul-pack.js";
 
 /** Convolutions with fewer multiply-adds stay on the general path. */
@@ -113,21 +113,9 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
   const at = f.addLocal("i32", "at");
   const end = f.addLocal("i32", "end");
   const source = f.addLocal("i32", "source");
-  /**
-   * `while (end − at ≥ size) { body(); at += size; source += size }`: the run copies and fills
-   * below, 16 bytes at a time, then element by element.
-   */
-  const strides = (size: number, body: () => void): void => {
-    f.block((done) => {
-      f.loop((next) => {
-        f.localGet(end).localGet(at).i32Sub().i32Const(size).i32LtS().brIf(done);
-        body();
-        f.localGet(at).i32Const(size).i32Add().localSet(at);
-        f.localGet(source).i32Const(size).i32Add().localSet(source);
-        f.br(next);
-      });
-    });
-  };
+  /** The run copies and fills below: 16 bytes at a time, then element by element. */
+  const strides = (size: number, body: () => void): void =>
+    emitRunLoop(f, { at, end, other: source }, size, size, size, body);
   // Runs are short (a row of an image, the padding at its ends): memory.copy and memory.fill
   // cost a call each, more than moving the bytes, so runs go by vectors and elements.
   /** Zeros `length()` elements from the address `start` pushes. */

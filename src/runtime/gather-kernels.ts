@@ -54,6 +54,30 @@ function stridedCopyModule(): KernelModule {
 }
 
 /**
+ * `while (end − at ≥ room) { body(); at += size; other += step }` over byte addresses in locals:
+ * the loops that copy or fill a run (a row) a vector or an element at a time.
+ */
+export function emitRunLoop(
+  f: FunctionBuilder,
+  locals: { at: number; end: number; other: number },
+  room: number,
+  size: number,
+  step: number,
+  body: () => void,
+): void {
+  const { at, end, other } = locals;
+  f.block((done) => {
+    f.loop((next) => {
+      f.localGet(end).localGet(at).i32Sub().i32Const(room).i32LtS().brIf(done);
+      body();
+      f.localGet(at).i32Const(size).i32Add().localSet(at);
+      f.localGet(other).i32Const(step).i32Add().localSet(other);
+      f.br(next);
+    });
+  });
+}
+
+/**
  * A do-while loop nest over `maxRank` axes of a function whose parameters 2… hold the counts (each
  * ≥ 1) and then the byte strides: `pointers[axis]` starts where the enclosing axis's pointer is
  * (`base` for the outermost) and steps by that axis's stride. `body(axis, descend)` is what runs
@@ -160,21 +184,8 @@ function emitStridedCopy(
     f.addLocal("i32", "stop"),
     f.addLocal("i32", "n"),
   ];
-  /**
-   * `while (stop − to ≥ room) { body(); to += size; from += step }`, in bytes (the row loops
-   * below).
-   */
-  const whileRoom = (room: number, size: number, step: number, body: () => void): void => {
-    f.block((done) => {
-      f.loop((next) => {
-        f.localGet(stop).localGet(to).i32Sub().i32Const(room).i32LtS().brIf(done);
-        body();
-        f.localGet(to).i32Const(size).i32Add().localSet(to);
-        f.localGet(from).i32Const(step).i32Add().localSet(from);
-        f.br(next);
-      });
-    });
-  };
+  const whileRoom = (room: number, size: number, step: number, body: () => void): void =>
+    emitRunLoop(f, { at: to, end: stop, other: from }, room, size, step, body);
   /** The rest of a row, element by element (`from` stepping by `step` bytes). */
   const elements = (step: number): void =>
     whileRoom(bytes, bytes, step, () => {
