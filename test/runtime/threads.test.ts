@@ -126,53 +126,34 @@ describe("splitMatmul", () => {
     b: { batchStride: 5 * n, rowStride: n, colStride: 1 },
   });
 
-  it("splits along rows, columns or the batch, covering C once", () => {
+  it("splits along rows, columns or the batch, covering C once, in C's layout", () => {
     for (const [s, axis] of [
       [spec(100, 20), "m"],
       [spec(4, 100), "n"],
       [spec(4, 4, 6), "batch"],
     ] as const) {
-      const parts = splitMatmul(s, 2);
-      expect(parts).toHaveLength(2);
-      const covered = new Set<number>();
-      for (const part of parts) {
-        expect(part.spec[axis]).toBeLessThan(s[axis]);
-        for (let b = 0; b < part.spec.batch; b++)
-          for (let i = 0; i < part.spec.m; i++)
-            for (let j = 0; j < part.spec.n; j++) {
-              const at = part.c + b * s.m * s.n + i * s.n + j;
-              expect(covered.has(at)).toBe(false);
-              covered.add(at);
-            }
+      // Contiguous C, and a C with 7 spare columns per row and 5 spare elements per matrix.
+      const wide = { rowStride: s.n + 7, batchStride: s.m * (s.n + 7) + 5 };
+      for (const c of [undefined, wide]) {
+        const parts = splitMatmul(c === undefined ? s : { ...s, c }, 2);
+        expect(parts).toHaveLength(2);
+        const { rowStride, batchStride } = c ?? { rowStride: s.n, batchStride: s.m * s.n };
+        const covered: number[] = [];
+        for (const part of parts) {
+          expect(part.spec[axis]).toBeLessThan(s[axis]);
+          if (c !== undefined) expect(part.spec.c).toEqual(c);
+          for (let b = 0; b < part.spec.batch; b++)
+            for (let i = 0; i < part.spec.m; i++)
+              for (let j = 0; j < part.spec.n; j++)
+                covered.push(part.c + b * batchStride + i * rowStride + j);
+        }
+        const expected: number[] = [];
+        for (let b = 0; b < s.batch; b++)
+          for (let i = 0; i < s.m; i++)
+            for (let j = 0; j < s.n; j++) expected.push(b * batchStride + i * rowStride + j);
+        // Each element of C once.
+        expect(covered.sort((x, y) => x - y)).toEqual(expected);
       }
-      expect(covered.size).toBe(s.batch * s.m * s.n);
-    }
-  });
-
-  it("keeps a given layout of C: each part writes its block of the wider C", () => {
-    for (const [s, axis] of [
-      [spec(100, 20), "m"],
-      [spec(4, 100), "n"],
-      [spec(4, 4, 6), "batch"],
-    ] as const) {
-      // C has 7 spare columns per row and 5 spare elements per matrix.
-      const c = { rowStride: s.n + 7, batchStride: s.m * (s.n + 7) + 5 };
-      const parts = splitMatmul({ ...s, c }, 2);
-      expect(parts).toHaveLength(2);
-      const covered = new Set<number>();
-      for (const part of parts) {
-        expect(part.spec[axis]).toBeLessThan(s[axis]);
-        expect(part.spec.c).toEqual(c);
-        for (let b = 0; b < part.spec.batch; b++)
-          for (let i = 0; i < part.spec.m; i++)
-            for (let j = 0; j < part.spec.n; j++)
-              covered.add(part.c + b * c.batchStride + i * c.rowStride + j);
-      }
-      const expected = new Set<number>();
-      for (let b = 0; b < s.batch; b++)
-        for (let i = 0; i < s.m; i++)
-          for (let j = 0; j < s.n; j++) expected.add(b * c.batchStride + i * c.rowStride + j);
-      expect(covered).toEqual(expected);
     }
   });
 
@@ -264,33 +245,20 @@ describe("runKernelParallel", () => {
   trap.op("unreachable");
   const kernel = compileKernel(module.build());
 
-  it("runs each call once, on this thread and on workers", () => {
-    for (const threads of [2, 3, 2]) {
-      config({ threads });
-      const calls = Array.from({ length: 10 }, (_, i) => ({
-        name: "store",
-        args: [64 + 4 * i, 100 * threads + i],
-      }));
-      runKernelParallel("test", kernel, calls);
-      const memory = new Int32Array(kernelMemory().buffer, 64, 10);
-      expect(Array.from(memory)).toEqual(calls.map((c) => c.args[1]));
-    }
-  });
-
-  it("runs every call after workers were woken ahead of it, or woken for nothing", () => {
+  it("runs each call once, on this thread and on workers, woken ahead of it or not", () => {
     config({ threads: 1 });
     wakeWorkers(); // one thread: nothing to wake
-    for (const threads of [2, 3]) {
+    for (const threads of [2, 3, 2]) {
       config({ threads });
-      for (let round = 0; round < 5; round++) {
-        wakeWorkers();
-        wakeWorkers();
-        const calls = Array.from({ length: 6 }, (_, i) => ({
+      for (const [round, woken] of [false, true, true].entries()) {
+        // Woken twice: the second call finds them awake already.
+        if (woken) for (let k = 0; k < 2; k++) wakeWorkers();
+        const calls = Array.from({ length: 10 }, (_, i) => ({
           name: "store",
-          args: [64 + 4 * i, 1000 * round + i],
+          args: [64 + 4 * i, 100 * threads + 10 * round + i],
         }));
         runKernelParallel("test", kernel, calls);
-        const memory = new Int32Array(kernelMemory().buffer, 64, 6);
+        const memory = new Int32Array(kernelMemory().buffer, 64, 10);
         expect(Array.from(memory)).toEqual(calls.map((c) => c.args[1]));
       }
     }
