@@ -340,6 +340,15 @@ describe("constant folding", () => {
     expect(select_!.inputs[2]!.aval.toString()).toBe("f32[]");
     expect((add_!.inputs[1] as Literal).value).toBe(2);
     expect(mul_!.inputs[0]).toBe(twos);
+    // A predicate stays an array (the vector kernels read masks, not scalars).
+    const always = new Var(new AbstractValue([3], "bool"));
+    const masked = handBuilt(
+      [x],
+      (emit) => [emit(select, [always, x, lit(2)])],
+      [always],
+      [literalArray(1, new AbstractValue([3], "bool"))],
+    );
+    expect(foldConstants(masked)).toBe(masked);
     // Arrays that are not one repeated value stay arrays.
     const c = new Var(f32([3]));
     const other = handBuilt([x], (emit) => [emit(mul, [x, c])], [c], [np.array([2, 2, 3])]);
@@ -360,7 +369,13 @@ describe("simplify", () => {
       const scaled = emit(mul, [b, x]);
       // Only broadcasts as operands: the broadcast stays (something must have the shape).
       const both = emit(add, [b, zero]);
-      return [emit(select, [positive, scaled, zero]), both];
+      // A predicate stays an array (the vector kernels read masks, not scalars).
+      const always = emit(broadcastInDim, [lit(1, new AbstractValue([], "bool"))], {
+        shape: [2, 3],
+        broadcastDimensions: [],
+      });
+      const picked = emit(select, [always, scaled, x]);
+      return [emit(select, [positive, scaled, zero]), both, picked];
     });
     const result = checkedPass(simplify, program, [
       np.array([
@@ -373,7 +388,9 @@ describe("simplify", () => {
       result.equations.find((e) => e.primitive.name === name)!;
     expect(byName("gt").inputs[1]).toBeInstanceOf(Literal);
     expect(byName("mul").inputs[0]).toBe(s);
-    expect(byName("select").inputs[2]).toBeInstanceOf(Literal);
+    const [picked, first] = result.equations.filter((e) => e.primitive.name === "select");
+    expect(first!.inputs[2]).toBeInstanceOf(Literal);
+    expect(picked!.inputs[0]!.aval.ndim).toBe(2);
     expect(byName("add").inputs.every((a) => a.aval.ndim === 2)).toBe(true);
   });
 

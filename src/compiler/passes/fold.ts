@@ -27,8 +27,9 @@ function uniformValue(x: NDArray): number | undefined {
  */
 function literalizeUniform(eq: Equation, values: ReadonlyMap<Var, NDArray>): Equation {
   if (!isElementwise(eq)) return eq;
+  // Not predicates: select's mask stays an array, as the vector kernels read masks.
   const uniform = eq.inputs.map((a) => {
-    const value = a instanceof Var ? values.get(a) : undefined;
+    const value = a instanceof Var && a.aval.dtype !== "bool" ? values.get(a) : undefined;
     return value === undefined ? undefined : uniformValue(value);
   });
   const keeps = eq.inputs.some((a, i) => a.aval.ndim > 0 && uniform[i] === undefined);

@@ -96,12 +96,15 @@ const rules: Rule[] = [
     };
     return new Equation(inner.primitive, [b!, a!], eq.outputs, params, eq.source);
   },
-  // op(…, broadcast_in_dim(s), …) → op(…, s, …) for a scalar s, beside a full-shape operand.
+  // op(…, broadcast_in_dim(s), …) → op(…, s, …) for a scalar s, beside a full-shape operand
+  // (not a predicate: select's mask stays an array, as the vector kernels read masks).
   (eq, definition) => {
     if (!isElementwise(eq)) return undefined;
     const scalars = eq.inputs.map((a) => {
       const inner = definition(a);
-      return inner?.primitive.name === "broadcast_in_dim" && inner.inputs[0]!.aval.ndim === 0
+      return inner?.primitive.name === "broadcast_in_dim" &&
+        inner.inputs[0]!.aval.ndim === 0 &&
+        a.aval.dtype !== "bool"
         ? inner.inputs[0]!
         : undefined;
     });
