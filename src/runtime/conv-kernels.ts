@@ -10,7 +10,10 @@
  *
  * The rows of a block of the column matrix are laid out by one WebAssembly call per range of
  * rows (`block`, a loop over `rows` calls reading a descriptor), the ranges split over the
- * threads like any other kernel.
+ * threads like any other kernel. Where the output is as wide as the input and the stride is 1
+ * ("same" convolutions, and the kernel gradients whose window is a whole image), a row's values
+ * for one image are one contiguous run of the image, copied at once, with its padding columns
+ * zeroed afterwards; otherwise each output row is a run of its own.
  *
  * The column matrix is built and multiplied a block of examples at a time (`columnBlockBytes`,
  * 512 KB): the block is still in cache when the product packs it, and kernel memory, which never
@@ -151,53 +154,148 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
       });
     });
   };
+  // One run per plane where the output rows continue each other in the source (stride 1, as
+  // wide as the image: "same" convolutions, and the kernel gradients whose window is a whole
+  // image): output element j then reads base + j·item, so the rows whose input row exists are
+  // one copy, then their padding columns are zeroed (they read the neighbouring rows' ends).
+  const first = f.addLocal("i32", "first");
+  const last = f.addLocal("i32", "last");
+  const fast = f.addLocal("i32", "fast");
+  f.localGet(p.strideH).i32Const(1).i32Eq();
+  f.localGet(p.strideW).i32Const(1).i32Eq().i32And();
+  f.localGet(p.outW).i32Const(item).i32Mul().localGet(p.rowBytes).i32Eq().i32And();
+  f.localGet(p.lo).localGet(p.hi).i32LtS().i32And();
+  f.localSet(fast);
+  // Output rows [first, last) have an input row: first = clamp(−shiftH), last = clamp(H − shiftH).
+  const clamp = (value: () => void, low: () => void, target: number): void => {
+    value();
+    low();
+    value();
+    low();
+    f.i32GtS().select().localSet(target);
+    f.localGet(target).localGet(p.outH).localGet(target).localGet(p.outH).i32LtS().select();
+    f.localSet(target);
+  };
+  clamp(
+    () => f.i32Const(0).localGet(p.shiftH).i32Sub(),
+    () => f.i32Const(0),
+    first,
+  );
+  clamp(
+    () => f.localGet(p.H).localGet(p.shiftH).i32Sub(),
+    () => f.localGet(first),
+    last,
+  );
+  f.localGet(first).localGet(last).i32LtS().localGet(fast).i32And().localSet(fast);
+  /** Bytes from the start of a plane's output to output row `row` (a local), column `column`. */
+  const offsetOf = (row: number, column: () => void): void => {
+    f.localGet(row).localGet(p.outW).i32Mul();
+    column();
+    f.i32Add().i32Const(item).i32Mul();
+  };
   f.i32Const(0).localSet(plane);
-  forRange(plane, p.count, () => {
-    f.i32Const(0).localSet(oh);
-    forRange(oh, p.outH, () => {
-      f.localGet(oh).localGet(p.strideH).i32Mul().localGet(p.shiftH).i32Add().localSet(ih);
-      f.localGet(ih).i32Const(0).i32LtS().localGet(ih).localGet(p.H).i32GeS().i32Or();
-      f.if(
-        () =>
-          zeros(
-            () => f.localGet(p.dst),
-            () => f.localGet(p.outW),
-          ),
-        () => {
-          // from = src + ih·rowBytes + srcW + lo·step
-          f.localGet(p.src).localGet(ih).localGet(p.rowBytes).i32Mul().i32Add();
-          f.localGet(p.srcW).i32Add().localGet(p.lo).localGet(step).i32Mul().i32Add();
-          f.localSet(from);
-          zeros(
-            () => f.localGet(p.dst),
-            () => f.localGet(p.lo),
-          );
-          f.localGet(p.strideW).i32Const(1).i32Eq();
-          f.if(
-            () => {
-              f.localGet(p.hi).localGet(p.lo).i32Sub().i32Const(item).i32Mul().localSet(bytes);
-              copy(() => f.localGet(p.dst).localGet(p.lo).i32Const(item).i32Mul().i32Add());
-            },
-            () => {
-              f.localGet(p.lo).localSet(ow);
-              forRange(ow, p.hi, () => {
-                f.localGet(p.dst).localGet(ow).i32Const(item).i32Mul().i32Add();
-                f.localGet(from);
-                copyElement(f, item);
-                f.localGet(from).localGet(step).i32Add().localSet(from);
-              });
-            },
-          );
-          zeros(
-            () => f.localGet(p.dst).localGet(p.hi).i32Const(item).i32Mul().i32Add(),
-            () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
-          );
-        },
+  f.localGet(fast);
+  f.if(() =>
+    forRange(plane, p.count, () => {
+      zeros(
+        () => f.localGet(p.dst),
+        () => f.localGet(first).localGet(p.outW).i32Mul(),
       );
-      f.localGet(p.dst).localGet(p.outW).i32Const(item).i32Mul().i32Add().localSet(p.dst);
-    });
-    f.localGet(p.src).localGet(p.srcStep).i32Add().localSet(p.src);
-  });
+      // from = src + shiftH·rowBytes + srcW + (first·outW + lo)·item; bytes up to (last − 1, hi).
+      f.localGet(p.src).localGet(p.shiftH).localGet(p.rowBytes).i32Mul().i32Add();
+      f.localGet(p.srcW).i32Add();
+      offsetOf(first, () => f.localGet(p.lo));
+      f.i32Add().localSet(from);
+      f.localGet(last).i32Const(1).i32Sub().localSet(oh);
+      offsetOf(oh, () => f.localGet(p.hi));
+      offsetOf(first, () => f.localGet(p.lo));
+      f.i32Sub().localSet(bytes);
+      copy(() => {
+        f.localGet(p.dst);
+        offsetOf(first, () => f.localGet(p.lo));
+        f.i32Add();
+      });
+      f.localGet(first).localSet(oh);
+      forRange(oh, last, () => {
+        zeros(
+          () => {
+            f.localGet(p.dst);
+            offsetOf(oh, () => f.i32Const(0));
+            f.i32Add();
+          },
+          () => f.localGet(p.lo),
+        );
+        zeros(
+          () => {
+            f.localGet(p.dst);
+            offsetOf(oh, () => f.localGet(p.hi));
+            f.i32Add();
+          },
+          () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
+        );
+      });
+      zeros(
+        () => {
+          f.localGet(p.dst);
+          offsetOf(last, () => f.i32Const(0));
+          f.i32Add();
+        },
+        () => f.localGet(p.outH).localGet(last).i32Sub().localGet(p.outW).i32Mul(),
+      );
+      f.localGet(p.dst).localGet(p.outH).localGet(p.outW).i32Mul().i32Const(item).i32Mul();
+      f.i32Add().localSet(p.dst);
+      f.localGet(p.src).localGet(p.srcStep).i32Add().localSet(p.src);
+    }),
+  );
+  f.localGet(fast).i32Eqz();
+  f.if(() =>
+    forRange(plane, p.count, () => {
+      f.i32Const(0).localSet(oh);
+      forRange(oh, p.outH, () => {
+        f.localGet(oh).localGet(p.strideH).i32Mul().localGet(p.shiftH).i32Add().localSet(ih);
+        f.localGet(ih).i32Const(0).i32LtS().localGet(ih).localGet(p.H).i32GeS().i32Or();
+        f.if(
+          () =>
+            zeros(
+              () => f.localGet(p.dst),
+              () => f.localGet(p.outW),
+            ),
+          () => {
+            // from = src + ih·rowBytes + srcW + lo·step
+            f.localGet(p.src).localGet(ih).localGet(p.rowBytes).i32Mul().i32Add();
+            f.localGet(p.srcW).i32Add().localGet(p.lo).localGet(step).i32Mul().i32Add();
+            f.localSet(from);
+            zeros(
+              () => f.localGet(p.dst),
+              () => f.localGet(p.lo),
+            );
+            f.localGet(p.strideW).i32Const(1).i32Eq();
+            f.if(
+              () => {
+                f.localGet(p.hi).localGet(p.lo).i32Sub().i32Const(item).i32Mul().localSet(bytes);
+                copy(() => f.localGet(p.dst).localGet(p.lo).i32Const(item).i32Mul().i32Add());
+              },
+              () => {
+                f.localGet(p.lo).localSet(ow);
+                forRange(ow, p.hi, () => {
+                  f.localGet(p.dst).localGet(ow).i32Const(item).i32Mul().i32Add();
+                  f.localGet(from);
+                  copyElement(f, item);
+                  f.localGet(from).localGet(step).i32Add().localSet(from);
+                });
+              },
+            );
+            zeros(
+              () => f.localGet(p.dst).localGet(p.hi).i32Const(item).i32Mul().i32Add(),
+              () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
+            );
+          },
+        );
+        f.localGet(p.dst).localGet(p.outW).i32Const(item).i32Mul().i32Add().localSet(p.dst);
+      });
+      f.localGet(p.src).localGet(p.srcStep).i32Add().localSet(p.src);
+    }),
+  );
   emitBlock(module, f);
   kernel = compileKernel(module.build({ names: false }));
   kernels.set(dtype, kernel);

@@ -141,6 +141,47 @@ const cases: [string, Case][] = [
   ],
   ["1-d", { lhs: [8, 6, 100], rhs: [10, 6, 5], strides: [2], padding: [[2, 2]] }],
   ["1-d, wide kernel", { lhs: [8, 16, 40], rhs: [6, 16, 30] }],
+  // Stride 1 with the output as wide as the input: a plane's rows are one run (then the
+  // padding columns are zeroed), in either layout.
+  [
+    "2-d, same size, 5×5, uneven padding",
+    {
+      lhs: [6, 5, 13, 11],
+      rhs: [7, 5, 5, 5],
+      padding: [
+        [4, 0],
+        [1, 3],
+      ],
+    },
+  ],
+  [
+    "2-d, same size, dilation 2",
+    {
+      lhs: [4, 6, 12, 12],
+      rhs: [8, 6, 3, 3],
+      rhsDilation: [2, 2],
+      padding: [
+        [2, 2],
+        [2, 2],
+      ],
+    },
+  ],
+  [
+    "2-d, kernel as wide as the input (a kernel gradient's layout)",
+    {
+      lhs: [6, 16, 12, 12],
+      rhs: [4, 16, 12, 12],
+      padding: [
+        [1, 1],
+        [2, 1],
+      ],
+    },
+  ],
+  ["1-d, same size", { lhs: [8, 6, 100], rhs: [10, 6, 5], padding: [[2, 2]] }],
+  [
+    "1-d, same size, taps wholly in the padding",
+    { lhs: [16, 16, 8], rhs: [16, 16, 17], padding: [[8, 8]] },
+  ],
 ];
 
 describe("WebAssembly convolution = the definition", () => {
