@@ -55,5 +55,6 @@ import "./runtime/unary-kernels.js";
 import "./runtime/binary-kernels.js";
 import "./runtime/reduce-kernels.js";
 import "./runtime/conv-kernels.js";
+import "./runtime/window-kernels.js";
 export { config } from "./runtime/config.js";
 export type { RuntimeConfig } from "./runtime/config.js";

@@ -1,11 +1,13 @@
 /**
  * Pooling over the trailing spatial axes: `maxPool`, `avgPool`, and the layers `MaxPool1d`,
  * `MaxPool2d`, `AvgPool1d`, `AvgPool2d` (PyTorch's arguments and defaults: the stride defaults to
- * the window size). A window's taps are strided slices of the padded input combined elementwise,
- * so pooling differentiates, batches and fuses like any other elementwise code.
+ * the window size). Both are `lax.reduceWindow`: max pooling is one primitive whose gradient
+ * goes to each window's (first) maximum in one pass; average pooling sums strided slices of the
+ * zero-padded input, which fuse like any other elementwise code.
  */
 import type { NDArray } from "../core/array.js";
 import { ShapeError, ValueError } from "../core/errors.js";
+import * as lax from "../lax/index.js";
 import * as np from "../numpy/index.js";
 import { Module } from "./module.js";
 
@@ -94,29 +96,17 @@ function geometry(
   return { window, stride, padding, out };
 }
 
-/** The window taps of padded `x`: one strided slice per window position, each `[..., out]`. */
-function taps(x: NDArray, g: Geometry, fill: number): NDArray[] {
-  const spatial = g.window.length;
-  const lead = x.ndim - spatial;
-  const padded = g.padding.some((p) => p > 0)
-    ? np.pad(
-        x,
-        x.shape.map((_, a) => (a < lead ? [0, 0] : [g.padding[a - lead]!, g.padding[a - lead]!])),
-        { constantValues: fill },
-      )
-    : x;
-  const offsets: number[][] = [[]];
-  for (const w of g.window) {
-    const next: number[][] = [];
-    for (const o of offsets) for (let k = 0; k < w; k++) next.push([...o, k]);
-    offsets.splice(0, offsets.length, ...next);
-  }
-  return offsets.map((o) =>
-    padded.get(
-      np.ellipsis,
-      ...o.map((k, i) => np.slice(k, k + g.stride[i]! * (g.out[i]! - 1) + 1, g.stride[i]!)),
-    ),
-  );
+/** `lax.reduceWindow` over the trailing spatial axes (windows of 1 on the leading ones). */
+function poolWindows(x: NDArray, g: Geometry, computation: "max" | "sum"): NDArray {
+  const lead = x.ndim - g.window.length;
+  const ones = new Array<number>(lead).fill(1);
+  return lax.reduceWindow(x, computation, [...ones, ...g.window], {
+    strides: [...ones, ...g.stride],
+    padding: [
+      ...ones.map((): [number, number] => [0, 0]),
+      ...g.padding.map((p): [number, number] => [p, p]),
+    ],
+  });
 }
 
 /**
@@ -133,8 +123,7 @@ export function maxPool(
   options: PoolOptions = {},
 ): NDArray {
   const g = geometry("nn.maxPool", x, windowShape, windowShape.length, options);
-  const lowest = { float32: -Infinity, float64: -Infinity, int32: -(2 ** 31), uint32: 0, bool: 0 };
-  return taps(x, g, lowest[x.dtype]).reduce((a, b) => np.maximum(a, b));
+  return poolWindows(x, g, "max");
 }
 
 /**
@@ -152,11 +141,11 @@ export function avgPool(
 ): NDArray {
   const spatial = windowShape.length;
   const g = geometry("nn.avgPool", x, windowShape, spatial, options);
-  const sum = taps(x, g, 0).reduce((a, b) => np.add(a, b));
+  const sum = poolWindows(x, g, "sum");
   if (options.countIncludePad ?? true) return sum.div(g.window.reduce((n, w) => n * w, 1));
   // Elements per window: the same pooling of ones over the unpadded spatial shape.
   const ones = np.ones(x.shape.slice(x.ndim - spatial), { dtype: x.dtype });
-  const counts = taps(ones, g, 0).reduce((a, b) => np.add(a, b));
+  const counts = poolWindows(ones, g, "sum");
   return sum.div(counts);
 }
 

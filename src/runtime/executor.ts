@@ -30,6 +30,8 @@ import { placeArrayIn } from "./gather-kernels.js";
 import { planArena } from "./arena.js";
 import { fastConv } from "./conv-kernels.js";
 import { padInto } from "./pad-kernels.js";
+import { windowsInto } from "./window-kernels.js";
+import type { WindowMode, WindowParams } from "../primitives/window.js";
 import type { PadConfig } from "../primitives/structural.js";
 import type { ConvParams } from "../primitives/conv.js";
 import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
@@ -290,6 +292,32 @@ function padStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
   });
 }
 
+/** Window primitives (max pooling and its derivatives) and what each does with its windows. */
+const windowModes: Record<string, WindowMode> = {
+  reduce_window_max: "max",
+  select_and_gather_add: "gather",
+  select_and_scatter_add: "scatter",
+};
+
+/** Whether a kernel is one float32 window primitive (which can write into the arena). */
+const isWindow = (kernel: Kernel): boolean =>
+  kernel.kind === "single" &&
+  windowModes[kernel.equations[0]!.primitive.name] !== undefined &&
+  kernel.equations[0]!.outputs[0]!.aval.dtype === "float32";
+
+/** A window primitive, written straight into its arena slot. */
+function windowStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
+  const eq = kernel.equations[0]!;
+  const mode = windowModes[eq.primitive.name]!;
+  return placedStep(kernel, arena, owned, (env, address) => {
+    const inputs = eq.inputs.map((a) => env.get(a as Var));
+    if (inputs.includes(undefined) || address === undefined) return undefined;
+    // reduce_window_max(x); select_and_*(other, x).
+    const [x, other] = inputs.length === 1 ? [inputs[0]!] : [inputs[1]!, inputs[0]!];
+    return windowsInto(mode, x, other, eq.params as WindowParams, address);
+  });
+}
+
 const isPad = (kernel: Kernel): boolean =>
   kernel.kind === "single" && kernel.equations[0]!.primitive.name === "pad";
 
@@ -415,6 +443,7 @@ export function instantiate(
     if (k.kind === "matmul" || isProduct(k)) return matmulStep(k, arena, owned);
     if (isConv(k)) return convStep(k, arena, owned);
     if (isPad(k) && arena.offsets.size > 0) return padStep(k, arena, owned);
+    if (isWindow(k) && arena.offsets.size > 0) return windowStep(k, arena, owned);
     if (subprograms !== undefined && controlFlow.has(k.equations[0]!.primitive.name))
       return controlStep(k, subprograms);
     const code = fused.get(k);
@@ -465,7 +494,7 @@ export function instantiate(
 
 /** Kernels that read their operands from kernel memory. */
 const readsKernelMemory = (k: Kernel, wasm: ReadonlyMap<Kernel, WasmStep>): boolean =>
-  wasm.has(k) || isProduct(k) || isConv(k) || isPad(k);
+  wasm.has(k) || isProduct(k) || isConv(k) || isPad(k) || isWindow(k);
 
 /** Inputs staged smaller than this are left where they are (copying them costs little). */
 const minimumStagedBytes = 16 * 1024;
@@ -497,7 +526,7 @@ function arenaOutputs(kernel: Kernel, compiled: WasmStep | undefined): Map<Var, 
       outputs.map((v) => [v, bytes(v, v === reduction?.output ? reduction.blocks : undefined)]),
     );
   }
-  if (isProduct(kernel) || isConv(kernel) || isPad(kernel)) {
+  if (isProduct(kernel) || isConv(kernel) || isPad(kernel) || isWindow(kernel)) {
     const out = kernel.equations[kernel.equations.length - 1]!.outputs[0]!;
     return new Map([[out, bytes(out)]]);
   }

@@ -286,7 +286,7 @@ const longRowBytes = 512;
 export function placeArrayIn(x: ConcreteArray, offset: number, spare: number): number {
   const address = residentAddress(x);
   if (address !== undefined) return address;
-  if (x.size >= minimumElements && gather(x, offset, spare)) return offset;
+  if (!x.isContiguous && x.size >= minimumElements && gather(x, offset, spare)) return offset;
   copyArrayIn(x, offset);
   return offset;
 }
