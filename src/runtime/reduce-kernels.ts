@@ -112,7 +112,9 @@ const sumKernels = new Map<string, KernelModule>();
  * `sums(src, acc, d0…d3, a0…a3)`: for every element of the contiguous `d0×…×d3` input in
  * row-major order, `acc[i0·a0 + … + i3·a3] += x` in float64 (byte strides into the
  * accumulators; 0 on summed axes) — the order and precision of the JavaScript loop. Where the
- * innermost axis is summed, its run is added in a register, one element after another.
+ * innermost axis is summed, its run is added in a register, one element after another, and two
+ * runs bound for different accumulators (a bias gradient's channels) side by side in the lanes
+ * of a float64x2 — the same order for each sum, twice the additions in flight.
  */
 function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
   let kernel = sumKernels.get(dtype);
@@ -130,6 +132,14 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
   const pointers = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `p${a}`));
   const counters = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `i${a}`));
   const sum = f.addLocal("f64", "sum");
+  const pair = f.addLocal("v128", "pair");
+  const next = f.addLocal("i32", "next");
+  /** Pushes the element at `address` (a local) as float64. */
+  const loadAt = (address: number): void => {
+    f.localGet(address);
+    if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
+    else f.memoryOp("f64.load", 0, 8);
+  };
   const loadX = (): void => {
     f.localGet(src);
     if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
@@ -143,27 +153,71 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
       loadX();
       f.op("f64.add").memoryOp("f64.store", 0, 8);
     } else if (axis === maxRank - 2) {
-      // A summed innermost axis: its run accumulates in a register.
+      // A summed innermost axis: its run accumulates in a register. Where the next run goes to
+      // another accumulator, the two runs add side by side in the lanes of a float64x2 (each
+      // still in input order): two dependency chains instead of one.
+      const [inner, count, stride] = [axis + 1, 2 + axis, 2 + maxRank + axis];
       f.localGet(2 + 2 * maxRank - 1).i32Eqz();
+      f.localGet(stride).i32Const(0).i32Ne().i32And();
+      f.localGet(counters[axis]!).i32Const(1).i32Add().localGet(count).i32LtU().i32And();
       f.if(
         () => {
-          f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).localSet(sum);
-          f.i32Const(0).localSet(counters[axis + 1]!);
-          f.loop((inner) => {
-            f.localGet(sum);
-            loadX();
-            f.op("f64.add").localSet(sum);
-            f.localGet(counters[axis + 1]!)
-              .i32Const(1)
-              .i32Add()
-              .localTee(counters[axis + 1]!);
-            f.localGet(2 + axis + 1)
+          // pair = (acc[p], acc[p + stride]); next = the second run's first element.
+          f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).op("f64x2.splat");
+          f.localGet(pointers[axis]!).localGet(stride).i32Add().memoryOp("f64.load", 0, 8);
+          f.laneOp("f64x2.replace_lane", 1).localSet(pair);
+          f.localGet(src)
+            .localGet(2 + inner)
+            .i32Const(item)
+            .i32Mul()
+            .i32Add()
+            .localSet(next);
+          f.i32Const(0).localSet(counters[inner]!);
+          f.loop((again) => {
+            f.localGet(pair);
+            loadAt(src);
+            f.op("f64x2.splat");
+            loadAt(next);
+            f.laneOp("f64x2.replace_lane", 1).op("f64x2.add").localSet(pair);
+            f.localGet(src).i32Const(item).i32Add().localSet(src);
+            f.localGet(next).i32Const(item).i32Add().localSet(next);
+            f.localGet(counters[inner]!).i32Const(1).i32Add().localTee(counters[inner]!);
+            f.localGet(2 + inner)
               .i32LtU()
-              .brIf(inner);
+              .brIf(again);
           });
-          f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
+          f.localGet(pointers[axis]!).localGet(pair).laneOp("f64x2.extract_lane", 0);
+          f.memoryOp("f64.store", 0, 8);
+          f.localGet(pointers[axis]!).localGet(stride).i32Add();
+          f.localGet(pair).laneOp("f64x2.extract_lane", 1).memoryOp("f64.store", 0, 8);
+          // The second run is done: src past it, and this axis one step further.
+          f.localGet(next).localSet(src);
+          f.localGet(pointers[axis]!).localGet(stride).i32Add().localSet(pointers[axis]!);
+          f.localGet(counters[axis]!).i32Const(1).i32Add().localSet(counters[axis]!);
         },
-        () => descend(),
+        () => {
+          f.localGet(2 + 2 * maxRank - 1).i32Eqz();
+          f.if(
+            () => {
+              f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).localSet(sum);
+              f.i32Const(0).localSet(counters[axis + 1]!);
+              f.loop((inner) => {
+                f.localGet(sum);
+                loadX();
+                f.op("f64.add").localSet(sum);
+                f.localGet(counters[axis + 1]!)
+                  .i32Const(1)
+                  .i32Add()
+                  .localTee(counters[axis + 1]!);
+                f.localGet(2 + axis + 1)
+                  .i32LtU()
+                  .brIf(inner);
+              });
+              f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
+            },
+            () => descend(),
+          );
+        },
       );
     } else {
       descend();
