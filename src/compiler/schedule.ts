@@ -95,9 +95,16 @@ export function isElementwise(eq: Equation): boolean {
 
 const bytesOf = (aval: AbstractValue): number => aval.size * itemSize(aval.dtype);
 
+const windowPrimitives = new Set([
+  "reduce_window_max",
+  "select_and_gather_add",
+  "select_and_scatter_add",
+]);
+
 /**
  * FLOPs of one equation: one per output element for elementwise work; 2mnk for contractions
- * (convolutions: 2 × outputs × kernel taps per output).
+ * (convolutions: 2 × outputs × kernel taps per output); one comparison per window element for
+ * max pooling and its derivatives.
  */
 export function equationFlops(eq: Equation): number {
   const name = eq.primitive.name;
@@ -113,6 +120,13 @@ export function equationFlops(eq: Equation): number {
     const kernel = eq.inputs[1]!.aval.shape;
     const taps = kernel.slice(1).reduce((n, d) => n * d, 1);
     return 2 * eq.outputs[0]!.aval.size * taps;
+  }
+  if (windowPrimitives.has(name)) {
+    // A comparison per window element; the scatter also adds once per window.
+    const { windowDimensions } = eq.params as { windowDimensions: readonly number[] };
+    const windows = (name === "select_and_scatter_add" ? eq.inputs[0]! : eq.outputs[0]!).aval.size;
+    const taps = windowDimensions.reduce((n, d) => n * d, 1);
+    return windows * (taps + (name === "select_and_scatter_add" ? 1 : 0));
   }
   if (name.startsWith("reduce_") || name.startsWith("cum") || name.startsWith("arg")) {
     return eq.inputs[0]!.aval.size;

@@ -222,6 +222,20 @@ describe("reduceWindow max and its derivatives = the definition", () => {
   });
 });
 
+describe("reduceWindow under jit", () => {
+  it("reports one kernel per window primitive, with a comparison per window element", () => {
+    const f = (y: NDArray): NDArray => nn.maxPool(y, [2, 2]).sum();
+    const x = random([4, 3, 8, 8], 2).astype("float32");
+    const forward = jit(f).lower(x).compile().costAnalysis();
+    // 4·3·4·4 windows of 4 elements, then the sum's 192 additions.
+    expect(forward.flops).toBe(4 * 3 * 4 * 4 * 4 + 192);
+    expect(String(jit(f).lower(x).report())).toMatch(/reduce_window_max\s+-\s+768/);
+    // The gradient needs no maximum: one scatter of the (constant) cotangent.
+    const report = String(jit(grad(f)).lower(x).report());
+    expect(report).toMatch(/kernel0_select_and_scatter_add\s+select_and_scatter_add\s+-\s+960/);
+  });
+});
+
 describe("reduceWindow min and sum", () => {
   it("min is the max of the negation; integers flip by bitwise not", () => {
     const x = random([3, 10, 9], 11).astype("float32");
