@@ -33,6 +33,7 @@ import { matmulKernel, minimumParallelWork, type CompiledMatmul } from "./matmul
 import { useFusedMultiplyAdd } from "./config.js";
 import { loopParts, splitRange, threadCount, wakeWorkers, type KernelModule } from "./threads.js";
 import {
+  addI32Function,
   compileKernel,
   memoryView,
   kernelModuleBuilder,
@@ -79,32 +80,27 @@ function kernelFor(dtype: "float32" | "float64"): KernelModule {
   if (kernel !== undefined) return kernel;
   const item = dtype === "float32" ? 4 : 8;
   const module = kernelModuleBuilder();
-  const names = [
-    "src",
-    "dst",
-    "count",
-    "srcStep",
-    "outH",
-    "strideH",
-    "shiftH",
-    "H",
-    "rowBytes",
-    "outW",
-    "lo",
-    "hi",
-    "srcW",
-    "strideW",
-  ] as const;
-  const f = module.addFunction("rows", {
-    params: names.map(() => "i32" as const),
-    paramNames: [...names],
-    export: true,
-    comment: `im2col rows of a ${dtype} input`,
-  });
-  const p = Object.fromEntries(names.map((n, i) => [n, i])) as Record<
-    (typeof names)[number],
-    number
-  >;
+  const { f, p } = addI32Function(
+    module,
+    "rows",
+    [
+      "src",
+      "dst",
+      "count",
+      "srcStep",
+      "outH",
+      "strideH",
+      "shiftH",
+      "H",
+      "rowBytes",
+      "outW",
+      "lo",
+      "hi",
+      "srcW",
+      "strideW",
+    ],
+    `im2col rows of a ${dtype} input`,
+  );
   const plane = f.addLocal("i32", "plane");
   const oh = f.addLocal("i32", "oh");
   const ih = f.addLocal("i32", "ih");

@@ -6,6 +6,7 @@
  */
 import { allocateUninitialized, type DType, type TypedArray } from "../core/dtype.js";
 import { ModuleBuilder } from "../compiler/wasm/module.js";
+import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { copyStrided } from "./strided.js";
 import {
@@ -39,6 +40,26 @@ export function kernelModuleBuilder(): ModuleBuilder {
   const module = new ModuleBuilder();
   module.importMemory(threadsSupported ? { minPages: 1, maxPages, shared: true } : { minPages: 1 });
   return module;
+}
+
+/**
+ * Adds an exported function of i32 parameters named `names` (byte addresses, counts, strides)
+ * to `module`; returns it and each parameter's local index by name.
+ */
+export function addI32Function<const N extends string>(
+  module: ModuleBuilder,
+  name: string,
+  names: readonly N[],
+  comment: string,
+): { f: FunctionBuilder; p: Record<N, number> } {
+  const f = module.addFunction(name, {
+    params: names.map(() => "i32" as const),
+    paramNames: [...names],
+    export: true,
+    comment,
+  });
+  const p = Object.fromEntries(names.map((n, i) => [n, i])) as Record<N, number>;
+  return { f, p };
 }
 
 /** Grows the memory to at least `bytes`. Views of the old buffer are invalid afterwards. */

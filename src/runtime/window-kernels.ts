@@ -22,6 +22,7 @@ import type { TypedArray } from "../core/dtype.js";
 import { placeArrayIn, zeroFill } from "./gather-kernels.js";
 import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
 import {
+  addI32Function,
   compileKernel,
   copyIn,
   kernelModuleBuilder,
@@ -56,17 +57,12 @@ function windowKernel(mode: WindowMode, step: number, deltas: Int32Array): Kerne
   const cached = kernels.get(key);
   if (cached !== undefined) return cached;
   const module = kernelModuleBuilder();
-  const names = ["src", "other", "entries", "first", "last", "n", "step", "dst"] as const;
-  const f = module.addFunction("windows", {
-    params: names.map(() => "i32" as const),
-    paramNames: [...names],
-    export: true,
-    comment: `${mode} over windows of rows of a float32 array (offsets ${deltas.join(", ")})`,
-  });
-  const p = Object.fromEntries(names.map((n, i) => [n, i])) as Record<
-    (typeof names)[number],
-    number
-  >;
+  const { f, p } = addI32Function(
+    module,
+    "windows",
+    ["src", "other", "entries", "first", "last", "n", "step", "dst"],
+    `${mode} over windows of rows of a float32 array (offsets ${deltas.join(", ")})`,
+  );
   const r = f.addLocal("i32", "r");
   const j = f.addLocal("i32", "j");
   const base = f.addLocal("i32", "base");
