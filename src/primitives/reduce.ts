@@ -72,6 +72,8 @@ interface ReduceSpec {
   sweep?: { dtype?: DType; range?: readonly [number, number]; empty: boolean };
   /** The output tangent from input, output, input tangent and axes; `null`: zero derivative. */
   jvp: ((x: NDArray, out: NDArray, t: NDArray, axes: readonly number[]) => NDArray) | null;
+  /** A faster path for some inputs (WebAssembly), computing the same values. */
+  fast?: (x: ConcreteArray, axes: readonly number[]) => ConcreteArray | undefined;
 }
 
 /** `out` (reduced over `axes`) broadcast back to the shape of `x`. */
@@ -145,7 +147,10 @@ function reduction(spec: ReduceSpec): Primitive<AxesParams> {
       const out = bind1(primitive, [ops.moveAxis(x!, axis!, 0)], { axes: shiftAxes(axes, 0) });
       return [[out], [0]];
     },
-    impl: (inputs, { axes }) => [reduceConcrete(concrete(inputs)[0]!, axes, spec.init, spec.step)],
+    impl(inputs, { axes }) {
+      const x = concrete(inputs)[0]!;
+      return [spec.fast?.(x, axes) ?? reduceConcrete(x, axes, spec.init, spec.step)];
+    },
   });
   return primitive;
 }
@@ -159,6 +164,22 @@ const nanMin = (a: number, x: number): number => (a !== a || x !== x ? NaN : x <
  */
 type FastReduceSum = (x: ConcreteArray, axes: readonly number[]) => ConcreteArray | undefined;
 let fastReduceSum: FastReduceSum | undefined;
+
+/**
+ * A faster `reduce_max` / `reduce_min` for the cases it takes (float arrays, on WebAssembly),
+ * installed by the runtime; `undefined` for the rest. The same order and NaN rule as `nanMax`.
+ */
+type FastReduceExtremum = (
+  op: "max" | "min",
+  x: ConcreteArray,
+  axes: readonly number[],
+) => ConcreteArray | undefined;
+let fastReduceExtremum: FastReduceExtremum | undefined;
+
+/** Installs the fast `reduce_max` / `reduce_min` (called once by the runtime). @internal */
+export function installFastReduceExtremum(f: FastReduceExtremum): void {
+  fastReduceExtremum = f;
+}
 
 /** Installs the fast `reduce_sum` (called once by the runtime). @internal */
 export function installFastReduceSum(f: FastReduceSum): void {
@@ -215,6 +236,7 @@ export const reduceMax = reduction({
   init: -Infinity,
   step: nanMax,
   jvp: (x, out, t, axes) => extremumJvp(x, out, t, axes),
+  fast: (x, axes) => fastReduceExtremum?.("max", x, axes),
 });
 /** Minimum over axes; NaN propagates; the identity of an empty reduction is +inf. */
 export const reduceMin = reduction({
@@ -223,6 +245,7 @@ export const reduceMin = reduction({
   init: Infinity,
   step: nanMin,
   jvp: (x, out, t, axes) => extremumJvp(x, out, t, axes),
+  fast: (x, axes) => fastReduceExtremum?.("min", x, axes),
 });
 export const reduceAnd = reduction({
   name: "reduce_and",

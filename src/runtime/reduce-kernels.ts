@@ -1,10 +1,12 @@
 /**
- * Eager `reduce_sum` over leading axes (column sums, as bias gradients are) of float arrays on a
- * WebAssembly kernel: two columns at a time in float64 lanes, each summed from the first row to
- * the last — the order and precision of the JavaScript loop, so the results are the same bit for
- * bit, without first transposing the input.
+ * Eager `reduce_sum`, `reduce_max` and `reduce_min` of float arrays on WebAssembly kernels, in
+ * the order and precision of the JavaScript loop (each output accumulated in float64 from its
+ * first element to its last; maxima and minima propagate NaN as it does), so the results are the
+ * same bit for bit: sums over leading axes (column sums, as bias gradients are) two columns at a
+ * time in float64 lanes, without first transposing the input; any axes on a loop nest whose
+ * innermost runs go two at a time (two runs, or two neighbouring accumulators, per float64x2).
  */
-import { installFastReduceSum } from "../primitives/reduce.js";
+import { installFastReduceExtremum, installFastReduceSum } from "../primitives/reduce.js";
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import type { KernelModule } from "./threads.js";
@@ -108,6 +110,9 @@ function loadPair(f: FunctionBuilder, f32: boolean): void {
 
 const sumKernels = new Map<string, KernelModule>();
 
+/** What the accumulating kernels do: add, or keep the larger / smaller (NaN propagating). */
+export type Accumulation = "sum" | "max" | "min";
+
 /**
  * `sums(src, acc, d0…d3, a0…a3)`: for every element of the contiguous `d0×…×d3` input in
  * row-major order, `acc[i0·a0 + … + i3·a3] += x` in float64 (byte strides into the
@@ -116,8 +121,9 @@ const sumKernels = new Map<string, KernelModule>();
  * runs bound for different accumulators (a bias gradient's channels) side by side in the lanes
  * of a float64x2 — the same order for each sum, twice the additions in flight.
  */
-function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
-  let kernel = sumKernels.get(dtype);
+function sumKernelFor(dtype: "float32" | "float64", op: Accumulation = "sum"): KernelModule {
+  const key = `${dtype}:${op}`;
+  let kernel = sumKernels.get(key);
   if (kernel !== undefined) return kernel;
   const f32 = dtype === "float32";
   const item = f32 ? 4 : 8;
@@ -126,7 +132,7 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
     params: Array<"i32">(2 + 2 * maxRank).fill("i32"),
     paramNames: ["src", "acc", "d0", "d1", "d2", "d3", "a0", "a1", "a2", "a3"],
     export: true,
-    comment: `sums of ${dtype} elements into float64 accumulators, in input order`,
+    comment: `${op} of ${dtype} elements into float64 accumulators, in input order`,
   });
   const [src, acc] = [0, 1];
   const pointers = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `p${a}`));
@@ -140,6 +146,36 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
     if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
     else f.memoryOp("f64.load", 0, 8);
   };
+  const [held, value] = [f.addLocal("f64", "held"), f.addLocal("f64", "value")];
+  /** [acc, x] on the stack → acc + x, or x where x > acc (x < acc for min) or x is NaN. */
+  const combine = (): void => {
+    if (op === "sum") {
+      f.op("f64.add");
+      return;
+    }
+    f.localSet(value).localSet(held);
+    f.localGet(value).localGet(held);
+    f.localGet(value)
+      .localGet(held)
+      .op(op === "max" ? "f64.gt" : "f64.lt");
+    f.localGet(value).localGet(value).op("f64.ne").i32Or();
+    f.select();
+  };
+  const [heldPair, valuePair] = [f.addLocal("v128", "heldPair"), f.addLocal("v128", "valuePair")];
+  /** The same on float64x2 lanes. */
+  const combinePair = (): void => {
+    if (op === "sum") {
+      f.op("f64x2.add");
+      return;
+    }
+    f.localSet(valuePair).localSet(heldPair);
+    f.localGet(valuePair).localGet(heldPair);
+    f.localGet(valuePair)
+      .localGet(heldPair)
+      .op(op === "max" ? "f64x2.gt" : "f64x2.lt");
+    f.localGet(valuePair).localGet(valuePair).op("f64x2.ne").op("v128.or");
+    f.op("v128.bitselect");
+  };
   const loadX = (): void => {
     f.localGet(src);
     if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
@@ -151,7 +187,8 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
       f.localGet(pointers[axis]!);
       f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8);
       loadX();
-      f.op("f64.add").memoryOp("f64.store", 0, 8);
+      combine();
+      f.memoryOp("f64.store", 0, 8);
     } else if (axis === maxRank - 2) {
       // A summed innermost axis: its run accumulates in a register. Where the next run goes to
       // another accumulator, the two runs add side by side in the lanes of a float64x2 (each
@@ -178,7 +215,9 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
             loadAt(src);
             f.op("f64x2.splat");
             loadAt(next);
-            f.laneOp("f64x2.replace_lane", 1).op("f64x2.add").localSet(pair);
+            f.laneOp("f64x2.replace_lane", 1);
+            combinePair();
+            f.localSet(pair);
             f.localGet(src).i32Const(item).i32Add().localSet(src);
             f.localGet(next).i32Const(item).i32Add().localSet(next);
             f.localGet(counters[inner]!).i32Const(1).i32Add().localTee(counters[inner]!);
@@ -204,7 +243,8 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
               f.loop((inner) => {
                 f.localGet(sum);
                 loadX();
-                f.op("f64.add").localSet(sum);
+                combine();
+                f.localSet(sum);
                 f.localGet(counters[axis + 1]!)
                   .i32Const(1)
                   .i32Add()
@@ -215,7 +255,51 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
               });
               f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
             },
-            () => descend(),
+            () => {
+              // A kept innermost axis with contiguous accumulators: two elements at a time.
+              f.localGet(2 + 2 * maxRank - 1)
+                .i32Const(8)
+                .i32Eq();
+              f.if(
+                () => {
+                  f.localGet(pointers[axis]!).localSet(next);
+                  f.i32Const(0).localSet(counters[inner]!);
+                  f.block((done) => {
+                    f.loop((again) => {
+                      f.localGet(counters[inner]!).i32Const(2).i32Add();
+                      f.localGet(2 + inner)
+                        .i32GtU()
+                        .brIf(done);
+                      f.localGet(next);
+                      f.localGet(next).memoryOp("v128.load", 0, 8);
+                      f.localGet(src);
+                      loadPair(f, f32);
+                      combinePair();
+                      f.memoryOp("v128.store", 0, 8);
+                      f.localGet(src)
+                        .i32Const(2 * item)
+                        .i32Add()
+                        .localSet(src);
+                      f.localGet(next).i32Const(16).i32Add().localSet(next);
+                      f.localGet(counters[inner]!).i32Const(2).i32Add().localSet(counters[inner]!);
+                      f.br(again);
+                    });
+                  });
+                  // An odd last element.
+                  f.localGet(counters[inner]!)
+                    .localGet(2 + inner)
+                    .i32LtU();
+                  f.if(() => {
+                    f.localGet(next);
+                    f.localGet(next).memoryOp("f64.load", 0, 8);
+                    loadX();
+                    combine();
+                    f.memoryOp("f64.store", 0, 8);
+                  });
+                },
+                () => descend(),
+              );
+            },
           );
         },
       );
@@ -224,12 +308,19 @@ function sumKernelFor(dtype: "float32" | "float64"): KernelModule {
     }
   });
   kernel = compileKernel(module.build({ names: false }));
-  sumKernels.set(dtype, kernel);
+  sumKernels.set(key, kernel);
   return kernel;
 }
 
-/** `reduce_sum` over any axes on the general loops; undefined when they do not take it. */
-function sumAnyAxes(x: ConcreteArray, axes: readonly number[]): ConcreteArray | undefined {
+/**
+ * `reduce_sum` (or `reduce_max`, `reduce_min`: `op`) over any axes on the general loops;
+ * undefined when they do not take it.
+ */
+function sumAnyAxes(
+  x: ConcreteArray,
+  axes: readonly number[],
+  op: Accumulation = "sum",
+): ConcreteArray | undefined {
   const dtype = x.dtype as "float32" | "float64";
   const shape = x.shape.filter((_, i) => !axes.includes(i));
   const outStrides = contiguousStrides(shape);
@@ -245,9 +336,10 @@ function sumAnyAxes(x: ConcreteArray, axes: readonly number[]): ConcreteArray | 
   const { offsets, total } = layout([x.size * item, count * 8]);
   reserve(total);
   const at = placeArrayIn(x, offsets[0]!, total);
-  zeroFill(offsets[1]!, count * 8);
+  if (op === "sum") zeroFill(offsets[1]!, count * 8);
+  else memoryView("float64", offsets[1]!, count).fill(op === "max" ? -Infinity : Infinity);
   const pad = maxRank - dims.length;
-  const run = sumKernelFor(dtype).exports.sums as (...args: number[]) => void;
+  const run = sumKernelFor(dtype, op).exports.sums as (...args: number[]) => void;
   run(
     at,
     offsets[1]!,
@@ -280,3 +372,17 @@ function fastReduceSum(x: ConcreteArray, axes: readonly number[]): ConcreteArray
 }
 
 installFastReduceSum(fastReduceSum);
+
+/** `reduce_max` / `reduce_min` of float arrays over any axes (the same loops, in input order). */
+function fastReduceExtremum(
+  op: "max" | "min",
+  x: ConcreteArray,
+  axes: readonly number[],
+): ConcreteArray | undefined {
+  const dtype = x.dtype;
+  if (dtype !== "float32" && dtype !== "float64") return undefined;
+  if (axes.length === 0 || x.size < minimumElements) return undefined;
+  return sumAnyAxes(x, axes, op);
+}
+
+installFastReduceExtremum(fastReduceExtremum);

@@ -65,11 +65,32 @@ describe("column sums on the kernel", () => {
   });
 });
 
-/** The loop's result over any axes: every element added to its output in row-major order. */
-function referenceAny(x: NDArray, axes: readonly number[]): number[] {
+/** Steps of the reductions: add; keep the larger / smaller, NaN propagating. */
+const steps = {
+  sum: { init: 0, step: (a: number, x: number): number => a + x },
+  max: {
+    init: -Infinity,
+    step: (a: number, x: number): number => (a !== a || x !== x ? NaN : x > a ? x : a),
+  },
+  min: {
+    init: Infinity,
+    step: (a: number, x: number): number => (a !== a || x !== x ? NaN : x < a ? x : a),
+  },
+};
+
+/**
+ * The loop's result over any axes: every element combined into its output in row-major order
+ * (added, or the larger / smaller kept).
+ */
+function referenceAny(
+  x: NDArray,
+  axes: readonly number[],
+  op: keyof typeof steps = "sum",
+): number[] {
   const shape = x.shape.filter((_, i) => !axes.includes(i));
   const count = shape.reduce((a, b) => a * b, 1);
-  const acc = new Float64Array(count);
+  const { init, step } = steps[op];
+  const acc = new Float64Array(count).fill(init);
   const data = x.toTypedArray();
   const index = new Array<number>(x.ndim).fill(0);
   for (let flat = 0; flat < x.size; flat++) {
@@ -82,13 +103,13 @@ function referenceAny(x: NDArray, axes: readonly number[]): number[] {
     x.shape.forEach((_, axis) => {
       if (!axes.includes(axis)) out = out * x.shape[axis]! + index[axis]!;
     });
-    acc[out] += data[flat]!;
+    acc[out] = step(acc[out]!, data[flat]!);
   }
   const round = x.dtype === "float32" ? Math.fround : (v: number): number => v;
   return Array.from(acc, round);
 }
 
-describe("sums over any axes on the kernel", () => {
+describe("sums, maxima and minima over any axes on the kernel", () => {
   for (const dtype of ["float32", "float64"] as const) {
     it(`${dtype}: inner, middle, all and mixed axes, strided inputs, special values`, () => {
       for (const [shape, axes] of [
@@ -109,6 +130,9 @@ describe("sums over any axes on the kernel", () => {
           [3, 4, 5, 6, 7],
           [0, 2, 4],
         ],
+        // Kept innermost axes of odd and even length (two accumulators at a time, then one).
+        [[30, 20, 11], [1]],
+        [[9, 700], [0]],
       ] as const) {
         const size = shape.reduce((a, b) => a * b, 1);
         const x = np.array(values(size, true), { dtype }).reshape([...shape]);
@@ -123,6 +147,13 @@ describe("sums over any axes on the kernel", () => {
               ).toTypedArray() as Float32Array,
             ),
           ).toEqual(got);
+          // Maxima and minima on the same loops: the JavaScript loop's values, NaN included.
+          for (const op of ["max", "min"] as const) {
+            const reduce = (a: NDArray): NDArray => np[op](a, { axis: [...ax] });
+            const extremum = Array.from(reduce(input).toTypedArray() as Float32Array);
+            expect(extremum, `${op} over ${ax.join(",")}`).toEqual(referenceAny(input, ax, op));
+            expect(Array.from(jit(reduce)(input).toTypedArray() as Float32Array)).toEqual(extremum);
+          }
         }
       }
     });
