@@ -1,9 +1,10 @@
 /**
- * Eager float arithmetic (add, sub, mul, div, max, min) on long arrays, through WebAssembly SIMD
- * kernels built once per operation, dtype and operand form (array with array, array with a
- * rank-0 operand, or the reverse), split over the threads when long enough. Each lane rounds
- * exactly as the scalar JavaScript loop does (one IEEE operation), so results are the same bit
- * for bit; short arrays keep the loop (no copies, nothing to call).
+ * Eager float arithmetic (add, sub, mul, div, max, min) and comparisons (eq, ne, lt, le, gt, ge:
+ * one bool byte per element) on long arrays, through WebAssembly SIMD kernels built once per
+ * operation, dtype and operand form (array with array, array with a rank-0 operand, or the
+ * reverse), split over the threads when long enough. Each lane rounds (or compares) exactly as
+ * the scalar JavaScript loop does (one IEEE operation), so results are the same bit for bit;
+ * short arrays keep the loop (no copies, nothing to call).
  */
 import { installFastBinary } from "../primitives/binary.js";
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
@@ -26,6 +27,8 @@ const minimumElements = 4096;
 const minimumParallelElements = 256 * 1024;
 
 const operations = new Set(["add", "sub", "mul", "div", "max", "min"]);
+/** Comparisons: a bool (one byte, 0 or 1) per element pair. */
+const comparisons = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 
 /** Which operand is rank-0 (passed by value and splatted), if either. */
 type Form = "arrays" | "scalarLeft" | "scalarRight";
@@ -76,7 +79,10 @@ function kernelFor(name: string, dtype: "float32" | "float64", form: Form): Kern
   f.block((done) => {
     f.loop((next) => {
       f.localGet(offset).localGet(3).i32GeU().brIf(done);
-      f.localGet(2).localGet(offset).i32Add();
+      // The result's address: out + offset, or out + offset / item for a byte per element.
+      f.localGet(2).localGet(offset);
+      if (comparisons.has(name)) f.i32Const(lanes === "f32x4" ? 2 : 3).i32ShrU();
+      f.i32Add();
       load(f, left, 0, offset);
       f.localSet(a);
       load(f, right, 1, offset);
@@ -94,7 +100,14 @@ function kernelFor(name: string, dtype: "float32" | "float64", form: Form): Kern
         f.localGet(a).localGet(b);
         op(name);
       }
-      f.memoryOp("v128.store", 0, 16);
+      if (comparisons.has(name)) {
+        // Lane masks (all ones or zeros) → their first bytes → 1 or 0 each.
+        const bytes = lanes === "f32x4" ? [0, 4, 8, 12] : [0, 8, 0, 8];
+        const picks = [...bytes, ...bytes, ...bytes, ...bytes];
+        f.localTee(a).localGet(a).i8x16Shuffle(picks).laneOp("i32x4.extract_lane", 0);
+        if (lanes === "f32x4") f.i32Const(0x01010101).i32And().memoryOp("i32.store", 0, 1);
+        else f.i32Const(0x0101).i32And().memoryOp("i32.store16", 0, 1);
+      } else f.memoryOp("v128.store", 0, 16);
       f.localGet(offset).i32Const(16).i32Add().localSet(offset).br(next);
     });
   });
@@ -121,7 +134,7 @@ function load(
 function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteArray | undefined {
   const dtype = x.dtype;
   if ((dtype !== "float32" && dtype !== "float64") || y.dtype !== dtype) return undefined;
-  if (!operations.has(name)) return undefined;
+  if (!operations.has(name) && !comparisons.has(name)) return undefined;
   const form: Form = x.ndim === 0 ? "scalarLeft" : y.ndim === 0 ? "scalarRight" : "arrays";
   const shape = x.ndim > 0 ? x.shape : y.shape;
   const size = x.ndim > 0 ? x.size : y.size;
@@ -129,7 +142,8 @@ function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteA
   const item = dtype === "float32" ? 4 : 8;
   const bytes = size * item;
   const kernel = kernelFor(name, dtype, form);
-  const { offsets, total } = layout([bytes, bytes, bytes]);
+  const compares = comparisons.has(name);
+  const { offsets, total } = layout([bytes, bytes, compares ? size : bytes]);
   reserve(total);
   const value = (s: ConcreteArray): number => s.data[s.offset]!;
   const a = form === "scalarLeft" ? value(x) : offsets[0]!;
@@ -144,11 +158,12 @@ function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteA
     args: [
       form === "scalarLeft" ? a : a + start * item,
       form === "scalarRight" ? b : b + start * item,
-      offsets[2]! + start * item,
+      offsets[2]! + start * (compares ? 1 : item),
       length * item,
     ],
   }));
   runKernelParallel(name, kernel, calls);
+  if (compares) return fromStorage(copyOut("bool", offsets[2]!, size), shape, "bool", false);
   return fromStorage(copyOut(dtype, offsets[2]!, size), shape, dtype, x.weakType && y.weakType);
 }
 

@@ -1,9 +1,12 @@
 /**
  * Eager float32 transcendental functions (exp, log, tanh, sin, …) on the same vectorised
- * WebAssembly code that compiled kernels inline, so eager and compiled results are identical.
+ * WebAssembly code that compiled kernels inline, so eager and compiled results are identical;
+ * and, for float32 and float64, the functions that are one exactly rounded instruction (abs,
+ * sqrt, floor, ceil, round half to even), which equal the scalar loop bit for bit.
  */
 import { simdUnary } from "../compiler/codegen/wasm-fused.js";
-import { ScratchLocals } from "../compiler/kernels/simd-math.js";
+import { ScratchLocals, type SimdUnary } from "../compiler/kernels/simd-math.js";
+import type { OpName } from "../compiler/wasm/function-builder.js";
 import { emitVectorLoop } from "../compiler/kernels/vector-loop.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
@@ -24,14 +27,40 @@ const kernels = new Map<string, KernelModule>();
 const minimumParallelElements = 32 * 1024;
 
 /**
- * A module exporting `kernel(in, out, bytes)`: the function applied four lanes at a time (each
- * lane on its own, so results do not depend on the length or on threads). Compiled programs call
- * the same module, so eager and compiled results are identical.
+ * Functions that are one exactly rounded vector instruction (the same result as the scalar loop's
+ * `Math` call, rounded to the dtype): float32 and float64.
  */
-export function vectorisedKernel(name: string): KernelModule | undefined {
-  const body = simdUnary[name];
+const exactOperations: Record<string, string> = {
+  abs: "abs",
+  sqrt: "sqrt",
+  floor: "floor",
+  ceil: "ceil",
+  round: "nearest",
+};
+/** Arrays shorter than this keep the loop for the exact operations (no copies). */
+const minimumExactElements = 4096;
+
+/**
+ * A module exporting `kernel(in, out, bytes)`: the function applied a vector at a time (four
+ * float32 or two float64 lanes, each on its own, so results do not depend on the length or on
+ * threads); transcendental functions are float32 only. Compiled programs call the same module,
+ * so eager and compiled results are identical.
+ */
+export function vectorisedKernel(
+  name: string,
+  dtype: "float32" | "float64" = "float32",
+): KernelModule | undefined {
+  const lanes = dtype === "float32" ? "f32x4" : "f64x2";
+  const instruction = exactOperations[name];
+  const body: SimdUnary | undefined =
+    instruction !== undefined
+      ? (f) => void f.op(`${lanes}.${instruction}` as OpName)
+      : dtype === "float32"
+        ? simdUnary[name]
+        : undefined;
   if (body === undefined) return undefined;
-  let kernel = kernels.get(name);
+  const key = `${name}:${dtype}`;
+  let kernel = kernels.get(key);
   if (kernel === undefined) {
     const module = kernelModuleBuilder();
     const f = module.addFunction("kernel", {
@@ -54,28 +83,32 @@ export function vectorisedKernel(name: string): KernelModule | undefined {
       unroll: 2,
     });
     kernel = compileKernel(module.build({ names: false }));
-    kernels.set(name, kernel);
+    kernels.set(key, kernel);
   }
   return kernel;
 }
 
 function fastUnary(name: string, x: ConcreteArray): ConcreteArray | undefined {
-  if (x.dtype !== "float32") return undefined;
-  const kernel = vectorisedKernel(name);
+  const dtype = x.dtype;
+  if (dtype !== "float32" && dtype !== "float64") return undefined;
+  // The exact operations only pay for the copies on long arrays.
+  if (exactOperations[name] !== undefined && x.size < minimumExactElements) return undefined;
+  const kernel = vectorisedKernel(name, dtype);
   if (kernel === undefined) return undefined;
-  const bytes = x.size * 4;
+  const item = dtype === "float32" ? 4 : 8;
+  const bytes = x.size * item;
   const { offsets, total } = layout([bytes, bytes]);
   reserve(total);
   const parts = loopParts(x.size, minimumParallelElements);
   if (parts > 1) wakeWorkers();
   copyIn(x.contiguousData(), offsets[0]!);
   // Each part a whole number of vectors, so that no two write the same 16 bytes.
-  const calls = splitRange(x.size, parts, 4).map(([start, length]) => ({
+  const calls = splitRange(x.size, parts, 16 / item).map(([start, length]) => ({
     name: "kernel",
-    args: [offsets[0]! + 4 * start, offsets[1]! + 4 * start, 4 * length],
+    args: [offsets[0]! + item * start, offsets[1]! + item * start, item * length],
   }));
   runKernelParallel(name, kernel, calls);
-  return fromStorage(copyOut("float32", offsets[1]!, x.size), x.shape, "float32", x.weakType);
+  return fromStorage(copyOut(dtype, offsets[1]!, x.size), x.shape, dtype, x.weakType);
 }
 
 installFastUnary(fastUnary);

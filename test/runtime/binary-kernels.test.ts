@@ -1,7 +1,8 @@
 /**
- * Eager float arithmetic on long arrays (src/runtime/binary-kernels.ts) runs WebAssembly SIMD
- * kernels: every element must equal the scalar JavaScript rule bit for bit (signed zeros, NaN,
- * infinities, subnormals), in every operand form, on one thread or several.
+ * Eager float arithmetic and comparisons on long arrays (src/runtime/binary-kernels.ts) run
+ * WebAssembly SIMD kernels: every element must equal the scalar JavaScript rule bit for bit
+ * (signed zeros, NaN, infinities, subnormals, ties), in every operand form, on one thread or
+ * several.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { config, np, type NDArray } from "../../src/index.js";
@@ -25,6 +26,16 @@ function data(n: number, seed: number, Type: typeof Float32Array | typeof Float6
   return out;
 }
 
+/** Comparisons: one bool (0 or 1) per element. */
+const comparisons: Record<string, (x: number, y: number) => number> = {
+  eq: (x, y) => Number(x === y),
+  ne: (x, y) => Number(x !== y),
+  lt: (x, y) => Number(x < y),
+  le: (x, y) => Number(x <= y),
+  gt: (x, y) => Number(x > y),
+  ge: (x, y) => Number(x >= y),
+};
+
 const rules: Record<string, (x: number, y: number) => number> = {
   add: (x, y) => x + y,
   sub: (x, y) => x - y,
@@ -32,6 +43,7 @@ const rules: Record<string, (x: number, y: number) => number> = {
   div: (x, y) => x / y,
   max: (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y),
   min: (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y),
+  ...comparisons,
 };
 
 const apply: Record<string, (x: NDArray | number, y: NDArray | number) => NDArray> = {
@@ -41,6 +53,12 @@ const apply: Record<string, (x: NDArray | number, y: NDArray | number) => NDArra
   div: (x, y) => np.divide(x, y),
   max: (x, y) => np.maximum(x, y),
   min: (x, y) => np.minimum(x, y),
+  eq: (x, y) => np.equal(x, y),
+  ne: (x, y) => np.notEqual(x, y),
+  lt: (x, y) => np.less(x, y),
+  le: (x, y) => np.lessEqual(x, y),
+  gt: (x, y) => np.greater(x, y),
+  ge: (x, y) => np.greaterEqual(x, y),
 };
 
 function expectRule(
@@ -73,12 +91,18 @@ describe("eager float arithmetic on long arrays", () => {
           const x = np.array(a, { dtype });
           const y = np.array(b, { dtype });
           const s = np.array(round(-2.75), { dtype });
+          // Ties (equal elements) for the comparisons: every third element of c is a's.
+          const c = b.map((v, i) => (i % 3 === 0 ? a[i]! : v));
+          const z = np.array(c, { dtype });
           for (const [name, rule] of Object.entries(rules)) {
             const op = apply[name]!;
-            expectRule(op(x, y).toTypedArray(), a, b, rule, round);
-            expectRule(op(x, s).toTypedArray(), a, round(-2.75), rule, round);
-            expectRule(op(s, x).toTypedArray(), round(-2.75), a, rule, round);
+            const keep = name in comparisons ? (v: number): number => v : round;
+            expectRule(op(x, y).toTypedArray(), a, b, rule, keep);
+            expectRule(op(x, z).toTypedArray(), a, c, rule, keep);
+            expectRule(op(x, s).toTypedArray(), a, round(-2.75), rule, keep);
+            expectRule(op(s, x).toTypedArray(), round(-2.75), a, rule, keep);
           }
+          expect(np.greater(x, y).dtype).toBe("bool");
         }
       });
     }
