@@ -254,6 +254,30 @@ export const logicalAnd = logical("np.logicalAnd", p.and);
 export const logicalOr = logical("np.logicalOr", p.or);
 /** Elementwise logical xor. */
 export const logicalXor = logical("np.logicalXor", p.xor);
+function bitwise(name: string, prim: Primitive<Empty>) {
+  return (x: ArrayLike, y: ArrayLike): NDArray => {
+    const args = elementwiseArgs(name, [x, y]);
+    if (isFloating(args[0]!.dtype)) {
+      throw new DtypeError(
+        name,
+        `takes integer or bool operands, got ${args.map((a) => a.dtype).join(" and ")}; convert with astype("int32") first.`,
+      );
+    }
+    return bind1(prim, args, none);
+  };
+}
+
+/**
+ * Elementwise bitwise and of integers (logical and of bools).
+ * @example
+ * console.log(np.bitwiseAnd(np.array([12, 10], { dtype: "int32" }), 6).toList()); // [4, 2]
+ */
+export const bitwiseAnd = bitwise("np.bitwiseAnd", p.and);
+/** Elementwise bitwise or of integers (logical or of bools). */
+export const bitwiseOr = bitwise("np.bitwiseOr", p.or);
+/** Elementwise bitwise xor of integers (logical xor of bools). */
+export const bitwiseXor = bitwise("np.bitwiseXor", p.xor);
+
 /** Elementwise logical not. */
 export function logicalNot(x: ArrayLike): NDArray {
   return bind1(p.not, [toBool("np.logicalNot", x)], none);

@@ -10,6 +10,7 @@ import { installFastBinary } from "../primitives/binary.js";
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { OpName } from "../compiler/wasm/function-builder.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
+import { itemSize } from "../core/dtype.js";
 import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
 import {
   compileKernel,
@@ -27,6 +28,26 @@ const minimumElements = 4096;
 const minimumParallelElements = 256 * 1024;
 
 const operations = new Set(["add", "sub", "mul", "div", "max", "min"]);
+/** The integer operations (int32, uint32: wrapping) and those of bools too (bitwise). */
+const integerOperations = new Set(["add", "sub", "mul", "and", "or", "xor"]);
+const bitwise = new Set(["and", "or", "xor"]);
+
+type KernelDType = "float32" | "float64" | "int32" | "uint32" | "bool";
+const lanesOf = {
+  float32: "f32x4",
+  float64: "f64x2",
+  int32: "i32x4",
+  uint32: "i32x4",
+  bool: "i8x16",
+} as const;
+
+/** Whether the kernels take `name` on `dtype`. */
+function takes(name: string, dtype: string): dtype is KernelDType {
+  if (dtype === "float32" || dtype === "float64")
+    return operations.has(name) || comparisons.has(name);
+  if (dtype === "int32" || dtype === "uint32") return integerOperations.has(name);
+  return dtype === "bool" && bitwise.has(name);
+}
 /** Comparisons: a bool (one byte, 0 or 1) per element pair. */
 const comparisons = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 
@@ -39,12 +60,12 @@ const kernels = new Map<string, KernelModule>();
  * `kernel(a, b, out, bytes)`: `out = a ∘ b` over `bytes` bytes, a vector at a time; `a` or `b` is
  * a value instead of a pointer in the scalar forms.
  */
-function kernelFor(name: string, dtype: "float32" | "float64", form: Form): KernelModule {
+function kernelFor(name: string, dtype: KernelDType, form: Form): KernelModule {
   const key = `${name}:${dtype}:${form}`;
   let kernel = kernels.get(key);
   if (kernel !== undefined) return kernel;
-  const lanes = dtype === "float32" ? "f32x4" : "f64x2";
-  const scalar = dtype === "float32" ? "f32" : "f64";
+  const lanes = lanesOf[dtype];
+  const scalar = dtype === "float32" ? "f32" : dtype === "float64" ? "f64" : "i32";
   const module = kernelModuleBuilder();
   const f = module.addFunction("kernel", {
     params: [
@@ -70,9 +91,8 @@ function kernelFor(name: string, dtype: "float32" | "float64", form: Form): Kern
   const left = form === "scalarLeft" ? splat(0) : undefined;
   const right = form === "scalarRight" ? splat(1) : undefined;
   const nan = f.addLocal("v128");
-  if (dtype === "float32") f.f32x4Const(NaN, NaN, NaN, NaN);
-  else f.f64x2Const(NaN, NaN);
-  f.localSet(nan);
+  if (dtype === "float32") f.f32x4Const(NaN, NaN, NaN, NaN).localSet(nan);
+  else if (dtype === "float64") f.f64x2Const(NaN, NaN).localSet(nan);
   const offset = f.addLocal("i32");
   const a = f.addLocal("v128");
   const b = f.addLocal("v128");
@@ -96,6 +116,10 @@ function kernelFor(name: string, dtype: "float32" | "float64", form: Form): Kern
         f.localGet(b).localGet(b);
         op("ne");
         f.op("v128.or").op("v128.bitselect");
+      } else if (lanes === "i32x4" || lanes === "i8x16") {
+        // Integers wrap (as the loop's typed-array stores do); bools are bytes 0 and 1.
+        f.localGet(a).localGet(b);
+        f.op((bitwise.has(name) ? `v128.${name}` : `i32x4.${name}`) as OpName);
       } else {
         f.localGet(a).localGet(b);
         op(name);
@@ -133,13 +157,12 @@ function load(
 
 function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteArray | undefined {
   const dtype = x.dtype;
-  if ((dtype !== "float32" && dtype !== "float64") || y.dtype !== dtype) return undefined;
-  if (!operations.has(name) && !comparisons.has(name)) return undefined;
+  if (y.dtype !== dtype || !takes(name, dtype)) return undefined;
   const form: Form = x.ndim === 0 ? "scalarLeft" : y.ndim === 0 ? "scalarRight" : "arrays";
   const shape = x.ndim > 0 ? x.shape : y.shape;
   const size = x.ndim > 0 ? x.size : y.size;
   if (size < minimumElements || (form === "arrays" && x.size !== y.size)) return undefined;
-  const item = dtype === "float32" ? 4 : 8;
+  const item = itemSize(dtype);
   const bytes = size * item;
   const kernel = kernelFor(name, dtype, form);
   const compares = comparisons.has(name);

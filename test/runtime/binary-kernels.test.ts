@@ -125,3 +125,62 @@ describe("eager float arithmetic on long arrays", () => {
     expect(t.get(3, 7).item()).toBe(big.get(7, 3).item());
   });
 });
+
+describe("eager integer and bool arithmetic on long arrays", () => {
+  const intRules: Record<
+    string,
+    [(x: NDArray, y: NDArray | number) => NDArray, (x: number, y: number) => number]
+  > = {
+    add: [(x, y) => np.add(x, y), (x, y) => x + y],
+    sub: [(x, y) => np.subtract(x, y), (x, y) => x - y],
+    mul: [(x, y) => np.multiply(x, y), (x, y) => Math.imul(x, y)],
+    and: [(x, y) => np.bitwiseAnd(x, y), (x, y) => x & y],
+    or: [(x, y) => np.bitwiseOr(x, y), (x, y) => x | y],
+    xor: [(x, y) => np.bitwiseXor(x, y), (x, y) => x ^ y],
+  };
+  for (const dtype of ["int32", "uint32"] as const) {
+    const Type = dtype === "int32" ? Int32Array : Uint32Array;
+    for (const threads of [1, 2]) {
+      it(`${dtype}, ${threads} thread(s): wrapping like the typed-array stores`, () => {
+        config({ threads });
+        for (const n of [5_003, 300_001]) {
+          const make = (value: (i: number) => number): Int32Array | Uint32Array => {
+            const out = new Type(n);
+            for (let i = 0; i < n; i++) out[i] = value(i);
+            return out;
+          };
+          const a = make((i) => Math.imul(i, 2654435761) ^ (i << 7));
+          const b = make((i) => Math.imul(i + 17, 40503) - 1000);
+          const x = np.array(a, { dtype });
+          const y = np.array(b, { dtype });
+          for (const [name, [op, rule]] of Object.entries(intRules)) {
+            for (const [other, values] of [
+              [y, b],
+              [7, make(() => 7)],
+            ] as const) {
+              const got = op(x, other);
+              expect(got.dtype, name).toBe(dtype);
+              const want = make((i) => rule(a[i]!, values[i]!));
+              expect(Array.from(got.toTypedArray())).toEqual(Array.from(want));
+            }
+          }
+        }
+      });
+    }
+  }
+
+  it("bools: and, or, xor by bytes", () => {
+    const n = 20_011;
+    const a = Array.from({ length: n }, (_, i) => i % 3 === 0);
+    const b = Array.from({ length: n }, (_, i) => i % 5 < 2);
+    const x = np.array(a);
+    const y = np.array(b);
+    expect(x.dtype).toBe("bool");
+    expect(np.logicalAnd(x, y).toList()).toEqual(a.map((v, i) => v && b[i]));
+    expect(np.logicalOr(x, y).toList()).toEqual(a.map((v, i) => v || b[i]));
+    expect(np.logicalXor(x, y).toList()).toEqual(a.map((v, i) => v !== b[i]));
+    expect(np.logicalAnd(x, true).toList()).toEqual(a);
+    expect(np.bitwiseXor(x, y).toList()).toEqual(a.map((v, i) => v !== b[i]));
+    expect(() => np.bitwiseAnd(np.ones([3]), 1)).toThrow(/np.bitwiseAnd.*integer or bool operands/);
+  });
+});
