@@ -56,5 +56,6 @@ import "./runtime/binary-kernels.js";
 import "./runtime/reduce-kernels.js";
 import "./runtime/conv-kernels.js";
 import "./runtime/window-kernels.js";
+import "./runtime/elementwise-kernels.js";
 export { config } from "./runtime/config.js";
 export type { RuntimeConfig } from "./runtime/config.js";

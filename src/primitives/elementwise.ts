@@ -34,6 +34,22 @@ function caster(newDType: DType): (v: number) => number {
 const shapeOf = (x: NDArray | LinearInput): readonly number[] => x.aval.shape;
 const isLinear = isLinearInput;
 
+/**
+ * Faster `select` and float32 ↔ float64 conversion for long arrays, installed by the runtime
+ * (WebAssembly SIMD, the same values as the loops below); `undefined` for cases they do not take.
+ * @internal
+ */
+export interface FastElementwise {
+  select(pred: ConcreteArray, a: ConcreteArray, b: ConcreteArray): ConcreteArray | undefined;
+  convert(x: ConcreteArray, dtype: DType, weakType: boolean): ConcreteArray | undefined;
+}
+let fast: FastElementwise | undefined;
+
+/** Installs the fast `select` and conversions (called once by the runtime). @internal */
+export function installFastElementwise(f: FastElementwise): void {
+  fast = f;
+}
+
 /** `select(pred, onTrue, onFalse)`: elementwise choice; `pred` is bool. */
 export const select: Primitive<Empty> = definePrimitive<Empty>({
   name: "select",
@@ -86,6 +102,8 @@ export const select: Primitive<Empty> = definePrimitive<Empty>({
   },
   impl(inputs) {
     const [pred, a, b] = concrete(inputs) as [ConcreteArray, ConcreteArray, ConcreteArray];
+    const quick = fast?.select(pred, a, b);
+    if (quick !== undefined) return [quick];
     const all = [pred, a, b] as const;
     const shape = all.find((x) => x.ndim > 0)?.shape ?? [];
     const operands = all.map((x) => alignedOperand(x, shape));
@@ -138,6 +156,8 @@ export const convertElementType: Primitive<ConvertParams> = definePrimitive<Conv
   },
   impl(inputs, { newDType, weakType }) {
     const [x] = concrete(inputs);
+    const quick = fast?.convert(x!, newDType, weakType);
+    if (quick !== undefined) return [quick];
     return [
       output(x!.shape, newDType, weakType, (out) =>
         mapUnary(x!.shape, x!.operand, out, caster(newDType)),
