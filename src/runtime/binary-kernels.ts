@@ -12,9 +12,9 @@ import type { OpName } from "../compiler/wasm/function-builder.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { itemSize } from "../core/dtype.js";
 import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { placeArrayIn } from "./gather-kernels.js";
 import {
   compileKernel,
-  copyIn,
   copyOut,
   kernelModuleBuilder,
   layout,
@@ -169,12 +169,11 @@ function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteA
   const { offsets, total } = layout([bytes, bytes, compares ? size : bytes]);
   reserve(total);
   const value = (s: ConcreteArray): number => s.data[s.offset]!;
-  const a = form === "scalarLeft" ? value(x) : offsets[0]!;
-  const b = form === "scalarRight" ? value(y) : offsets[1]!;
   const parts = loopParts(size, minimumParallelElements);
   if (parts > 1) wakeWorkers();
-  if (form !== "scalarLeft") copyIn(x.contiguousData(), offsets[0]!);
-  if (form !== "scalarRight") copyIn(y.contiguousData(), offsets[1]!);
+  // Operands where they are (arena arrays), or copied (gathered: views, broadcasts) in.
+  const a = form === "scalarLeft" ? value(x) : placeArrayIn(x, offsets[0]!, total);
+  const b = form === "scalarRight" ? value(y) : placeArrayIn(y, offsets[1]!, total);
   // Whole vectors per part, so that no two parts write the same 16 bytes.
   const calls = splitRange(size, parts, 16 / item).map(([start, length]) => ({
     name: "kernel",

@@ -8,10 +8,10 @@ import type { DType } from "../core/dtype.js";
 import { installFastElementwise } from "../primitives/elementwise.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { placeArrayIn } from "./gather-kernels.js";
 import {
   addI32Function,
   compileKernel,
-  copyIn,
   copyOut,
   kernelModuleBuilder,
   layout,
@@ -140,10 +140,10 @@ function fastSelect(
   const item = dtype === "float32" ? 4 : 8;
   const { offsets, total } = layout([size + 16, size * item, size * item, size * item + 16]);
   reserve(total);
-  const [predAt, aAt, bAt, outAt] = offsets as [number, number, number, number];
-  copyIn(pred.contiguousData(), predAt);
-  copyIn(a.contiguousData(), aAt);
-  copyIn(b.contiguousData(), bAt);
+  const predAt = placeArrayIn(pred, offsets[0]!, total);
+  const aAt = placeArrayIn(a, offsets[1]!, total);
+  const bAt = placeArrayIn(b, offsets[2]!, total);
+  const outAt = offsets[3]!;
   const kernel = selectKernel(dtype, a.ndim === 0, b.ndim === 0);
   runSplit(kernel, "select", size, 16 / item, (start, length) => [
     predAt + start,
@@ -164,8 +164,8 @@ function fastConvert(x: ConcreteArray, to: DType, weakType: boolean): ConcreteAr
   const [inItem, outItem] = from === "float32" ? [4, 8] : [8, 4];
   const { offsets, total } = layout([x.size * inItem + 16, x.size * outItem + 16]);
   reserve(total);
-  const [srcAt, dstAt] = offsets as [number, number];
-  copyIn(x.contiguousData(), srcAt);
+  const srcAt = placeArrayIn(x, offsets[0]!, total);
+  const dstAt = offsets[1]!;
   runSplit(convertKernel(to), "convert", x.size, 4, (start, length) => [
     srcAt + start * inItem,
     dstAt + start * outItem,

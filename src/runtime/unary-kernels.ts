@@ -11,9 +11,9 @@ import { emitVectorLoop } from "../compiler/kernels/vector-loop.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { placeArrayIn } from "./gather-kernels.js";
 import {
   compileKernel,
-  copyIn,
   copyOut,
   kernelModuleBuilder,
   layout,
@@ -101,11 +101,11 @@ function fastUnary(name: string, x: ConcreteArray): ConcreteArray | undefined {
   reserve(total);
   const parts = loopParts(x.size, minimumParallelElements);
   if (parts > 1) wakeWorkers();
-  copyIn(x.contiguousData(), offsets[0]!);
+  const src = placeArrayIn(x, offsets[0]!, total);
   // Each part a whole number of vectors, so that no two write the same 16 bytes.
   const calls = splitRange(x.size, parts, 16 / item).map(([start, length]) => ({
     name: "kernel",
-    args: [offsets[0]! + item * start, offsets[1]! + item * start, item * length],
+    args: [src + item * start, offsets[1]! + item * start, item * length],
   }));
   runKernelParallel(name, kernel, calls);
   return fromStorage(copyOut(dtype, offsets[1]!, x.size), x.shape, dtype, x.weakType);

@@ -123,6 +123,14 @@ describe("eager float arithmetic on long arrays", () => {
     const big = np.arange(20_000, { dtype: "float32" }).reshape([100, 200]);
     const t = big.T.mul(1);
     expect(t.get(3, 7).item()).toBe(big.get(7, 3).item());
+    // Broadcast operands (stride-0 views) are gathered in kernel memory.
+    const row = np.arange(200, { dtype: "float32" });
+    const column = np.arange(100, { dtype: "float32" }).reshape([100, 1]);
+    const sum = big.add(row).sub(column);
+    expect(sum.get(7, 3).item()).toBe(7 * 200 + 3 + 3 - 7);
+    expect(sum.get(99, 199).item()).toBe(99 * 200 + 199 + 199 - 99);
+    expect(np.greater(big, column.mul(200)).get(5, 0).item()).toBe(false);
+    expect(np.greater(big, column.mul(200)).get(5, 1).item()).toBe(true);
   });
 });
 
