@@ -1,5 +1,5 @@
 /**
- * Sorting: `sort` and `argsort` (stable; NaN sorts last, as in NumPy).
+ * Sorting: `sort` and `argsort` (stable; −0 before +0, and NaN last as in NumPy).
  */
 import type { ArrayLike, NDArray } from "../core/array.js";
 import { normalizeAxis } from "../core/shape.js";

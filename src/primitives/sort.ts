@@ -22,10 +22,12 @@ import { batchToFront } from "./rules.js";
 import { concatenate, iota } from "./structural.js";
 import { concrete } from "./util.js";
 
+/** Ascending, −0 before +0, NaN last: the order of typed arrays' `sort`. */
 function compareNumbers(a: number, b: number): number {
   const an = a !== a;
   const bn = b !== b;
   if (an || bn) return an === bn ? 0 : an ? 1 : -1;
+  if (a === 0 && b === 0) return Number(Object.is(b, -0)) - Number(Object.is(a, -0));
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -131,6 +133,16 @@ export const sort: Primitive<SortParams> = definePrimitive<SortParams>({
     const n = shape[dimension]!;
     const size = xs[0]!.size;
     const outs = xs.map((x) => allocate(x.dtype, size));
+    if (xs.length === 1) {
+      // One operand: the typed array's own sort, row by row (the same order, far faster).
+      const [data, out] = [moved[0]!, outs[0]!];
+      for (let base = 0; base < size; base += n) {
+        const row = out.subarray(base, base + n);
+        row.set(data.subarray(base, base + n));
+        row.sort();
+      }
+      return [fromAxisLast(out, shape, dimension, xs[0]!.dtype, xs[0]!.weakType)];
+    }
     const order = Array.from({ length: n }, (_, i) => i);
     for (let base = 0; base < size; base += n) {
       for (let i = 0; i < n; i++) order[i] = i;
