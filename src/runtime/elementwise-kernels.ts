@@ -110,16 +110,22 @@ function convertKernel(to: Float): KernelModule {
   return kernel;
 }
 
-/** Runs `kernel` over `count` elements, split over the threads in whole vectors. */
+/** Parts to split `count` elements into; sleeping workers are woken while operands are placed. */
+function partsFor(count: number): number {
+  const parts = loopParts(count, minimumParallelElements);
+  if (parts > 1) wakeWorkers();
+  return parts;
+}
+
+/** Runs `kernel` over `count` elements in `parts` (whole vectors each) on the threads. */
 function runSplit(
   kernel: KernelModule,
   name: string,
   count: number,
+  parts: number,
   multiple: number,
   args: (start: number, length: number) => number[],
 ): void {
-  const parts = loopParts(count, minimumParallelElements);
-  if (parts > 1) wakeWorkers();
   const calls = splitRange(count, parts, multiple).map(([start, length]) => ({
     name,
     args: args(start, length),
@@ -140,12 +146,13 @@ function fastSelect(
   const item = dtype === "float32" ? 4 : 8;
   const { offsets, total } = layout([size + 16, size * item, size * item, size * item + 16]);
   reserve(total);
+  const parts = partsFor(size);
   const predAt = placeArrayIn(pred, offsets[0]!, total);
   const aAt = placeArrayIn(a, offsets[1]!, total);
   const bAt = placeArrayIn(b, offsets[2]!, total);
   const outAt = offsets[3]!;
   const kernel = selectKernel(dtype, a.ndim === 0, b.ndim === 0);
-  runSplit(kernel, "select", size, 16 / item, (start, length) => [
+  runSplit(kernel, "select", size, parts, 16 / item, (start, length) => [
     predAt + start,
     a.ndim === 0 ? aAt : aAt + start * item,
     b.ndim === 0 ? bAt : bAt + start * item,
@@ -164,9 +171,10 @@ function fastConvert(x: ConcreteArray, to: DType, weakType: boolean): ConcreteAr
   const [inItem, outItem] = from === "float32" ? [4, 8] : [8, 4];
   const { offsets, total } = layout([x.size * inItem + 16, x.size * outItem + 16]);
   reserve(total);
+  const parts = partsFor(x.size);
   const srcAt = placeArrayIn(x, offsets[0]!, total);
   const dstAt = offsets[1]!;
-  runSplit(convertKernel(to), "convert", x.size, 4, (start, length) => [
+  runSplit(convertKernel(to), "convert", x.size, parts, 4, (start, length) => [
     srcAt + start * inItem,
     dstAt + start * outItem,
     length,

@@ -146,36 +146,29 @@ function sumKernelFor(dtype: "float32" | "float64", op: Accumulation = "sum"): K
     if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
     else f.memoryOp("f64.load", 0, 8);
   };
-  const [held, value] = [f.addLocal("f64", "held"), f.addLocal("f64", "value")];
-  /** [acc, x] on the stack → acc + x, or x where x > acc (x < acc for min) or x is NaN. */
-  const combine = (): void => {
+  const scalars = [f.addLocal("f64", "held"), f.addLocal("f64", "value")] as const;
+  const vectors = [f.addLocal("v128", "heldPair"), f.addLocal("v128", "valuePair")] as const;
+  /**
+   * [acc, x] on the stack → acc + x, or x where x > acc (x < acc for min) or x is NaN; on f64
+   * values or float64x2 lanes.
+   */
+  const combineAs = (lanes: "f64" | "f64x2"): void => {
     if (op === "sum") {
-      f.op("f64.add");
+      f.op(`${lanes}.add`);
       return;
     }
+    const [held, value] = lanes === "f64" ? scalars : vectors;
     f.localSet(value).localSet(held);
     f.localGet(value).localGet(held);
     f.localGet(value)
       .localGet(held)
-      .op(op === "max" ? "f64.gt" : "f64.lt");
-    f.localGet(value).localGet(value).op("f64.ne").i32Or();
-    f.select();
+      .op(`${lanes}.${op === "max" ? "gt" : "lt"}`);
+    f.localGet(value).localGet(value).op(`${lanes}.ne`);
+    if (lanes === "f64") f.i32Or().select();
+    else f.op("v128.or").op("v128.bitselect");
   };
-  const [heldPair, valuePair] = [f.addLocal("v128", "heldPair"), f.addLocal("v128", "valuePair")];
-  /** The same on float64x2 lanes. */
-  const combinePair = (): void => {
-    if (op === "sum") {
-      f.op("f64x2.add");
-      return;
-    }
-    f.localSet(valuePair).localSet(heldPair);
-    f.localGet(valuePair).localGet(heldPair);
-    f.localGet(valuePair)
-      .localGet(heldPair)
-      .op(op === "max" ? "f64x2.gt" : "f64x2.lt");
-    f.localGet(valuePair).localGet(valuePair).op("f64x2.ne").op("v128.or");
-    f.op("v128.bitselect");
-  };
+  const combine = (): void => combineAs("f64");
+  const combinePair = (): void => combineAs("f64x2");
   const loadX = (): void => {
     f.localGet(src);
     if (f32) f.memoryOp("f32.load", 0, 4).op("f64.promote_f32");
