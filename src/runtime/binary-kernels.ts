@@ -1,12 +1,16 @@
 /**
- * Eager float arithmetic (add, sub, mul, div, max, min) and comparisons (eq, ne, lt, le, gt, ge:
- * one bool byte per element) on long arrays, through WebAssembly SIMD kernels built once per
- * operation, dtype and operand form (array with array, array with a rank-0 operand, or the
- * reverse), split over the threads when long enough. Each lane rounds (or compares) exactly as
- * the scalar JavaScript loop does (one IEEE operation), so results are the same bit for bit;
- * short arrays keep the loop (no copies, nothing to call).
+ * Eager float arithmetic (add, sub, mul, div, max, min), comparisons (eq, ne, lt, le, gt, ge:
+ * one bool byte per element) and integer and bool arithmetic on long arrays, through WebAssembly
+ * SIMD kernels built once per operation, dtype and operand form (array with array, array with a
+ * rank-0 operand, or the reverse), split over the threads when long enough. Each lane rounds (or
+ * compares) exactly as the scalar JavaScript loop does (one IEEE operation), so results are the
+ * same bit for bit; short arrays keep the loop (no copies, nothing to call). float32 `pow` runs
+ * the vectorised code compiled kernels inline (`simd-math.ts`), at every length, so that eager
+ * and compiled results are identical.
  */
 import { installFastBinary } from "../primitives/binary.js";
+import { simdBinary } from "../compiler/codegen/wasm-fused.js";
+import { ScratchLocals } from "../compiler/kernels/simd-math.js";
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { OpName } from "../compiler/wasm/function-builder.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
@@ -43,6 +47,7 @@ const lanesOf = {
 
 /** Whether the kernels take `name` on `dtype`. */
 function takes(name: string, dtype: string): dtype is KernelDType {
+  if (dtype === "float32" && simdBinary[name] !== undefined) return true;
   if (dtype === "float32" || dtype === "float64")
     return operations.has(name) || comparisons.has(name);
   if (dtype === "int32" || dtype === "uint32") return integerOperations.has(name);
@@ -93,6 +98,8 @@ function kernelFor(name: string, dtype: KernelDType, form: Form): KernelModule {
   const nan = f.addLocal("v128");
   if (dtype === "float32") f.f32x4Const(NaN, NaN, NaN, NaN).localSet(nan);
   else if (dtype === "float64") f.f64x2Const(NaN, NaN).localSet(nan);
+  const vectorMath = dtype === "float32" ? simdBinary[name] : undefined;
+  const scratch = new ScratchLocals(f);
   const offset = f.addLocal("i32");
   const a = f.addLocal("v128");
   const b = f.addLocal("v128");
@@ -116,6 +123,9 @@ function kernelFor(name: string, dtype: KernelDType, form: Form): KernelModule {
         f.localGet(b).localGet(b);
         op("ne");
         f.op("v128.or").op("v128.bitselect");
+      } else if (vectorMath !== undefined) {
+        f.localGet(a).localGet(b);
+        vectorMath(f, scratch);
       } else if (lanes === "i32x4" || lanes === "i8x16") {
         // Integers wrap (as the loop's typed-array stores do); bools are bytes 0 and 1.
         f.localGet(a).localGet(b);
@@ -161,7 +171,11 @@ function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteA
   const form: Form = x.ndim === 0 ? "scalarLeft" : y.ndim === 0 ? "scalarRight" : "arrays";
   const shape = x.ndim > 0 ? x.shape : y.shape;
   const size = x.ndim > 0 ? x.size : y.size;
-  if (size < minimumElements || (form === "arrays" && x.size !== y.size)) return undefined;
+  // Vectorised math runs at every length (as compiled code does); the rest only pays for the
+  // copies on long arrays.
+  const everyLength = dtype === "float32" && simdBinary[name] !== undefined;
+  if ((size < minimumElements && !everyLength) || (form === "arrays" && x.size !== y.size))
+    return undefined;
   const item = itemSize(dtype);
   const bytes = size * item;
   const kernel = kernelFor(name, dtype, form);

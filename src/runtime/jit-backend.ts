@@ -8,7 +8,7 @@ import { compileScanLoop, type ScanLoop } from "./scan-loop.js";
 import { generateFused, type FusedKernelCode } from "../compiler/codegen/fused.js";
 import {
   generateWasmFused,
-  simdUnary,
+  usesVectorMath,
   type WasmFusedKernel,
 } from "../compiler/codegen/wasm-fused.js";
 import { optimize } from "../compiler/passes/pipeline.js";
@@ -267,9 +267,7 @@ const loopSize = (k: Kernel): number =>
 
 /** Whether a kernel uses a float32 function whose eager form runs the vectorised code. */
 function usesSimdMath(k: Kernel): boolean {
-  return k.equations.some(
-    (eq) => simdUnary[eq.primitive.name] !== undefined && eq.inputs[0]!.aval.dtype === "float32",
-  );
+  return k.equations.some(usesVectorMath);
 }
 
 /** A kernel's equations as single-equation kernels (each runs its primitive's kernel). */
@@ -314,8 +312,7 @@ function compileInline(program: Program): CompiledProgram | undefined {
     kernelName,
     summary: inlineSummary,
     inlineDot,
-    vectorised: (eq) =>
-      simdUnary[eq.primitive.name] !== undefined && eq.inputs[0]!.aval.dtype === "float32",
+    vectorised: usesVectorMath,
   });
   if (whole === undefined) return undefined;
   const runsAs =

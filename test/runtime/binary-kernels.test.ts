@@ -5,7 +5,7 @@
  * several.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { config, np, type NDArray } from "../../src/index.js";
+import { config, jit, np, type NDArray } from "../../src/index.js";
 
 const initial = config().threads;
 afterEach(() => {
@@ -190,5 +190,56 @@ describe("eager integer and bool arithmetic on long arrays", () => {
     expect(np.logicalAnd(x, true).toList()).toEqual(a);
     expect(np.bitwiseXor(x, y).toList()).toEqual(a.map((v, i) => v !== b[i]));
     expect(() => np.bitwiseAnd(np.ones([3]), 1)).toThrow(/np.bitwiseAnd.*integer or bool operands/);
+  });
+});
+
+describe("float32 pow on the vectorised code", () => {
+  it("eager (short and long) and compiled give the same bits, within 1 ulp of Math.pow", () => {
+    const cases: [number, number][] = [
+      [2, 0.5],
+      [-8, 1 / 3],
+      [-2, 3],
+      [-0, -1],
+      [0, -2],
+      [1, NaN],
+      [-1, Infinity],
+      [NaN, 0],
+      [Infinity, -0.5],
+      [-Infinity, 3],
+      [1e-30, 2.5],
+      [3.4e38, 0.9],
+    ];
+    for (const n of [cases.length, 5_000]) {
+      const base = Float32Array.from({ length: n }, (_, i) =>
+        i < cases.length ? cases[i]![0] : 0.01 + (i % 97) * 0.37,
+      );
+      const exponent = Float32Array.from({ length: n }, (_, i) =>
+        i < cases.length ? cases[i]![1] : -3 + (i % 13) * 0.55,
+      );
+      const x = np.array(base);
+      const y = np.array(exponent);
+      const eager = np.power(x, y).toTypedArray() as Float32Array;
+      const compiled = jit((a: NDArray, b: NDArray) => np.power(a, b).add(0))(x, y);
+      expect(Array.from(compiled.toTypedArray())).toEqual(Array.from(eager));
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround(Math.pow(base[i]!, exponent[i]!));
+        const got = eager[i]!;
+        if (Number.isNaN(want) || !Number.isFinite(want) || want === 0) {
+          if (!Object.is(got, want))
+            expect.fail(`pow(${base[i]}, ${exponent[i]}) = ${got}, want ${want}`);
+          continue;
+        }
+        const ulp = Math.abs(Math.fround(want * (1 + 2 ** -23)) - want) || 2 ** -149;
+        expect(Math.abs(got - want) / ulp, `pow(${base[i]}, ${exponent[i]})`).toBeLessThanOrEqual(
+          1,
+        );
+      }
+    }
+    // A scalar exponent, and a scalar base.
+    const x = np.array(Float32Array.from({ length: 4100 }, (_, i) => 0.5 + i / 1000));
+    expect(np.power(x, 2).get(10).item()).toBe(Math.fround(Math.fround(0.51) ** 2));
+    expect(np.power(2, x.get(np.slice(0, 3))).toList()).toEqual(
+      [0.5, 0.501, 0.502].map((v) => Math.fround(2 ** Math.fround(v))),
+    );
   });
 });

@@ -329,8 +329,12 @@ export class Generator {
     scope.set(out, { kind: "buffer", name: target });
   }
 
-  /** A float32 function eager execution runs on its vectorised WebAssembly kernel: the same kernel. */
+  /**
+   * A float32 function eager execution runs on its vectorised WebAssembly kernel: the same
+   * kernel (a function of two operands, by its eager implementation, which calls it).
+   */
   private vectorisedEquation(eq: Equation, scope: Scope): void {
+    if (eq.inputs.length !== 1) return this.eager(eq, scope);
     const x = eq.inputs[0]!;
     const out = eq.outputs[0]!;
     const kernel = this.emitter.bind(this.context.runtime.vectorised(eq.primitive.name), "simd_");

@@ -18,8 +18,10 @@ import {
   f32x4Log,
   f32x4Log1p,
   f32x4Sin,
+  f32x4Pow,
   f32x4Tanh,
   ScratchLocals,
+  type SimdBinary,
   type SimdUnary,
 } from "../kernels/simd-math.js";
 
@@ -79,6 +81,21 @@ const comparisons = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
  * float32 functions with a vectorised implementation. Eager float32 execution uses the very same
  * code (`runtime/unary-kernels.ts`), so compiled and eager results stay identical.
  */
+/**
+ * float32 functions of two operands with a vectorised implementation, shared with eager
+ * execution (`runtime/binary-kernels.ts`) like `simdUnary`.
+ */
+export const simdBinary: Readonly<Record<string, SimdBinary>> = { pow: f32x4Pow };
+
+/** Whether `eq` is a float32 function that always runs vectorised code (eagerly too). */
+export function usesVectorMath(eq: Equation): boolean {
+  const name = eq.primitive.name;
+  return (
+    (simdUnary[name] !== undefined || simdBinary[name] !== undefined) &&
+    eq.inputs[0]!.aval.dtype === "float32"
+  );
+}
+
 export const simdUnary: Readonly<Record<string, SimdUnary>> = {
   exp: f32x4Exp,
   expm1: f32x4Expm1,
@@ -121,7 +138,7 @@ function supported(kernel: Kernel, lanes: Lanes): boolean {
       direct[name] !== undefined ||
       name === "max" ||
       name === "min" ||
-      (lanes === "f32x4" && simdUnary[name] !== undefined);
+      (lanes === "f32x4" && (simdUnary[name] !== undefined || simdBinary[name] !== undefined));
     const cast =
       name === "convert_element_type" &&
       eq.inputs[0]!.aval.dtype === dtype &&
@@ -274,6 +291,10 @@ export function generateWasmFused(
     } else if (simdUnary[name] !== undefined) {
       get(x!);
       simdUnary[name]!(f, scratch);
+    } else if (simdBinary[name] !== undefined) {
+      get(x!);
+      get(y!);
+      simdBinary[name]!(f, scratch);
     } else {
       for (const a of eq.inputs) get(a);
       op(direct[name]!);
@@ -352,7 +373,7 @@ export function generateWasmFused(
     outputs,
     count,
     itemBytes: laneBytes,
-    usesMath: body.some((eq) => simdUnary[eq.primitive.name] !== undefined),
+    usesMath: body.some(usesVectorMath),
   };
 }
 
