@@ -167,6 +167,18 @@ describe("reduceWindow max and its derivatives = the definition", () => {
     });
   }
 
+  it("reads transposed views (eager and compiled) as their contiguous copies", () => {
+    const x = random([20, 3, 30, 32], 13).astype("float32");
+    const pool = (y: NDArray): NDArray =>
+      lax.reduceWindow(np.transpose(y, [0, 1, 3, 2]), "max", [1, 1, 2, 2], {
+        strides: [1, 1, 2, 2],
+      });
+    const copy = np.array(np.transpose(x, [0, 1, 3, 2]).toTypedArray()).reshape([20, 3, 32, 30]);
+    const expected = values(lax.reduceWindow(copy, "max", [1, 1, 2, 2], { strides: [1, 1, 2, 2] }));
+    expect(values(pool(x))).toEqual(expected);
+    expect(values(jit(pool)(x))).toEqual(expected);
+  });
+
   it("float64 and int32 take the same windows", () => {
     const c = cases[3]![1];
     const x = special(c.shape, 8);
