@@ -15,7 +15,7 @@ import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
 import type { OpName } from "../compiler/wasm/function-builder.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
 import { itemSize } from "../core/dtype.js";
-import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { partsWaking, splitRange, type KernelModule } from "./threads.js";
 import { placeArrayIn } from "./gather-kernels.js";
 import {
   compileKernel,
@@ -183,8 +183,7 @@ function fastBinary(name: string, x: ConcreteArray, y: ConcreteArray): ConcreteA
   const { offsets, total } = layout([bytes, bytes, compares ? size : bytes]);
   reserve(total);
   const value = (s: ConcreteArray): number => s.data[s.offset]!;
-  const parts = loopParts(size, minimumParallelElements);
-  if (parts > 1) wakeWorkers();
+  const parts = partsWaking(size, minimumParallelElements);
   // Operands where they are (arena arrays), or copied (gathered: views, broadcasts) in.
   const a = form === "scalarLeft" ? value(x) : placeArrayIn(x, offsets[0]!, total);
   const b = form === "scalarRight" ? value(y) : placeArrayIn(y, offsets[1]!, total);

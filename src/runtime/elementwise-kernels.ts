@@ -7,7 +7,7 @@
 import type { DType } from "../core/dtype.js";
 import { installFastElementwise } from "../primitives/elementwise.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { partsWaking, splitRange, type KernelModule } from "./threads.js";
 import { placeArrayIn } from "./gather-kernels.js";
 import {
   addI32Function,
@@ -110,13 +110,6 @@ function convertKernel(to: Float): KernelModule {
   return kernel;
 }
 
-/** Parts to split `count` elements into; sleeping workers are woken while operands are placed. */
-function partsFor(count: number): number {
-  const parts = loopParts(count, minimumParallelElements);
-  if (parts > 1) wakeWorkers();
-  return parts;
-}
-
 /** Runs `kernel` over `count` elements in `parts` (whole vectors each) on the threads. */
 function runSplit(
   kernel: KernelModule,
@@ -146,7 +139,7 @@ function fastSelect(
   const item = dtype === "float32" ? 4 : 8;
   const { offsets, total } = layout([size + 16, size * item, size * item, size * item + 16]);
   reserve(total);
-  const parts = partsFor(size);
+  const parts = partsWaking(size, minimumParallelElements);
   const predAt = placeArrayIn(pred, offsets[0]!, total);
   const aAt = placeArrayIn(a, offsets[1]!, total);
   const bAt = placeArrayIn(b, offsets[2]!, total);
@@ -171,7 +164,7 @@ function fastConvert(x: ConcreteArray, to: DType, weakType: boolean): ConcreteAr
   const [inItem, outItem] = from === "float32" ? [4, 8] : [8, 4];
   const { offsets, total } = layout([x.size * inItem + 16, x.size * outItem + 16]);
   reserve(total);
-  const parts = partsFor(x.size);
+  const parts = partsWaking(x.size, minimumParallelElements);
   const srcAt = placeArrayIn(x, offsets[0]!, total);
   const dstAt = offsets[1]!;
   runSplit(convertKernel(to), "convert", x.size, parts, 4, (start, length) => [

@@ -34,7 +34,7 @@ import { windowsInto } from "./window-kernels.js";
 import type { WindowMode, WindowParams } from "../primitives/window.js";
 import type { PadConfig } from "../primitives/structural.js";
 import type { ConvParams } from "../primitives/conv.js";
-import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { partsWaking, splitRange, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, view, type ConcreteArray } from "./concrete.js";
@@ -169,8 +169,7 @@ function wasmFusedStep(
     : minimumParallelElements.plain;
   return (env) => {
     // Read per call: the thread count is a setting that may change between calls.
-    const parts = wasm.reduction === undefined ? loopParts(wasm.count, minimumParallel) : 1;
-    if (parts > 1) wakeWorkers();
+    const parts = wasm.reduction === undefined ? partsWaking(wasm.count, minimumParallel) : 1;
     const { offsets, total } = layout(sizes);
     reserve(total);
     wasm.arrays.forEach((v, i) => (offsets[i] = placeArrayIn(env.get(v)!, offsets[i]!, total)));

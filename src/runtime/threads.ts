@@ -71,6 +71,16 @@ export function loopParts(count: number, minimum: number): number {
   return Math.max(1, Math.min(4 * threads, Math.floor((4 * count) / minimum)));
 }
 
+/**
+ * `loopParts`, for a kernel about to run: when it will be split, sleeping workers are woken now,
+ * so they are polling by the time the caller has placed its operands and posts the calls.
+ */
+export function partsWaking(count: number, minimum: number): number {
+  const parts = loopParts(count, minimum);
+  if (parts > 1) wakeWorkers();
+  return parts;
+}
+
 /** Sets how many threads large kernels use (`config({ threads })` validates it first). */
 export function setThreadCount(count: number): void {
   threads = count;

@@ -10,7 +10,7 @@ import type { OpName } from "../compiler/wasm/function-builder.js";
 import { emitVectorLoop } from "../compiler/kernels/vector-loop.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
-import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { partsWaking, splitRange, type KernelModule } from "./threads.js";
 import { placeArrayIn } from "./gather-kernels.js";
 import {
   compileKernel,
@@ -99,8 +99,7 @@ function fastUnary(name: string, x: ConcreteArray): ConcreteArray | undefined {
   const bytes = x.size * item;
   const { offsets, total } = layout([bytes, bytes]);
   reserve(total);
-  const parts = loopParts(x.size, minimumParallelElements);
-  if (parts > 1) wakeWorkers();
+  const parts = partsWaking(x.size, minimumParallelElements);
   const src = placeArrayIn(x, offsets[0]!, total);
   // Each part a whole number of vectors, so that no two write the same 16 bytes.
   const calls = splitRange(x.size, parts, 16 / item).map(([start, length]) => ({

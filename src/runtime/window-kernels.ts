@@ -20,7 +20,7 @@ import {
 import { shapeSize } from "../core/shape.js";
 import type { TypedArray } from "../core/dtype.js";
 import { placeArrayIn, zeroFill } from "./gather-kernels.js";
-import { loopParts, splitRange, wakeWorkers, type KernelModule } from "./threads.js";
+import { partsWaking, splitRange, type KernelModule } from "./threads.js";
 import {
   addI32Function,
   compileKernel,
@@ -250,8 +250,7 @@ function fastWindows(
   const parts =
     plan.overlapping && mode === "scatter"
       ? 1
-      : loopParts(rows * inside * deltas.length, minimumParallelWork);
-  if (parts > 1) wakeWorkers();
+      : partsWaking(rows * inside * deltas.length, minimumParallelWork);
   const { offsets, total } = layout([
     // Room after the operand for the reads of a row's last vector (see `windowKernel`).
     x.size * 4 + 16 * (step + 2),
