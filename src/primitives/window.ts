@@ -90,6 +90,8 @@ export interface WindowPlan {
   rowInside: Uint8Array;
   /** Pairs (first inside window's corner, its index in the result), one per row that has one. */
   entries: Int32Array;
+  /** The rows with windows that reach into the padding. */
+  edgeRows: Int32Array;
   /** Whether windows overlap (an element can be in several). */
   overlapping: boolean;
 }
@@ -192,6 +194,9 @@ function planWindows(shapeList: readonly number[], p: WindowParams): WindowPlan 
     rowBases,
     rowInside,
     entries: entries.subarray(0, used),
+    edgeRows: Int32Array.from({ length: rowCount }, (_, row) => row).filter(
+      (row) => rowInside[row] === 0 || first > 0 || end < n,
+    ),
     overlapping: p.windowDimensions.some((size, a) => size > p.windowStrides[a]!),
   };
 }
@@ -282,13 +287,15 @@ export function runWindows(
       if (into !== undefined && mode === "scatter") out.fill(0);
       return;
     }
-    const xd = x.contiguousData();
-    const od = other?.contiguousData() ?? out;
-    const empty = lowest[x.dtype];
-    const { deltas, at, n, step, first, end, rowBases, rowInside, entries } = plan;
+    const { deltas, at, n, step, first, end, rowBases, rowInside, entries, edgeRows } = plan;
     const inside = end - first;
     const fast =
       entries.length > 0 && fastWindows?.(mode, x, other, plan, out, into?.address) === true;
+    if (fast && edgeRows.length === 0) return;
+    // The JavaScript loops read the operands as contiguous arrays.
+    const xd = x.contiguousData();
+    const od = other?.contiguousData() ?? out;
+    const empty = lowest[x.dtype];
     if (!fast) {
       // Kernel memory holds what was there before: zeros first where the scatter adds.
       if (into !== undefined && mode === "scatter") out.fill(0);
@@ -304,10 +311,9 @@ export function runWindows(
     const last = rank - 1;
     const shapeI = Int32Array.from(x.shape);
     const corner = new Int32Array(rank);
-    for (let row = 0; row < rowBases.length; row++) {
+    for (const row of edgeRows) {
       const from = rowInside[row] === 1 ? first : n;
       const to = rowInside[row] === 1 ? end : n;
-      if (from === 0 && to === n) continue;
       let rest = row;
       for (let a = last - 1; a >= 0; a--) {
         const size = plan.outShape[a]!;
