@@ -29,6 +29,7 @@ import {
   type SimdUnary,
 } from "../src/compiler/kernels/simd-math.js";
 import { ModuleBuilder, type FunctionBuilder } from "../src/compiler/wasm/module.js";
+import { relaxedSimdSupported } from "../src/runtime/relaxed-simd.js";
 import { WebAssembly } from "../src/runtime/webassembly.js";
 import { measure } from "./measure.js";
 
@@ -102,6 +103,19 @@ const rows: Row[] = [
     },
     input: spread(-5, 5),
   },
+  // With fused multiply-add (relaxed SIMD), where the engine has it.
+  ...(relaxedSimdSupported()
+    ? [
+        {
+          name: "tanh (fused)",
+          fn: ((f, s) => f32x4Tanh(f, s, { fusedMultiplyAdd: true })) satisfies SimdUnary,
+          js: (x: Float32Array, _y: Float32Array, out: Float32Array) => {
+            for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]!);
+          },
+          input: spread(-5, 5),
+        },
+      ]
+    : []),
   {
     name: "logistic",
     fn: f32x4Logistic,

@@ -16,7 +16,8 @@ export interface RuntimeConfig {
   threads: number;
   /**
    * Whether matrix products and convolutions accumulate with fused multiply-add (one rounding
-   * per step instead of two: faster, and no less accurate), through WebAssembly relaxed SIMD.
+   * per step instead of two: faster, and no less accurate), through WebAssembly relaxed SIMD;
+   * float32 `tanh` then runs its fused variant too (eagerly and compiled alike).
    * Default: `true` where the engine has it (Node.js, Chrome ≥ 114); `false` keeps a separate
    * multiply and add, whose results match engines without it bit for bit.
    */

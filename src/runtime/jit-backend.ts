@@ -22,6 +22,7 @@ import {
 } from "../transforms/jit.js";
 import { instantiate, type Executable, type WasmStep } from "./executor.js";
 import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
+import { useFusedMultiplyAdd } from "./config.js";
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import { functionToText } from "../compiler/wasm/text.js";
 import { compileWholeFunction, elementsLimit, qualifies } from "./program-function.js";
@@ -368,7 +369,9 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     // exp/log/tanh/… always run the vectorised code (as they do eagerly).
     const wanted = loopSize(k) >= minimumWasmElements || usesSimdMath(k);
     const compiled = wanted
-      ? generateWasmFused(k, comment, module, `kernel${kernels.length}_fused`)
+      ? generateWasmFused(k, comment, module, `kernel${kernels.length}_fused`, {
+          fusedMultiplyAdd: useFusedMultiplyAdd(),
+        })
       : undefined;
     if (compiled !== undefined) {
       wasm.set(k, compiled);
@@ -405,30 +408,55 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
   };
 }
 
-/** Loop bodies and branches, compiled once per program object. */
-const compiledSubs = new WeakMap<Program, CompiledProgram>();
+/**
+ * A compiled program that follows the `fusedMultiplyAdd` setting: the math functions' variants
+ * are chosen when kernels are generated, so a call after the setting changed runs the program
+ * compiled again under the new one (as eager execution would).
+ */
+function compileFollowingSettings(program: Program, donated: readonly boolean[]): CompiledProgram {
+  const fusedMultiplyAdd = useFusedMultiplyAdd();
+  const compiled = compile(program, donated);
+  const run = compiled.run;
+  let other: CompiledProgram | undefined;
+  compiled.run = (args) =>
+    useFusedMultiplyAdd() === fusedMultiplyAdd
+      ? run(args)
+      : (other ??= compile(program, donated)).run(args);
+  return compiled;
+}
+
+/** Loop bodies and branches, compiled once per program object and `fusedMultiplyAdd` setting. */
+const compiledSubs = [
+  new WeakMap<Program, CompiledProgram>(),
+  new WeakMap<Program, CompiledProgram>(),
+];
 
 function subprogram(program: Program): CompiledProgram {
-  let compiled = compiledSubs.get(program);
+  const cache = compiledSubs[Number(useFusedMultiplyAdd())]!;
+  let compiled = cache.get(program);
   if (compiled === undefined) {
     compiled = compile(optimized(program), []);
-    compiledSubs.set(program, compiled);
+    cache.set(program, compiled);
   }
   return compiled;
 }
 
 const compileSub = (program: Program): Executable => subprogram(program).run;
 
-/** Whole-loop scans, built once per equation. */
-const wholeLoops = new WeakMap<Equation, ScanLoop | null>();
+/** Whole-loop scans, built once per equation and `fusedMultiplyAdd` setting. */
+const wholeLoops = [
+  new WeakMap<Equation, ScanLoop | null>(),
+  new WeakMap<Equation, ScanLoop | null>(),
+];
 
 function wholeLoop(eq: Equation): ScanLoop | undefined {
-  let loop = wholeLoops.get(eq);
+  const cache = wholeLoops[Number(useFusedMultiplyAdd())]!;
+  let loop = cache.get(eq);
   if (loop === undefined) {
     loop = compileScanLoop(eq, optimize) ?? null;
-    wholeLoops.set(eq, loop);
+    cache.set(eq, loop);
   }
   return loop ?? undefined;
 }
 
-installJitBackend({ optimize, compile });
+installJitBackend({ optimize, compile: compileFollowingSettings });

@@ -9,6 +9,7 @@ import type { NDArray } from "../core/array.js";
 import type { Equation, Program } from "../core/ir.js";
 import { generateJsProgram, type JsProgramContext } from "../compiler/codegen/js-program.js";
 import { asConcrete, fromStorage, scalar } from "./concrete.js";
+import { useFusedMultiplyAdd } from "./config.js";
 import { vectorisedKernel } from "./unary-kernels.js";
 import { kernelMemory, layout, reserve } from "./wasm-memory.js";
 import type { Executable } from "./executor.js";
@@ -123,9 +124,11 @@ const vectorisedKernels = new Map<string, (source: Float32Array, target: Float32
  * in and one out.
  */
 function vectorised(name: string): (source: Float32Array, target: Float32Array) => void {
-  let run = vectorisedKernels.get(name);
+  const fusedMultiplyAdd = useFusedMultiplyAdd();
+  const key = `${name}${fusedMultiplyAdd ? ":fma" : ""}`;
+  let run = vectorisedKernels.get(key);
   if (run !== undefined) return run;
-  const kernel = vectorisedKernel(name)!;
+  const kernel = vectorisedKernel(name, "float32", fusedMultiplyAdd)!;
   const call = kernel.exports.kernel as (input: number, output: number, bytes: number) => void;
   let heap: Float32Array<ArrayBufferLike> = new Float32Array(0);
   run = (source, target) => {
@@ -141,6 +144,6 @@ function vectorised(name: string): (source: Float32Array, target: Float32Array) 
     call(input!, output!, bytes);
     target.set(heap.subarray(output! / 4, output! / 4 + source.length));
   };
-  vectorisedKernels.set(name, run);
+  vectorisedKernels.set(key, run);
   return run;
 }

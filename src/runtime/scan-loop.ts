@@ -10,6 +10,7 @@ import { generateWasmFused } from "../compiler/codegen/wasm-fused.js";
 import { schedule } from "../compiler/schedule.js";
 import type { NDArray } from "../core/array.js";
 import { asConcrete, fromStorage, scalar } from "./concrete.js";
+import { useFusedMultiplyAdd } from "./config.js";
 import {
   compileKernel,
   copyIn,
@@ -83,7 +84,9 @@ export function compileScanLoop(
     return undefined;
   }
   const module = kernelModuleBuilder();
-  const fused = generateWasmFused(kernel, "scan body", module, "body");
+  const fused = generateWasmFused(kernel, "scan body", module, "body", {
+    fusedMultiplyAdd: useFusedMultiplyAdd(),
+  });
   if (fused === undefined || fused.reduction !== undefined) return undefined;
   // Inputs of the kernel: carries (their buffers) or array consts; scalars are consts.
   const constVars = body.invars.slice(0, nc);

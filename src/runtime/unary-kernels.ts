@@ -10,6 +10,7 @@ import type { OpName } from "../compiler/wasm/function-builder.js";
 import { emitVectorLoop } from "../compiler/kernels/vector-loop.js";
 import { installFastUnary } from "../primitives/unary.js";
 import { fromStorage, type ConcreteArray } from "./concrete.js";
+import { useFusedMultiplyAdd } from "./config.js";
 import { partsWaking, splitRange, type KernelModule } from "./threads.js";
 import { placeArrayIn } from "./gather-kernels.js";
 import {
@@ -44,11 +45,13 @@ const minimumExactElements = 4096;
  * A module exporting `kernel(in, out, bytes)`: the function applied a vector at a time (four
  * float32 or two float64 lanes, each on its own, so results do not depend on the length or on
  * threads); transcendental functions are float32 only. Compiled programs call the same module,
- * so eager and compiled results are identical.
+ * so eager and compiled results are identical. `fusedMultiplyAdd` (the runtime setting unless
+ * told) picks the math functions' variants.
  */
 export function vectorisedKernel(
   name: string,
   dtype: "float32" | "float64" = "float32",
+  fusedMultiplyAdd = useFusedMultiplyAdd(),
 ): KernelModule | undefined {
   const lanes = dtype === "float32" ? "f32x4" : "f64x2";
   const instruction = exactOperations[name];
@@ -59,7 +62,7 @@ export function vectorisedKernel(
         ? simdUnary[name]
         : undefined;
   if (body === undefined) return undefined;
-  const key = `${name}:${dtype}`;
+  const key = `${name}:${dtype}${fusedMultiplyAdd ? ":fma" : ""}`;
   let kernel = kernels.get(key);
   if (kernel === undefined) {
     const module = kernelModuleBuilder();
@@ -77,7 +80,7 @@ export function vectorisedKernel(
         f.localGet(1).localGet(offset).i32Add();
         f.localGet(0).localGet(offset).i32Add();
         f.memoryOp("v128.load", at, 16);
-        body(f, scratch);
+        body(f, scratch, { fusedMultiplyAdd });
         f.memoryOp("v128.store", at, 16);
       },
       unroll: 2,

@@ -520,6 +520,10 @@ simdCases["f32x4.relaxed_madd"] = {
   inputs: [f32x4(1.5, -2.5, 3.75, 0.5), fB, f32x4(1, 2, 3, 4)],
   expected: f32x4(4, 8.25, -0.75, 4.25),
 };
+simdCases["f32x4.relaxed_nmadd"] = {
+  inputs: [f32x4(1.5, -2.5, 3.75, 0.5), fB, f32x4(1, 2, 3, 4)],
+  expected: f32x4(-2, -4.25, 6.75, 3.75),
+};
 simdCases["f64x2.relaxed_madd"] = { inputs: [dA, dB, f64x2(1, 2)], expected: f64x2(-0.25, -4) };
 simdCases["f64x2.convert_low_i32x4_s"] = { inputs: [iA], expected: f64x2(1, -2) };
 simdCases["i32x4.trunc_sat_f64x2_s_zero"] = {

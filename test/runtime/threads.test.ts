@@ -3,7 +3,7 @@
  * not depend on how many threads computed them.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { config, FluxionError, jit, np, ValueError, type NDArray } from "../../src/index.js";
+import { config, FluxionError, jit, lax, np, ValueError, type NDArray } from "../../src/index.js";
 import { matmulKernel, splitMatmul } from "../../src/runtime/matmul.js";
 import { splitRange, threadsSupported, wakeWorkers } from "../../src/runtime/threads.js";
 import {
@@ -73,6 +73,42 @@ describe("config", () => {
       for (let i = 0; i < without.length; i++) {
         expect(Math.abs(withFma[i]! - without[i]!)).toBeLessThanOrEqual(1e-4 * 80 * 16);
       }
+    } finally {
+      config({ fusedMultiplyAdd: fused });
+    }
+  });
+
+  it("runs tanh with fused multiply-add by default, eagerly and compiled alike, and follows a change", () => {
+    const fused = config().fusedMultiplyAdd;
+    const x = values(4096, 7).mul(2);
+    const small = values(500, 8).mul(2);
+    const f = (a: NDArray): NDArray => np.tanh(a.mul(1.5)).mul(a);
+    const loop = (a: NDArray): NDArray =>
+      lax.foriLoop(0, 3, (_, c: NDArray) => np.tanh(c.mul(3)), a);
+    const [jf, jloop] = [jit(f), jit(loop)];
+    const bits = (a: NDArray): Uint32Array =>
+      new Uint32Array((a.toTypedArray() as Float32Array).slice().buffer);
+    /** Compiled (a big kernel, a small inline program, a whole loop) equals eager, bit for bit. */
+    const agree = (): Uint32Array => {
+      const eager = bits(f(x));
+      expect(bits(jf(x))).toEqual(eager);
+      expect(bits(jf(small))).toEqual(bits(f(small)));
+      expect(bits(jloop(x))).toEqual(bits(loop(x)));
+      return eager;
+    };
+    const withFma = agree();
+    try {
+      config({ fusedMultiplyAdd: false });
+      const without = agree();
+      // The variants differ in the last bits of some elements, never by more than a few ulps.
+      expect(without).not.toEqual(withFma);
+      const a = new Float32Array(withFma.buffer);
+      const b = new Float32Array(without.buffer);
+      for (let i = 0; i < a.length; i++) {
+        expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(2 ** -18);
+      }
+      config({ fusedMultiplyAdd: true });
+      expect(agree()).toEqual(withFma);
     } finally {
       config({ fusedMultiplyAdd: fused });
     }

@@ -21,6 +21,7 @@ import {
   f32x4Pow,
   f32x4Tanh,
   ScratchLocals,
+  type MathOptions,
   type SimdBinary,
   type SimdUnary,
 } from "../kernels/simd-math.js";
@@ -168,12 +169,16 @@ function floatType(kernel: Kernel): string {
 /** Kernels with at most this many equations write their loop body twice per iteration. */
 const maximumUnrolledEquations = 48;
 
-/** Generates the WebAssembly kernel, or `undefined` when an operation has no SIMD form here. */
+/**
+ * Generates the WebAssembly kernel, or `undefined` when an operation has no SIMD form here.
+ * `math` chooses the variants of the vector math functions (the same as eager execution's).
+ */
 export function generateWasmFused(
   kernel: Kernel,
   comment: string,
   module: ModuleBuilder,
   name: string,
+  math: MathOptions = {},
 ): WasmFusedKernel | undefined {
   if (kernel.kind !== "fused" || kernel.equations.some((eq) => eq.outputs.length !== 1))
     return undefined;
@@ -290,11 +295,11 @@ export function generateWasmFused(
       get(x!);
     } else if (simdUnary[name] !== undefined) {
       get(x!);
-      simdUnary[name]!(f, scratch);
+      simdUnary[name]!(f, scratch, math);
     } else if (simdBinary[name] !== undefined) {
       get(x!);
       get(y!);
-      simdBinary[name]!(f, scratch);
+      simdBinary[name]!(f, scratch, math);
     } else {
       for (const a of eq.inputs) get(a);
       op(direct[name]!);

@@ -5,15 +5,34 @@
 import type { FunctionBuilder } from "../wasm/module.js";
 import type { ValueType } from "../wasm/opcodes.js";
 
+/** How a math function may compute. */
+export interface MathOptions {
+  /**
+   * Use relaxed SIMD's `f32x4.relaxed_madd` / `relaxed_nmadd` where the function has a variant
+   * that does (one fused instruction for `a·b + c` on x64 and arm64). The module then needs an
+   * engine with relaxed SIMD, and results differ from the default's in the last bits (each
+   * variant has its own accuracy bound). Default: false.
+   */
+  fusedMultiplyAdd?: boolean;
+}
+
 /**
  * Emits code that replaces the v128 on top of `f`'s operand stack (four f32 lanes) with the
  * function's value lane by lane. It uses scratch locals from `scratch` and leaves nothing else on
  * the stack.
  */
-export type SimdUnary = (f: FunctionBuilder, scratch?: ScratchLocals) => void;
+export type SimdUnary = (
+  f: FunctionBuilder,
+  scratch?: ScratchLocals,
+  options?: MathOptions,
+) => void;
 
 /** Like `SimdUnary` for two operands: the stack holds `x` then `y` (on top); it leaves `f(x, y)`. */
-export type SimdBinary = (f: FunctionBuilder, scratch?: ScratchLocals) => void;
+export type SimdBinary = (
+  f: FunctionBuilder,
+  scratch?: ScratchLocals,
+  options?: MathOptions,
+) => void;
 
 /**
  * Scratch locals of one function, reused between uses: each math function takes what it needs

@@ -90,6 +90,7 @@ export const simdOpcodes = {
   "f64x2.convert_low_i32x4_s": 0xfe,
   // Relaxed SIMD: a·b + c, fused or not as the hardware does it (see runtime/relaxed-simd.ts).
   "f32x4.relaxed_madd": 0x105,
+  "f32x4.relaxed_nmadd": 0x106,
   "f64x2.relaxed_madd": 0x107,
 } as const;
 
