@@ -64,6 +64,7 @@ const elementwiseNames = new Set([
   "asinh",
   "acosh",
   "atanh",
+  "logistic",
   "is_finite",
   "not",
   "add",

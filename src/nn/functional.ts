@@ -8,6 +8,7 @@ import type { DType } from "../core/dtype.js";
 import { ShapeError, ValueError } from "../core/errors.js";
 import * as np from "../numpy/index.js";
 import { asArray } from "../numpy/convert.js";
+import { logistic } from "../lax/elementwise.js";
 import { stopGradient } from "../transforms/custom.js";
 
 /** Float input (integers become float32). */
@@ -22,10 +23,12 @@ export function relu(x: ArrayLike): NDArray {
   return np.where(a.le(0), 0, a);
 }
 
-/** The logistic sigmoid 1 / (1 + e^(−x)) (0 and 1 in the limits, never NaN). */
+/**
+ * The logistic sigmoid 1 / (1 + e^(−x)) (`lax.logistic`): 0 and 1 in the limits, never NaN, and
+ * neither is its gradient.
+ */
 export function sigmoid(x: ArrayLike): NDArray {
-  const a = floats("nn.sigmoid", x);
-  return np.divide(1, np.add(1, np.exp(a.neg())));
+  return logistic(floats("nn.sigmoid", x));
 }
 
 /** log(1 + eˣ), computed as max(x, 0) + log1p(e^(−|x|)) so that large |x| stays exact. */

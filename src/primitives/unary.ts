@@ -252,6 +252,23 @@ export const tanh = unary({
   f: Math.tanh,
   derivative: (x, y) => ops.sub(one(x), ops.mul(y, y)),
 });
+/**
+ * The logistic sigmoid σ(x) = 1 / (1 + e^(−x)), JAX's `lax.logistic`. One primitive, so that its
+ * derivative is finite everywhere (the chain through `exp` and a division gives inf/inf = NaN
+ * below x ≈ −89 in float32): σ(x)·σ(−x), which keeps both tails accurate where y·(1 − y)
+ * rounds to 0 for x ≳ 17.
+ */
+export const logistic = unary({
+  name: "logistic",
+  range: [-4, 4],
+  dtypes: float,
+  f: (x) => {
+    if (x >= 0) return 1 / (1 + Math.exp(-x));
+    const e = Math.exp(x);
+    return e / (1 + e);
+  },
+  derivative: (x, y) => ops.mul(y, u(logistic, ops.neg(x))),
+});
 export const asinh = unary({
   name: "asinh",
   dtypes: float,

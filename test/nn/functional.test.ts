@@ -49,6 +49,36 @@ describe("activations", () => {
     ]);
   });
 
+  it("sigmoid and silu have finite, accurate gradients in both tails (float32 and float64)", () => {
+    const at = [-100, -90, -50, -20, 0, 20, 50, 100];
+    // σ'(x) = e^(−|x|) / (1 + e^(−|x|))², in float64.
+    const exact = at.map((x) => {
+      const e = Math.exp(-Math.abs(x));
+      return e / (1 + e) ** 2;
+    });
+    const sigmoidGrad = grad((x: NDArray) => nn.sigmoid(x).sum());
+    for (const dtype of ["float32", "float64"] as const) {
+      const x = np.array(at, { dtype });
+      for (const g of [sigmoidGrad(x), jit(sigmoidGrad)(x)]) {
+        const got = Array.from(g.toTypedArray(), Number);
+        got.forEach((v, i) => {
+          // Relative error of float32 (and its subnormal tail: σ'(−100) ≈ 3.7e-44).
+          const tol = dtype === "float32" ? 1e-6 * exact[i]! + 2e-45 : 1e-14 * exact[i]!;
+          expect(Math.abs(v - exact[i]!), `σ'(${at[i]}) ${dtype}`).toBeLessThanOrEqual(tol);
+        });
+      }
+      const siluGrad = grad((v: NDArray) => nn.silu(v).sum())(x);
+      expect(Array.from(siluGrad.toTypedArray(), Number).every(Number.isFinite)).toBe(true);
+    }
+    // Second derivative through the primitive: σ'' = σ'·(1 − 2σ), at 0 it is 0; at 2, in float64.
+    const second = grad((x: NDArray) => sigmoidGrad(x).sum());
+    const s = 1 / (1 + Math.exp(-2));
+    expectClose(second(f64([0, 2])), f64([0, s * (1 - s) * (1 - 2 * s)]), {
+      rtol: 1e-13,
+      atol: 1e-16,
+    });
+  });
+
   it("softmax and logSoftmax along an axis, stable for large inputs", () => {
     const x = f64([
       [1, 2, 3],
