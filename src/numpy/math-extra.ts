@@ -113,14 +113,18 @@ export function heaviside(x: ArrayLike, h: ArrayLike): NDArray {
 }
 
 /**
- * The normalised sinc, sin(πx)/(πx), with sinc(0) = 1 and a derivative of 0 there (the quotient
- * is evaluated at 1 instead of 0, so no 0/0 reaches the gradient).
+ * The normalised sinc, sin(πx)/(πx), with sinc(0) = 1. Near 0 (|x| < 1e-3) it is the Maclaurin
+ * series 1 − u/6 + u²/120, u = (πx)², so every derivative is right there too (sinc″(0) = −π²/3);
+ * the quotient is evaluated at 1 instead, so no 0/0 reaches a gradient.
  */
 export function sinc(x: ArrayLike): NDArray {
   const [a] = elementwiseArgs("np.sinc", [x], true) as [NDArray];
-  const zero = a.eq(0);
-  const px = where(zero, 1, a).mul(weak(Math.PI, a));
-  return where(zero, 1, divide(sin(px), px));
+  const near = abs(a).lt(1e-3);
+  const px = where(near, 1, a).mul(weak(Math.PI, a));
+  const pa = a.mul(weak(Math.PI, a));
+  const u = pa.mul(pa);
+  const series = u.mul(u).div(120).sub(u.div(6)).add(1);
+  return where(near, series, divide(sin(px), px));
 }
 
 /** Options of `nanToNum`. */
@@ -180,8 +184,8 @@ function checkTolerance(operation: string, name: string, value: number | undefin
 function closeness(operation: string, x: ArrayLike, y: ArrayLike, options: CloseOptions): NDArray {
   const rtol = checkTolerance(operation, "rtol", options.rtol);
   const atol = checkTolerance(operation, "atol", options.atol);
-  const [a, b] = elementwiseArgs(operation, [x, y]) as [NDArray, NDArray];
-  if (!isFloating(a.dtype)) return a.eq(b);
+  // Integers and bools are compared as floats with the tolerances, as NumPy does.
+  const [a, b] = elementwiseArgs(operation, [x, y], true) as [NDArray, NDArray];
   // |a − b| ≤ atol + rtol·|b|; equal infinities are close, infinities otherwise are not.
   const within = abs(a.sub(b)).le(abs(b).mul(weak(rtol, b)).add(weak(atol, b)));
   const finite = logicalNot(logicalOr(isinf(a), isinf(b)));
