@@ -15,6 +15,7 @@ import {
   divide,
   exp,
   exp2,
+  floor,
   isinf,
   isnan,
   log1p,
@@ -24,6 +25,7 @@ import {
   maximum,
   minimum,
   mod,
+  power,
   round,
   sin,
   sqrt,
@@ -227,6 +229,26 @@ export function arrayEqual(
   const same = p.eq(q);
   if (options.equalNan !== true || !isFloating(p.dtype)) return all(same);
   return all(logicalOr(same, logicalAnd(isnan(p), isnan(q))));
+}
+
+/**
+ * x·2^i for integer exponents `i` (NumPy's `ldexp`), in two exact halves, so that a tiny x with
+ * a large i (or the reverse) does not overflow or underflow on the way.
+ */
+export function ldexp(x: ArrayLike, i: ArrayLike): NDArray {
+  const e = asArray("np.ldexp", i, 1);
+  if (isFloating(e.dtype) && !e.weakType) {
+    throw new ValueError("np.ldexp", `the exponents must be integers, got ${e.dtype}.`);
+  }
+  const [a, n] = elementwiseArgs("np.ldexp", [x, e], true) as [NDArray, NDArray];
+  const half = floor(n.div(2));
+  return a.mul(exp2(half)).mul(exp2(n.sub(half)));
+}
+
+/** `x ** y` computed in floating point (integers become float32), as NumPy's `float_power`. */
+export function floatPower(x: ArrayLike, y: ArrayLike): NDArray {
+  const [a, b] = elementwiseArgs("np.floatPower", [x, y], true) as [NDArray, NDArray];
+  return power(a, b);
 }
 
 /** `|x|` (NumPy's other name for `abs`). */

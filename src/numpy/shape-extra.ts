@@ -20,6 +20,7 @@ import {
   ravel,
   reshape,
   sliceAxis,
+  split,
   swapaxes,
   transpose,
 } from "./shape.js";
@@ -471,4 +472,36 @@ export function logspace(
     dtype: dtype === "float64" ? "float64" : "float32",
   });
   return convert(power(options.base ?? 10, exponents), dtype);
+}
+
+function splitOn(
+  operation: string,
+  x: ArrayLike,
+  sections: number | readonly number[],
+  minimumAxes: number,
+  axis: (ndim: number) => number,
+): NDArray[] {
+  const a = asArray(operation, x);
+  if (a.ndim < minimumAxes) {
+    throw new ShapeError(
+      operation,
+      `needs at least ${minimumAxes} ax${minimumAxes === 1 ? "is" : "es"}, got shape ${formatShape(a.shape)}.`,
+    );
+  }
+  return split(a, sections, { axis: axis(a.ndim) });
+}
+
+/** Splits along axis 1 (axis 0 for 1-d arrays): `sections` equal parts or at the indices. */
+export function hsplit(x: ArrayLike, sections: number | readonly number[]): NDArray[] {
+  return splitOn("np.hsplit", x, sections, 1, (ndim) => (ndim === 1 ? 0 : 1));
+}
+
+/** Splits along axis 0 (arrays of at least 2 axes). */
+export function vsplit(x: ArrayLike, sections: number | readonly number[]): NDArray[] {
+  return splitOn("np.vsplit", x, sections, 2, () => 0);
+}
+
+/** Splits along axis 2 (arrays of at least 3 axes). */
+export function dsplit(x: ArrayLike, sections: number | readonly number[]): NDArray[] {
+  return splitOn("np.dsplit", x, sections, 3, () => 2);
 }

@@ -10,11 +10,12 @@ import { ShapeError, ValueError } from "../core/errors.js";
 import { formatShape, normalizeAxes, normalizeAxis } from "../core/shape.js";
 import { Tracer } from "../core/trace.js";
 import { asArray, convert, elementwiseArgs, promote } from "./convert.js";
-import { isnan, logicalNot, where } from "./math.js";
+import { isnan, logicalNot, maximum, minimum, sqrt, where } from "./math.js";
 import { any, max, mean, min, sum } from "./reductions.js";
 import { broadcastTo, moveaxis, reshape, sliceAxis, stack, transpose } from "./shape.js";
 import { diff } from "./shape-extra.js";
 import { sort } from "./sorting.js";
+import { diagonal } from "./contractions.js";
 
 /** `x` as a float array (integers and bools become float32), checked for `operation`. */
 function floats(operation: string, x: ArrayLike): NDArray {
@@ -249,4 +250,49 @@ export function trapezoid(y: ArrayLike, options: TrapezoidOptions = {}): NDArray
     xs = moveaxis(reshape(xs, [...Array<number>(a.ndim - 1).fill(1), n]), -1, axis);
   }
   return sum(mid.mul(diff(xs, { axis: xs.ndim === 1 ? 0 : axis })), { axis });
+}
+
+/** Options of `cov`. */
+export interface CovOptions {
+  /** Whether rows are variables and columns observations (default true), or the reverse. */
+  rowvar?: boolean;
+  /** Normalise by N instead of N − 1. Default false. */
+  bias?: boolean;
+  /** Normalise by N − ddof (overrides `bias`). */
+  ddof?: number;
+}
+
+/** Variables as rows of a float matrix [variables, observations], for `operation`. */
+function variables(operation: string, x: ArrayLike, rowvar: boolean): NDArray {
+  const a = floats(operation, x);
+  if (a.ndim > 2) {
+    throw new ShapeError(operation, `needs a 1-d or 2-d array, got shape ${formatShape(a.shape)}.`);
+  }
+  if (a.ndim < 2) return reshape(a, [1, a.size]);
+  return rowvar ? a : transpose(a);
+}
+
+/**
+ * The covariance matrix of the variables (rows, unless `rowvar: false`) over the observations;
+ * a 0-d array for a single variable.
+ */
+export function cov(m: ArrayLike, options: CovOptions = {}): NDArray {
+  const x = variables("np.cov", m, options.rowvar ?? true);
+  const ddof = options.ddof ?? (options.bias === true ? 0 : 1);
+  if (!Number.isInteger(ddof))
+    throw new ValueError("np.cov", `ddof must be an integer, got ${ddof}.`);
+  const n = x.shape[1]!;
+  const centred = x.sub(mean(x, { axis: 1, keepdims: true }));
+  const c = centred.matmul(transpose(centred)).div(n - ddof);
+  return x.shape[0] === 1 ? reshape(c, []) : c;
+}
+
+/** Pearson correlation coefficients of the variables (rows, unless `rowvar: false`), in [−1, 1]. */
+export function corrcoef(x: ArrayLike, options: { rowvar?: boolean } = {}): NDArray {
+  const v = variables("np.corrcoef", x, options.rowvar ?? true);
+  const c = cov(v);
+  if (c.ndim === 0) return c.div(c);
+  const d = sqrt(diagonal(c));
+  const r = c.div(reshape(d, [d.size, 1])).div(reshape(d, [1, d.size]));
+  return minimum(maximum(r, -1), 1);
 }
