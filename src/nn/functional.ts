@@ -12,7 +12,8 @@ import { logistic } from "../lax/elementwise.js";
 import { stopGradient } from "../transforms/custom.js";
 
 /** Float input (integers become float32). */
-function floats(operation: string, x: ArrayLike): NDArray {
+/** `x` as a float array (integers and bools become float32). @internal */
+export function floats(operation: string, x: ArrayLike): NDArray {
   const a = asArray(operation, x);
   return a.dtype === "float32" || a.dtype === "float64" ? a : a.astype("float32");
 }
@@ -96,7 +97,13 @@ export function oneHot(
   return np.equal(np.expandDims(l.astype("int32"), -1), classes).astype(options.dtype ?? "float32");
 }
 
-function sameShapes(operation: string, a: NDArray, b: NDArray, names: [string, string]): void {
+/** Throws unless `a` and `b` have one shape. @internal */
+export function sameShapes(
+  operation: string,
+  a: NDArray,
+  b: NDArray,
+  names: [string, string],
+): void {
   if (a.ndim !== b.ndim || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new ShapeError(
       operation,

@@ -8,6 +8,7 @@ export {
   softplus,
   logSigmoid,
   silu,
+  silu as swish,
   gelu,
   softmax,
   logSoftmax,
@@ -18,6 +19,33 @@ export {
   huber,
   type AxisOptions,
 } from "./functional.js";
+export {
+  relu6,
+  leakyRelu,
+  elu,
+  celu,
+  selu,
+  hardSigmoid,
+  hardSilu,
+  hardSilu as hardSwish,
+  hardTanh,
+  softSign,
+  mish,
+  squareplus,
+  glu,
+  standardize,
+  type StandardizeOptions,
+} from "./activations.js";
+export {
+  softmaxCrossEntropyWithIntegerLabels,
+  klDivergence,
+  cosineSimilarity,
+  cosineDistance,
+  l2Loss,
+  logCosh,
+  hingeLoss,
+  type CosineOptions,
+} from "./losses.js";
 export {
   Module,
   ModuleError,

@@ -25,6 +25,17 @@ const reference: Record<string, (x: number) => number> = {
   logSigmoid: (x) => -(Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x)))),
   silu: (x) => x / (1 + Math.exp(-x)),
   gelu: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+  relu6: (x) => Math.min(Math.max(x, 0), 6),
+  leakyRelu: (x) => (x >= 0 ? x : 0.01 * x),
+  elu: (x) => (x > 0 ? x : Math.expm1(x)),
+  celu: (x) => (x > 0 ? x : Math.expm1(x)),
+  selu: (x) => 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * Math.expm1(x)),
+  hardSigmoid: (x) => Math.min(Math.max(x + 3, 0), 6) / 6,
+  hardSilu: (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6,
+  hardTanh: (x) => Math.min(Math.max(x, -1), 1),
+  softSign: (x) => x / (1 + Math.abs(x)),
+  mish: (x) => x * Math.tanh(Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))),
+  squareplus: (x) => (x + Math.sqrt(x * x + 4)) / 2,
 };
 
 describe("activations", () => {
@@ -77,6 +88,57 @@ describe("activations", () => {
       rtol: 1e-13,
       atol: 1e-16,
     });
+  });
+
+  it("the exponential branches never overflow into a gradient: elu, celu, selu at ±1000", () => {
+    const x = np.array([-1000, -1, 1000]);
+    for (const f of [nn.elu, nn.celu, nn.selu]) {
+      const g = grad((v: NDArray) => f(v).sum())(x).toTypedArray();
+      expect(Array.from(g).every(Number.isFinite)).toBe(true);
+      expect(g[2]).toBeGreaterThan(0);
+    }
+    expect(nn.elu(np.array([-2]), { alpha: 0.5 }).item()).toBeCloseTo(0.5 * Math.expm1(-2), 6);
+    expect(nn.celu(np.array([-2]), { alpha: 2 }).item()).toBeCloseTo(2 * Math.expm1(-1), 6);
+    expect(nn.leakyRelu(np.array([-2]), { negativeSlope: 0.2 }).item()).toBeCloseTo(-0.4, 6);
+    expect(nn.squareplus(np.array([0]), { b: 9 }).item()).toBe(1.5);
+    expect(() => nn.celu(np.array([1]), { alpha: 0 })).toThrow(/alpha must be a positive number/);
+    expect(nn.hardSwish).toBe(nn.hardSilu);
+    expect(nn.swish).toBe(nn.silu);
+  });
+
+  it("glu halves an axis: value·σ(gate), and needs an even size", () => {
+    const x = f64([
+      [1, -2, 0.5, 3],
+      [0, 4, -1, -3],
+    ]);
+    const s = (v: number): number => 1 / (1 + Math.exp(-v));
+    expectClose(
+      nn.glu(x),
+      f64([
+        [1 * s(0.5), -2 * s(3)],
+        [0 * s(-1), 4 * s(-3)],
+      ]),
+      { rtol: 1e-14 },
+    );
+    expectClose(nn.glu(x, { axis: 0 }), f64([[1 * s(0), -2 * s(4), 0.5 * s(-1), 3 * s(-3)]]), {
+      rtol: 1e-14,
+    });
+    checkGrads((v: NDArray) => nn.glu(v), [x], { order: 2 });
+    expect(() => nn.glu(f64([1, 2, 3]))).toThrow(/even size/);
+  });
+
+  it("standardize: zero mean and unit variance over the axis", () => {
+    const x = f64([
+      [1, 2, 3, 4],
+      [10, 10, 10, 14],
+    ]);
+    const z = nn.standardize(x, { epsilon: 0 });
+    expectClose(z.mean({ axis: -1 }), f64([0, 0]), { atol: 1e-15 });
+    expectClose(z.mul(z).mean({ axis: -1 }), f64([1, 1]), { rtol: 1e-14 });
+    const columns = nn.standardize(x, { axis: 0, epsilon: 0 });
+    expectClose(columns.get(0, 0), np.array(-1, { dtype: "float64" }), { rtol: 1e-14 });
+    checkGrads((v: NDArray) => nn.standardize(v), [x], { order: 2 });
+    expect(() => nn.standardize(x, { epsilon: -1 })).toThrow(/epsilon must be ≥ 0/);
   });
 
   it("softmax and logSoftmax along an axis, stable for large inputs", () => {
