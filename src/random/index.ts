@@ -26,7 +26,8 @@ import { threefry2x32 as threefryPrimitive } from "../primitives/threefry.js";
 /** A key: uint32 with the two words on the last axis. */
 export type Key = NDArray;
 
-function checkShape(operation: string, shape: readonly number[]): number[] {
+/** A shape argument, checked. @internal */
+export function checkShape(operation: string, shape: readonly number[]): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new ValueError(
       operation,
@@ -142,7 +143,8 @@ export interface UniformOptions {
   maxval?: number | NDArray;
 }
 
-function floatDType(operation: string, dtype: DType | undefined): "float32" | "float64" {
+/** A float dtype option (float32 by default), checked. @internal */
+export function floatDType(operation: string, dtype: DType | undefined): "float32" | "float64" {
   const d = dtype ?? "float32";
   if (d !== "float32" && d !== "float64") {
     throw new ValueError(operation, `dtype must be float32 or float64, got ${String(d)}.`);
@@ -505,3 +507,5 @@ export function choice(k: Key, a: number | NDArray, options: ChoiceOptions = {})
   }
   return arr === undefined ? index : arr.get(index);
 }
+
+export * from "./distributions.js";
