@@ -56,6 +56,24 @@ export {
   type SgdOptions,
 } from "./aliases.js";
 export {
+  adabelief,
+  adadelta,
+  amsgrad,
+  nadam,
+  nadamw,
+  radam,
+  yogi,
+  scaleByAdadelta,
+  scaleByAmsgrad,
+  scaleByBelief,
+  scaleByRadam,
+  scaleByYogi,
+  type MomentOptions,
+  type ScaleByAdadeltaState,
+  type ScaleByAmsgradState,
+  type ScaleByRadamOptions,
+} from "./adaptive.js";
+export {
   addDecayedWeights,
   scale,
   scaleByAdam,
