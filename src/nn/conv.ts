@@ -318,3 +318,27 @@ export class ConvTranspose1d extends ConvTranspose {
     super(1, inChannels, outChannels, kernelSize, options);
   }
 }
+
+/** 3-d convolution (`Conv` with three spatial dimensions) over `[C, D, H, W]` or `[N, C, D, H, W]`. */
+export class Conv3d extends Conv {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | number[],
+    options: ConvOptions,
+  ) {
+    super(3, inChannels, outChannels, kernelSize, options);
+  }
+}
+
+/** 3-d transposed convolution (`ConvTranspose` with three spatial dimensions). */
+export class ConvTranspose3d extends ConvTranspose {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | number[],
+    options: ConvTransposeOptions,
+  ) {
+    super(3, inChannels, outChannels, kernelSize, options);
+  }
+}

@@ -222,3 +222,108 @@ export class Lambda extends Module {
     return this.fn(x);
   }
 }
+
+/** The identity: returns its input (a placeholder in `Sequential`, as PyTorch's `Identity`). */
+export class Identity extends Module {
+  forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
+    return x;
+  }
+}
+
+/** Options of {@link Flatten}. */
+export interface FlattenOptions {
+  /** The first axis merged (default 1: a batch axis is kept, as PyTorch). */
+  startDim?: number;
+  /** The last axis merged (default −1). */
+  endDim?: number;
+}
+
+/**
+ * Merges the axes `startDim`…`endDim` into one (PyTorch's `Flatten`: by default every axis
+ * after the first).
+ *
+ * @example
+ * console.log(new nn.Flatten().forward(np.ones([4, 8, 7, 7])).shape); // [4, 392]
+ */
+export class Flatten extends Module {
+  readonly startDim: number;
+  readonly endDim: number;
+
+  constructor(options: FlattenOptions = {}) {
+    super();
+    this.startDim = options.startDim ?? 1;
+    this.endDim = options.endDim ?? -1;
+    for (const [name, v] of [
+      ["startDim", this.startDim],
+      ["endDim", this.endDim],
+    ] as const) {
+      if (!Number.isInteger(v))
+        throw new ValueError("nn.Flatten", `${name} must be an integer, got ${v}.`);
+    }
+  }
+
+  forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
+    const start = this.startDim < 0 ? this.startDim + x.ndim : this.startDim;
+    const end = this.endDim < 0 ? this.endDim + x.ndim : this.endDim;
+    if (start < 0 || end >= x.ndim || start > end) {
+      throw new ModuleError(
+        "nn.Flatten.forward",
+        `axes ${this.startDim}…${this.endDim} do not fit an input of shape [${x.shape.join(", ")}].`,
+      );
+    }
+    const merged = x.shape.slice(start, end + 1).reduce((n, d) => n * d, 1);
+    return x.reshape([...x.shape.slice(0, start), merged, ...x.shape.slice(end + 1)]);
+  }
+}
+
+/** Options of {@link PReLU}. */
+export interface PReLUOptions {
+  /** One slope per channel, or one shared by all (default 1). */
+  numParameters?: number;
+  /** The channel axis of the input, with several slopes (default 1, as PyTorch's [N, C, …]). */
+  channelAxis?: number;
+  /** The initial slope (default 0.25, as PyTorch). */
+  init?: number;
+  dtype?: DType;
+}
+
+/**
+ * ReLU with a learned slope for negative inputs (PyTorch's `PReLU`): `max(x, 0) + a·min(x, 0)`,
+ * one slope shared, or one per channel along `channelAxis` (1 by default: [N, C, …]; give 0 for
+ * unbatched [C, …] inputs).
+ *
+ * @example
+ * const prelu = new nn.PReLU();
+ * console.log(prelu.forward(np.array([-2, 3])).toList()); // [-0.5, 3]
+ */
+export class PReLU extends Module {
+  readonly weight: NDArray;
+  readonly channelAxis: number;
+
+  constructor(options: PReLUOptions = {}) {
+    super();
+    const n = options.numParameters ?? 1;
+    checkSize("nn.PReLU", "numParameters", n);
+    this.channelAxis = options.channelAxis ?? 1;
+    if (!Number.isInteger(this.channelAxis)) {
+      throw new ValueError("nn.PReLU", `channelAxis must be an integer, got ${this.channelAxis}.`);
+    }
+    this.weight = np.full([n], options.init ?? 0.25, { dtype: options.dtype ?? "float32" });
+  }
+
+  forward(x: NDArray, _options: ForwardOptions = {}): NDArray {
+    const n = this.weight.size;
+    let slope = this.weight;
+    if (n > 1) {
+      const axis = this.channelAxis < 0 ? this.channelAxis + x.ndim : this.channelAxis;
+      if (axis < 0 || axis >= x.ndim || x.shape[axis] !== n) {
+        throw new ModuleError(
+          "nn.PReLU.forward",
+          `has ${n} slopes but the input's channel axis has ${String(x.shape[axis])}: shape [${x.shape.join(", ")}].`,
+        );
+      }
+      slope = slope.reshape([n, ...new Array<number>(x.ndim - axis - 1).fill(1)]);
+    }
+    return np.maximum(x, 0).add(slope.mul(np.minimum(x, 0)));
+  }
+}

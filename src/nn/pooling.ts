@@ -238,3 +238,160 @@ export class AvgPool1d extends Pool {
     super("avg", 1, kernelSize, options);
   }
 }
+
+/** 3-d max pooling over `[C, D, H, W]` or `[N, C, D, H, W]`. */
+export class MaxPool3d extends Pool {
+  constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
+    super("max", 3, kernelSize, options);
+  }
+}
+
+/** 3-d average pooling over `[C, D, H, W]` or `[N, C, D, H, W]`. */
+export class AvgPool3d extends Pool {
+  constructor(kernelSize: number | readonly number[], options: PoolOptions = {}) {
+    super("avg", 3, kernelSize, options);
+  }
+}
+
+/** PyTorch's adaptive windows: output i of n covers [⌊i·L/n⌋, ⌈(i + 1)·L/n⌉) of an axis of L. */
+function adaptiveWindows(length: number, size: number): [number, number][] {
+  return Array.from({ length: size }, (_, i) => [
+    Math.floor((i * length) / size),
+    Math.ceil(((i + 1) * length) / size),
+  ]);
+}
+
+function checkAdaptive(operation: string, x: NDArray, outputSize: readonly number[]): void {
+  if (outputSize.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new ValueError(
+      operation,
+      `outputSize must be whole numbers ≥ 1, got ${JSON.stringify(outputSize)}.`,
+    );
+  }
+  if (x.ndim < outputSize.length + 1) {
+    throw new ShapeError(
+      operation,
+      `expects [C, ...spatial] or [N, C, ...spatial] with ${outputSize.length} spatial axes, got shape [${x.shape.join(", ")}].`,
+    );
+  }
+}
+
+/**
+ * Average pooling to a fixed output size over the last `outputSize.length` axes, with PyTorch's
+ * windows (`AdaptiveAvgPoolNd`): each axis is a product with a [size, length] averaging matrix,
+ * so any input size works and the gradient is the transposed product.
+ *
+ * @example
+ * const x = np.arange(16, { dtype: "float32" }).reshape([1, 4, 4]);
+ * console.log(nn.adaptiveAvgPool(x, [1, 1]).toList()); // [[[7.5]]]
+ */
+export function adaptiveAvgPool(x: NDArray, outputSize: readonly number[]): NDArray {
+  checkAdaptive("nn.adaptiveAvgPool", x, outputSize);
+  let out = x;
+  outputSize.forEach((size, i) => {
+    const axis = x.ndim - outputSize.length + i;
+    const length = x.shape[axis]!;
+    const weights = new Float64Array(size * length);
+    adaptiveWindows(length, size).forEach(([lo, hi], row) => {
+      for (let j = lo; j < hi; j++) weights[row * length + j] = 1 / (hi - lo);
+    });
+    const matrix = np.array(weights, { dtype: x.dtype }).reshape([size, length]);
+    out = np.moveaxis(np.tensordot(out, matrix, { axes: [[axis], [1]] }), -1, axis);
+  });
+  return out;
+}
+
+/**
+ * Max pooling to a fixed output size over the last `outputSize.length` axes, with PyTorch's
+ * windows (`AdaptiveMaxPoolNd`), one axis at a time (a maximum over a box is the maximum of the
+ * per-axis maxima).
+ */
+export function adaptiveMaxPool(x: NDArray, outputSize: readonly number[]): NDArray {
+  checkAdaptive("nn.adaptiveMaxPool", x, outputSize);
+  let out = x;
+  outputSize.forEach((size, i) => {
+    const axis = x.ndim - outputSize.length + i;
+    const windows = adaptiveWindows(out.shape[axis]!, size).map(([lo, hi]) => {
+      const index = out.shape.map((): string => ":");
+      index[axis] = `${lo}:${hi}`;
+      return out.get(...index).max({ axis, keepdims: true });
+    });
+    out = np.concatenate(windows, { axis });
+  });
+  return out;
+}
+
+/** An adaptive pooling layer: its kind and output size. */
+abstract class AdaptivePool extends Module {
+  readonly kind: "max" | "avg";
+  readonly outputSize: readonly number[];
+
+  constructor(kind: "max" | "avg", spatial: number, outputSize: number | readonly number[]) {
+    super();
+    this.kind = kind;
+    this.outputSize =
+      typeof outputSize === "number"
+        ? new Array<number>(spatial).fill(outputSize)
+        : [...outputSize];
+    if (this.outputSize.length !== spatial) {
+      throw new ValueError(
+        `nn.Adaptive${kind === "max" ? "Max" : "Avg"}Pool${spatial}d`,
+        `outputSize needs ${spatial} entries (or one number), got ${JSON.stringify(outputSize)}.`,
+      );
+    }
+  }
+
+  forward(x: NDArray): NDArray {
+    return this.kind === "max"
+      ? adaptiveMaxPool(x, this.outputSize)
+      : adaptiveAvgPool(x, this.outputSize);
+  }
+}
+
+/** 1-d adaptive average pooling to `outputSize` (PyTorch's `AdaptiveAvgPool1d`). */
+export class AdaptiveAvgPool1d extends AdaptivePool {
+  constructor(outputSize: number | readonly number[]) {
+    super("avg", 1, outputSize);
+  }
+}
+
+/**
+ * 2-d adaptive average pooling to `outputSize` (PyTorch's `AdaptiveAvgPool2d`); `1` is global
+ * average pooling.
+ *
+ * @example
+ * console.log(new nn.AdaptiveAvgPool2d(1).forward(np.ones([8, 7, 5])).shape); // [8, 1, 1]
+ */
+export class AdaptiveAvgPool2d extends AdaptivePool {
+  constructor(outputSize: number | readonly number[]) {
+    super("avg", 2, outputSize);
+  }
+}
+
+/** 3-d adaptive average pooling to `outputSize`. */
+export class AdaptiveAvgPool3d extends AdaptivePool {
+  constructor(outputSize: number | readonly number[]) {
+    super("avg", 3, outputSize);
+  }
+}
+
+/** 1-d adaptive max pooling to `outputSize`. */
+export class AdaptiveMaxPool1d extends AdaptivePool {
+  constructor(outputSize: number | readonly number[]) {
+    super("max", 1, outputSize);
+  }
+}
+
+/** 2-d adaptive max pooling to `outputSize` (PyTorch's `AdaptiveMaxPool2d`). */
+export class AdaptiveMaxPool2d extends AdaptivePool {
+  constructor(outputSize: number | readonly number[]) {
+    super("max", 2, outputSize);
+  }
+}
+
+/** 3-d adaptive max pooling to `outputSize`. */
+export class AdaptiveMaxPool3d extends AdaptivePool {
+  constructor(outputSize: number | readonly number[]) {
+    super("max", 3, outputSize);
+  }
+}
