@@ -8,7 +8,6 @@ import {
   checkGrads,
   grad,
   jit,
-  ModuleError,
   nn,
   np,
   random,
@@ -122,7 +121,7 @@ describe("more layers", () => {
     expect(new nn.Flatten().forward(v).shape).toEqual([4, 392]);
     expect(new nn.Flatten({ startDim: 0, endDim: 1 }).forward(v).shape).toEqual([32, 7, 7]);
     expect(new nn.Flatten({ startDim: -2 }).forward(v).shape).toEqual([4, 8, 49]);
-    expect(() => new nn.Flatten({ startDim: 3, endDim: 1 }).forward(v)).toThrow(ModuleError);
+    expect(() => new nn.Flatten({ startDim: 3, endDim: 1 }).forward(v)).toThrow(nn.ModuleError);
     const prelu = new nn.PReLU();
     expect(prelu.forward(np.array([-2, 3])).toList()).toEqual([-0.5, 3]);
     const channels = new nn.PReLU({ numParameters: 3, init: 0.1, dtype: "float64" });
