@@ -9,6 +9,7 @@ import { ShapeError, ValueError } from "../core/errors.js";
 import { formatShape, normalizeAxis } from "../core/shape.js";
 import { bind, bind1 } from "../core/trace.js";
 import * as la from "../primitives/linalg.js";
+import * as eig from "../primitives/linalg-eigen.js";
 import { diagonal } from "./contractions.js";
 import { broadcastTo, convert, promote } from "./convert.js";
 import { arange, eye } from "./creation.js";
@@ -192,6 +193,30 @@ export function cholesky(a: ArrayLike): NDArray {
   checkSquare(name, x);
   const symmetric = multiply(add(x, swapaxes(x, -1, -2)), 0.5);
   return bind1(la.cholesky, [symmetric], {});
+}
+
+/**
+ * Eigenvalues (ascending) and orthonormal eigenvectors (the columns) of symmetric matrices:
+ * `a = V·diag(w)·Vᵀ`. As in JAX, `a` is first symmetrized as `(a + aᵀ) / 2`. Each eigenvector's
+ * largest component is positive. Differentiable (for distinct eigenvalues) and batched.
+ * @param a symmetric matrices, shape `[..., n, n]`.
+ * @returns `[w, V]`: shapes `[..., n]` and `[..., n, n]`.
+ * @example
+ * const [w, v] = np.linalg.eigh(np.array([[2, 1], [1, 2]]));
+ * console.log(w.toList()); // [1, 3]
+ * console.log(v.shape); // [2, 2]
+ */
+export function eigh(a: ArrayLike): [NDArray, NDArray] {
+  const name = "np.linalg.eigh";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  checkSquare(name, x);
+  // The primitive decomposes the symmetric part (a + aᵀ)/2 itself.
+  return bind(eig.eigh, [x], {}) as [NDArray, NDArray];
+}
+
+/** The eigenvalues of symmetric matrices, ascending (`eigh` without the vectors). */
+export function eigvalsh(a: ArrayLike): NDArray {
+  return eigh(a)[0];
 }
 
 /** The order of a norm: a number (including ±Infinity), `"fro"` or `"nuc"`. */

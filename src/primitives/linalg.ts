@@ -57,12 +57,12 @@ function selectWhere(
   return ops.select(mask, onTrue, onFalse);
 }
 
-/** `x` where `pred(i, j)`, zero elsewhere. */
-const keepWhere = (pred: (i: number, j: number) => boolean, x: NDArray): NDArray =>
+/** `x` where `pred(i, j)`, zero elsewhere. @internal */
+export const keepWhere = (pred: (i: number, j: number) => boolean, x: NDArray): NDArray =>
   selectWhere(pred, x, ops.constant(0, x));
 
-/** `x·y` over the last two axes, with equal batch axes. */
-function batchMatmul(x: NDArray, y: NDArray): NDArray {
+/** `x·y` over the last two axes, with equal batch axes. @internal */
+export function batchMatmul(x: NDArray, y: NDArray): NDArray {
   const nb = x.ndim - 2;
   return ops.dotGeneral(x, y, { contracting: [[nb + 1], [nb]], batch: [range(nb), range(nb)] });
 }
@@ -95,8 +95,11 @@ function fitSquare(x: NDArray, size: number): NDArray {
 
 // ----------------------------------------------------------------------------- primitives
 
-/** Checks a float operand with at least two axes; returns its batch shape and matrix shape. */
-function checkMatrix(
+/**
+ * Checks a float operand with at least two axes; returns its batch shape and matrix shape.
+ * @internal
+ */
+export function checkMatrix(
   operation: string,
   x: AbstractValue,
   what: string,
@@ -122,8 +125,8 @@ function checkMatrix(
   return { batch: x.shape.slice(0, -2), rows, cols };
 }
 
-/** All the elements of `x` in row-major order, in float64. */
-function float64Data(x: ConcreteArray): Float64Array {
+/** All the elements of `x` in row-major order, in float64. @internal */
+export function float64Data(x: ConcreteArray): Float64Array {
   return new Float64Array(x.contiguousData());
 }
 

@@ -1,0 +1,143 @@
+/**
+ * `np.linalg.eigh` / `eigvalsh` (the `eigh` primitive, cyclic Jacobi): eigenvalues against NumPy's
+ * (LAPACK), the decomposition's defining properties (A·V = V·diag(w), VᵀV = I, ascending w, the
+ * sign convention), repeated eigenvalues, batches, float32, NaN, derivatives (the primitive's
+ * rules are also swept by test/gradcheck), jit, vmap and errors.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  checkGrads,
+  grad,
+  jit,
+  np,
+  random,
+  ShapeError,
+  vmap,
+  type NDArray,
+} from "../../src/index.js";
+import { expectClose } from "../helpers/assertions.js";
+
+const f64 = (v: number[][] | number[][][]): NDArray => np.array(v, { dtype: "float64" });
+const a4 = [
+  [4, 1, 0.5, 0.2],
+  [1, 3, -0.3, 0.1],
+  [0.5, -0.3, -1, 0.7],
+  [0.2, 0.1, 0.7, 2],
+];
+// numpy.linalg.eigh(a4) (NumPy 2.4, float64).
+const numpyW = [-1.2328400031583109, 2.0819601811481765, 2.4942354399843873, 4.656644382025749];
+
+/** max |x| over all elements. */
+const maxAbs = (x: NDArray): number => np.max(np.abs(x)).item() as number;
+
+function checkDecomposition(a: NDArray, tol: number): void {
+  const [w, v] = np.linalg.eigh(a);
+  const n = a.shape[a.ndim - 1]!;
+  const scale = Math.max(1, maxAbs(a));
+  // A·V = V·diag(w) and VᵀV = I.
+  expect(maxAbs(a.matmul(v).sub(v.mul(np.expandDims(w, -2))))).toBeLessThanOrEqual(tol * scale);
+  expect(
+    maxAbs(
+      np
+        .swapaxes(v, -1, -2)
+        .matmul(v)
+        .sub(np.eye(n, { dtype: a.dtype })),
+    ),
+  ).toBeLessThanOrEqual(tol);
+  // Ascending, and each column's largest component positive.
+  const ws = w.toTypedArray();
+  for (let i = 1; i < ws.length; i++)
+    if (i % n !== 0) expect(ws[i]!).toBeGreaterThanOrEqual(ws[i - 1]!);
+  const cols = np.swapaxes(v, -1, -2).reshape([v.size / n, n]);
+  for (const col of cols.toList() as number[][]) {
+    const big = col.reduce((b, x, i) => (Math.abs(x) > Math.abs(col[b]!) ? i : b), 0);
+    expect(col[big]!).toBeGreaterThan(0);
+  }
+}
+
+describe("np.linalg.eigh", () => {
+  it("eigenvalues equal NumPy's; the decomposition holds to rounding", () => {
+    const a = f64(a4);
+    expectClose(np.linalg.eigvalsh(a), np.array(numpyW, { dtype: "float64" }), {
+      rtol: 1e-14,
+      atol: 1e-14,
+    });
+    checkDecomposition(a, 1e-14);
+    const [w] = np.linalg.eigh(
+      np.array([
+        [2, 1],
+        [1, 2],
+      ]),
+    );
+    expect(w.dtype).toBe("float32");
+    expect(w.toList()).toEqual([1, 3]);
+  });
+
+  it("random symmetric matrices, float32 and float64, batched; repeated eigenvalues", () => {
+    const x = random.normal(random.key(7), [3, 6, 6], { dtype: "float64" });
+    const s = x.add(np.swapaxes(x, -1, -2));
+    checkDecomposition(s, 1e-13);
+    checkDecomposition(s.astype("float32"), 2e-5);
+    // The identity and a matrix with a double eigenvalue: still an orthonormal basis.
+    checkDecomposition(np.eye(4, { dtype: "float64" }), 1e-15);
+    checkDecomposition(
+      f64([
+        [2, 0, 0],
+        [0, 2, 0],
+        [0, 0, 5],
+      ]),
+      1e-15,
+    );
+    // Only the symmetric part counts: the upper triangle may disagree with the lower.
+    expectClose(
+      np.linalg.eigvalsh(
+        f64([
+          [2, 5],
+          [-3, 2],
+        ]),
+      ),
+      np.linalg.eigvalsh(
+        f64([
+          [2, 1],
+          [1, 2],
+        ]),
+      ),
+      { rtol: 1e-15 },
+    );
+    expect(np.linalg.eigh(np.zeros([2, 0, 0]))[0].shape).toEqual([2, 0]);
+  });
+
+  it("a matrix with NaN or inf gives NaN, not a hang", () => {
+    const [w, v] = np.linalg.eigh(
+      f64([
+        [1, NaN],
+        [NaN, 1],
+      ]),
+    );
+    expect((w.toList() as number[]).every(Number.isNaN)).toBe(true);
+    expect(Number.isNaN(v.get(0, 0).item() as number)).toBe(true);
+  });
+
+  it("derivatives: eigenvalues (order 2), eigenvectors, and a spectral function", () => {
+    const a = f64(a4);
+    checkGrads((m: NDArray) => np.linalg.eigvalsh(m), [a], { order: 2 });
+    checkGrads((m: NDArray) => np.linalg.eigh(m)[1], [a], { order: 2 });
+    // d(λ_max)/dA = v·vᵀ for the top eigenvector v (symmetrised: the gradient is symmetric).
+    const g = grad((m: NDArray) => np.linalg.eigvalsh(m).get(3))(a);
+    const top = np.linalg.eigh(a)[1].get(":", 3);
+    expectClose(g, np.outer(top, top), { rtol: 1e-12, atol: 1e-14 });
+  });
+
+  it("jit and vmap give the same results as eager", () => {
+    const x = random.normal(random.key(1), [4, 5, 5]);
+    const s = x.add(np.swapaxes(x, -1, -2));
+    const f = (m: NDArray): NDArray => np.linalg.eigh(m)[1];
+    expect(jit(f)(s).toList()).toEqual(f(s).toList());
+    expect(vmap(f)(s).toList()).toEqual(f(s).toList());
+  });
+
+  it("rejects what is not a square matrix", () => {
+    expect(() => np.linalg.eigh(np.ones([2, 3]))).toThrow(ShapeError);
+    expect(() => np.linalg.eigh(np.ones([3]))).toThrow(/square in its last two axes/);
+  });
+});
