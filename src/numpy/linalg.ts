@@ -219,6 +219,27 @@ export function eigvalsh(a: ArrayLike): NDArray {
   return eigh(a)[0];
 }
 
+/**
+ * The reduced QR decomposition `a = Q·R`: Q `[..., m, k]` with orthonormal columns, R
+ * `[..., k, n]` upper triangular, k = min(m, n) (Householder reflections; R's diagonal signs as
+ * LAPACK's). Differentiable when m ≥ n and R is invertible; batched.
+ * @example
+ * const [q, r] = np.linalg.qr(np.array([[3, 1], [4, 2]]));
+ * console.log(q.matmul(r).toList()); // [[3, 1], [4, 2]] (to rounding)
+ * console.log(r.get(0, 0).item()); // -5
+ */
+export function qr(a: ArrayLike): [NDArray, NDArray] {
+  const name = "np.linalg.qr";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  if (x.ndim < 2) {
+    throw new ShapeError(
+      name,
+      `needs a matrix (or a stack of them), got shape ${formatShape(x.shape)}.`,
+    );
+  }
+  return bind(eig.qr, [x], {}) as [NDArray, NDArray];
+}
+
 /** The order of a norm: a number (including ±Infinity), `"fro"` or `"nuc"`. */
 export type NormOrder = number | "fro" | "nuc";
 

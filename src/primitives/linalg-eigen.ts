@@ -1,6 +1,6 @@
 /**
- * The symmetric eigendecomposition `eigh`, batched over leading axes like the other
- * linear-algebra primitives: eigenvalues in ascending order and orthonormal eigenvectors as
+ * The symmetric eigendecomposition `eigh` and the QR decomposition `qr`, batched over leading
+ * axes like the other linear-algebra primitives. `eigh`: eigenvalues in ascending order and orthonormal eigenvectors as
  * columns, by the cyclic Jacobi method in float64 (accurate to a few ulps of the largest
  * eigenvalue, every eigenvector to working precision), each eigenvector's sign chosen so that
  * its largest component is positive (so the result is a continuous function of the matrix where
@@ -10,9 +10,10 @@ import type { NDArray } from "../core/array.js";
 import { AbstractValue } from "../core/aval.js";
 import type { ExampleInput, PrimitiveExample } from "../core/primitive.js";
 import { definePrimitive, type Primitive } from "../core/primitive.js";
-import { bind } from "../core/trace.js";
+import { bind, bind1 } from "../core/trace.js";
+import { ValueError } from "../core/errors.js";
 import type { ConcreteArray } from "../runtime/concrete.js";
-import { batchMatmul, checkMatrix, float64Data, keepWhere } from "./linalg.js";
+import { batchMatmul, checkMatrix, float64Data, keepWhere, triangularSolve } from "./linalg.js";
 import * as ops from "./ops.js";
 import { concrete, output } from "./util.js";
 
@@ -185,6 +186,156 @@ export const eigh: Primitive<Empty> = definePrimitive<Empty>({
     return [
       output([...a.shape.slice(0, -1)], a.dtype, a.weakType, (out) => out.set(w)),
       output(a.shape, a.dtype, a.weakType, (out) => out.set(v)),
+    ];
+  },
+});
+
+/**
+ * Householder QR of the m×n matrix at `a[base…]` (m ≥ n not required): Q (m×k, orthonormal
+ * columns) at `q[qBase…]` and R (k×n, upper triangular) at `r[rBase…]`, k = min(m, n). The
+ * reflection of column j maps it to −sign(a_jj)·‖·‖, and a column with nothing below the
+ * diagonal is left as it is (LAPACK's conventions, so R equals LAPACK's), so the factors move
+ * continuously with `a`.
+ */
+function householder(
+  a: Float64Array,
+  base: number,
+  m: number,
+  n: number,
+  q: Float64Array,
+  qBase: number,
+  r: Float64Array,
+  rBase: number,
+): void {
+  const k = Math.min(m, n);
+  const work = a.slice(base, base + m * n);
+  const full = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) full[i * m + i] = 1;
+  const v = new Float64Array(m);
+  for (let j = 0; j < k; j++) {
+    // No reflection where nothing lies below the diagonal (LAPACK's τ = 0: a 1-element column
+    // keeps its sign, as the last one of a square matrix does).
+    let below = 0;
+    for (let i = j + 1; i < m; i++) below += work[i * n + j]! ** 2;
+    if (below === 0) continue;
+    const x0 = work[j * n + j]!;
+    const norm = Math.sqrt(below + x0 * x0);
+    const alpha = x0 >= 0 ? -norm : norm;
+    let vv = 0;
+    for (let i = j; i < m; i++) {
+      v[i] = work[i * n + j]! - (i === j ? alpha : 0);
+      vv += v[i]! ** 2;
+    }
+    if (vv === 0) continue;
+    // R ← H·R and Q ← Q·H, H = I − 2·v·vᵀ/(vᵀv) acting on rows/columns j…m−1.
+    for (let c = j; c < n; c++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += v[i]! * work[i * n + c]!;
+      const f = (2 * dot) / vv;
+      for (let i = j; i < m; i++) work[i * n + c] = work[i * n + c]! - f * v[i]!;
+    }
+    for (let row = 0; row < m; row++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += full[row * m + i]! * v[i]!;
+      const f = (2 * dot) / vv;
+      for (let i = j; i < m; i++) full[row * m + i] = full[row * m + i]! - f * v[i]!;
+    }
+  }
+  for (let i = 0; i < m; i++) for (let c = 0; c < k; c++) q[qBase + i * k + c] = full[i * m + c]!;
+  for (let i = 0; i < k; i++) {
+    for (let c = 0; c < n; c++) r[rBase + i * n + c] = c < i ? 0 : work[i * n + c]!;
+  }
+}
+
+function qrExamples(): PrimitiveExample<Empty>[] {
+  return (
+    [
+      [
+        [3, 2],
+        [2, 1, 0.5, 3, 1, -1],
+      ],
+      [
+        [3, 3],
+        [4, 1, 0.5, 1, 3, 0.2, 0.5, -0.7, 2],
+      ],
+      [
+        [2, 3, 2],
+        [1, 2, 3, -1, 0.5, 2, 2, 0.3, -1, 1, 0.7, 3],
+      ],
+      [[1, 1], [2]],
+      [[0, 0], []],
+    ] as const
+  ).map(([shape, values]) => ({ inputs: [example(shape, values)], params: {} }));
+}
+
+/**
+ * The reduced QR decomposition `a = Q·R` of matrices `[..., m, n]`: Q `[..., m, k]` with
+ * orthonormal columns and R `[..., k, n]` upper triangular, k = min(m, n) (Householder
+ * reflections in float64). Differentiable for m ≥ n (JAX's rule; it needs R invertible).
+ */
+export const qr: Primitive<Empty> = definePrimitive<Empty>({
+  name: "qr",
+  examples: qrExamples,
+  linear: false,
+  jvp([a], [t]) {
+    const [q, r] = bind(qr, [a!], {}) as [NDArray, NDArray];
+    if (t === null || t === undefined)
+      return [
+        [q, r],
+        [null, null],
+      ];
+    const nd = t.ndim;
+    const m = t.shape[nd - 2]!;
+    const n = t.shape[nd - 1]!;
+    if (m < n) {
+      throw new ValueError(
+        "qr",
+        `the derivative of a QR decomposition needs at least as many rows as columns, got ${m}×${n}.`,
+      );
+    }
+    const swap = [...range(nd - 2), nd - 1, nd - 2];
+    // dx·R⁻¹, then C = Qᵀ·dx·R⁻¹ and its skew part Ω from the strict lower triangle.
+    const dxRinv = bind1(triangularSolve, [r, t], {
+      leftSide: false,
+      lower: false,
+      transposeA: false,
+      unitDiagonal: false,
+    });
+    const c = batchMatmul(ops.transpose(q, swap), dxRinv);
+    const lower = keepWhere((i, j) => i > j, c);
+    const omega = ops.sub(lower, ops.transpose(lower, swap));
+    const dq = ops.add(batchMatmul(q, ops.sub(omega, c)), dxRinv);
+    const dr = batchMatmul(ops.sub(c, omega), r);
+    return [
+      [q, r],
+      [dq, dr],
+    ];
+  },
+  batch([a], [axis]) {
+    return [bind(qr, [ops.moveAxis(a!, axis!, 0)], {}), [0, 0]];
+  },
+  abstractEval([a]) {
+    const { batch, rows, cols } = checkMatrix("qr", a!, "the operand", false);
+    const k = Math.min(rows, cols);
+    return [
+      new AbstractValue([...batch, rows, k], a!.dtype, a!.weakType),
+      new AbstractValue([...batch, k, cols], a!.dtype, a!.weakType),
+    ];
+  },
+  impl(inputs) {
+    const [a] = concrete(inputs) as [ConcreteArray];
+    const m = a.shape[a.ndim - 2]!;
+    const n = a.shape[a.ndim - 1]!;
+    const k = Math.min(m, n);
+    const batch = a.shape.slice(0, -2);
+    const count = batch.reduce((p, d) => p * d, 1);
+    const data = float64Data(a);
+    const q = new Float64Array(count * m * k);
+    const r = new Float64Array(count * k * n);
+    for (let b = 0; b < count; b++) householder(data, b * m * n, m, n, q, b * m * k, r, b * k * n);
+    return [
+      output([...batch, m, k], a.dtype, a.weakType, (out) => out.set(q)),
+      output([...batch, k, n], a.dtype, a.weakType, (out) => out.set(r)),
     ];
   },
 });

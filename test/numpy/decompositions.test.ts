@@ -1,8 +1,9 @@
 /**
- * `np.linalg.eigh` / `eigvalsh` (the `eigh` primitive, cyclic Jacobi): eigenvalues against NumPy's
- * (LAPACK), the decomposition's defining properties (A·V = V·diag(w), VᵀV = I, ascending w, the
- * sign convention), repeated eigenvalues, batches, float32, NaN, derivatives (the primitive's
- * rules are also swept by test/gradcheck), jit, vmap and errors.
+ * The decompositions of `np.linalg`: `eigh` / `eigvalsh` (the `eigh` primitive, cyclic Jacobi)
+ * and `qr` (Householder): values against NumPy's (LAPACK), the decompositions' defining
+ * properties (A·V = V·diag(w), VᵀV = I, ascending w, the sign conventions; Q·R = A, QᵀQ = I,
+ * R triangular), repeated eigenvalues, batches, float32, NaN, derivatives (the primitives' rules
+ * are also swept by test/gradcheck), jit, vmap and errors.
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -139,5 +140,85 @@ describe("np.linalg.eigh", () => {
   it("rejects what is not a square matrix", () => {
     expect(() => np.linalg.eigh(np.ones([2, 3]))).toThrow(ShapeError);
     expect(() => np.linalg.eigh(np.ones([3]))).toThrow(/square in its last two axes/);
+  });
+});
+
+describe("np.linalg.qr", () => {
+  /** Q·R = A, QᵀQ = I, R upper triangular. */
+  function checkQr(a: NDArray, tol: number): void {
+    const [q, r] = np.linalg.qr(a);
+    const m = a.shape[a.ndim - 2]!;
+    const n = a.shape[a.ndim - 1]!;
+    const k = Math.min(m, n);
+    expect(q.shape).toEqual([...a.shape.slice(0, -2), m, k]);
+    expect(r.shape).toEqual([...a.shape.slice(0, -2), k, n]);
+    const scale = Math.max(1, maxAbs(a));
+    expect(maxAbs(q.matmul(r).sub(a))).toBeLessThanOrEqual(tol * scale);
+    expect(
+      maxAbs(
+        np
+          .swapaxes(q, -1, -2)
+          .matmul(q)
+          .sub(np.eye(k, { dtype: a.dtype })),
+      ),
+    ).toBeLessThanOrEqual(tol);
+    expect(maxAbs(np.tril(r, { k: -1 }))).toBe(0);
+  }
+
+  it("factors tall, square, wide and batched matrices; R's diagonal as LAPACK's", () => {
+    const x = random.normal(random.key(3), [2, 7, 4], { dtype: "float64" });
+    checkQr(x, 1e-14);
+    checkQr(np.swapaxes(x, -1, -2), 1e-14);
+    checkQr(x.get(0, ":4"), 1e-14);
+    checkQr(x.astype("float32"), 3e-6);
+    const [, r] = np.linalg.qr(
+      f64([
+        [3, 1],
+        [4, 2],
+      ]),
+    );
+    // numpy.linalg.qr([[3, 1], [4, 2]]) gives R = [[-5, -2.2], [0, 0.4]].
+    expectClose(
+      r,
+      f64([
+        [-5, -2.2],
+        [0, 0.4],
+      ]),
+      { rtol: 1e-15, atol: 1e-15 },
+    );
+    // numpy.linalg.qr of a 5×3 matrix (NumPy 2.4, LAPACK): the same R, signs included.
+    const tall = f64([
+      [2, 1, 0.5],
+      [3, 1, -1],
+      [0.5, 2, 1],
+      [1, -1, 2],
+      [0.3, 0.2, -0.4],
+    ]);
+    expectClose(
+      np.linalg.qr(tall)[1],
+      f64([
+        [-3.7868192457522976, -1.3362137645402106, -0.10034806927377071],
+        [0, 2.2922767667655837, -0.3115184351915007],
+        [0, 0, -2.5105550241986063],
+      ]),
+      { rtol: 1e-14, atol: 1e-15 },
+    );
+  });
+
+  it("derivatives for m ≥ n; wide matrices say why they have none", () => {
+    const a = f64([
+      [2, 1, 0.5],
+      [3, 1, -1],
+      [0.5, 2, 1],
+      [1, -1, 2],
+    ]);
+    checkGrads((m: NDArray) => np.linalg.qr(m)[0], [a], { order: 2 });
+    checkGrads((m: NDArray) => np.linalg.qr(m)[1], [a], { order: 2 });
+    const f = (m: NDArray): NDArray => np.linalg.qr(m)[1].sum();
+    expect(() => grad(f)(np.ones([2, 3]))).toThrow(/at least as many rows as columns/);
+    expect(jit((m: NDArray) => np.linalg.qr(m)[0])(a).toList()).toEqual(
+      np.linalg.qr(a)[0].toList(),
+    );
+    expect(() => np.linalg.qr(np.ones([3]))).toThrow(ShapeError);
   });
 });
