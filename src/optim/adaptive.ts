@@ -16,6 +16,7 @@ import {
 } from "./aliases.js";
 import { chain, named, transformation, type GradientTransformation } from "./base.js";
 import {
+  adamDirection,
   biasCorrection,
   safeIncrement,
   treeFullLike,
@@ -204,11 +205,7 @@ export function scaleByYogi(
       const count = safeIncrement(state.count);
       const muHat = biasCorrection(mu, b1, count);
       const nuHat = biasCorrection(nu, b2, count);
-      const out = tree.map(
-        (m: NDArray, v: NDArray) => m.div(np.sqrt(v.add(epsRoot)).add(eps)),
-        muHat,
-        nuHat,
-      );
+      const out = adamDirection(muHat, nuHat, eps, epsRoot);
       return [out, { count, mu, nu }];
     },
   );
@@ -284,11 +281,7 @@ export function scaleByAmsgrad(
       const muHat = biasCorrection(mu, b1, count);
       const nuHat = biasCorrection(nu, b2, count);
       const nuMax = tree.map((a: NDArray, b: NDArray) => np.maximum(a, b), state.nuMax, nuHat);
-      const out = tree.map(
-        (m: NDArray, v: NDArray) => m.div(np.sqrt(v.add(epsRoot)).add(eps)),
-        muHat,
-        nuMax,
-      );
+      const out = adamDirection(muHat, nuMax, eps, epsRoot);
       return [out, { count, mu, nu, nuMax }];
     },
   );

@@ -71,6 +71,11 @@ export function biasCorrection(moments: unknown, decay: number, count: NDArray):
   }, moments);
 }
 
+/** `m / (√(v + epsRoot) + eps)` for each pair of leaves: the step direction of Adam and its kin. */
+export function adamDirection(mu: unknown, nu: unknown, eps: number, epsRoot: number): unknown {
+  return tree.map((m: NDArray, v: NDArray) => m.div(np.sqrt(v.add(epsRoot)).add(eps)), mu, nu);
+}
+
 /** `sqrt(Σ x²)` over one array. */
 export function norm(x: NDArray): NDArray {
   return np.sqrt(np.sum(x.mul(x)));

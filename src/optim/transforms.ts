@@ -9,6 +9,7 @@ import * as tree from "../core/tree.js";
 import * as np from "../numpy/index.js";
 import { errorName, transformation, type EmptyState, type GradientTransformation } from "./base.js";
 import {
+  adamDirection,
   biasCorrection,
   safeIncrement,
   safeNorm,
@@ -162,11 +163,7 @@ export function scaleByAdam(
           )
         : biasCorrection(mu, b1, count);
       const nuHat = biasCorrection(nu, b2, count);
-      const out = tree.map(
-        (m: NDArray, v: NDArray) => m.div(np.sqrt(v.add(epsRoot)).add(eps)),
-        muHat,
-        nuHat,
-      );
+      const out = adamDirection(muHat, nuHat, eps, epsRoot);
       return [out, { count, mu, nu }];
     },
   );
