@@ -7,16 +7,28 @@
 import type { ArrayLike, NDArray } from "../core/array.js";
 import { ShapeError, ValueError } from "../core/errors.js";
 import { formatShape, normalizeAxis } from "../core/shape.js";
-import { bind, bind1 } from "../core/trace.js";
+import { bind, bind1, Tracer } from "../core/trace.js";
 import * as la from "../primitives/linalg.js";
 import * as eig from "../primitives/linalg-eigen.js";
 import { diagonal } from "./contractions.js";
 import { broadcastTo, convert, promote } from "./convert.js";
-import { arange, eye } from "./creation.js";
+import { arange, eye, zeros } from "./creation.js";
 import { get } from "./indexing.js";
-import { abs, add, log, multiply, notEqual, power, sign, sqrt, where } from "./math.js";
-import { max, min, prod, sum } from "./reductions.js";
-import { reshape, swapaxes } from "./shape.js";
+import {
+  abs,
+  add,
+  divide,
+  log,
+  multiply,
+  notEqual,
+  power,
+  sign,
+  sqrt,
+  subtract,
+  where,
+} from "./math.js";
+import { any, max, min, prod, sum } from "./reductions.js";
+import { expandDims, moveaxis, reshape, swapaxes } from "./shape.js";
 
 /** Operands promoted to one float dtype (float32 unless some operand is float64). */
 function floatOperands(operation: string, xs: readonly ArrayLike[]): NDArray[] {
@@ -240,6 +252,122 @@ export function qr(a: ArrayLike): [NDArray, NDArray] {
   return bind(eig.qr, [x], {}) as [NDArray, NDArray];
 }
 
+/** Options of `svd`. */
+export interface SvdOptions {
+  /** U `[..., m, m]` and Vᴴ `[..., n, n]` (true, NumPy's default), or m×k and k×n (false). */
+  fullMatrices?: boolean;
+  /** Whether to return U and Vᴴ (default true); without them the result is `s` alone. */
+  computeUv?: boolean;
+}
+
+/**
+ * The singular value decomposition `a = U·diag(s)·Vᴴ` (one-sided Jacobi in float64): `s`
+ * descending, `[..., k]`, k = min(m, n). Returns `[U, s, Vᴴ]` as NumPy does, or `s` alone with
+ * `computeUv: false`. Differentiable where the singular values are distinct and nonzero (with
+ * `fullMatrices`, for square matrices only; `s` alone always).
+ * @example
+ * const [u, s, vh] = np.linalg.svd(np.array([[3, 0], [4, 5]]));
+ * console.log(s.toList().map((v) => Math.round(v * 1e4) / 1e4)); // [6.7082, 2.2361]
+ * console.log(u.matmul(np.diag(s)).matmul(vh).shape); // [2, 2]
+ */
+export function svd(a: ArrayLike, options: SvdOptions & { computeUv: false }): NDArray;
+export function svd(a: ArrayLike, options?: SvdOptions): [NDArray, NDArray, NDArray];
+export function svd(a: ArrayLike, options: SvdOptions = {}): NDArray | [NDArray, NDArray, NDArray] {
+  const name = "np.linalg.svd";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  if (x.ndim < 2) {
+    throw new ShapeError(
+      name,
+      `needs a matrix (or a stack of them), got shape ${formatShape(x.shape)}.`,
+    );
+  }
+  if (options.computeUv === false) {
+    return (bind(eig.svd, [x], { fullMatrices: false }) as NDArray[])[0]!;
+  }
+  const [s, u, vh] = bind(eig.svd, [x], { fullMatrices: options.fullMatrices ?? true }) as [
+    NDArray,
+    NDArray,
+    NDArray,
+  ];
+  return [u, s, vh];
+}
+
+/** Singular values under `rcond`·(largest) count as zero in `pinv`, `lstsq` and `matrixRank`. */
+function cutoff(s: NDArray, rcond: number | undefined, m: number, n: number): NDArray {
+  const relative = rcond ?? 10 * Math.max(m, n) * (s.dtype === "float64" ? 2 ** -52 : 2 ** -23);
+  return max(s, { axis: -1, keepdims: true }).mul(relative);
+}
+
+/**
+ * The Moore–Penrose pseudo-inverse `V·diag(1/s)·Uᴴ` of `[..., m, n]` matrices, singular values
+ * at most `rcond`·(largest) treated as zero (default 10·max(m, n)·ε, JAX's).
+ * @example
+ * np.linalg.pinv(np.array([[1, 2], [2, 4]])).shape; // [2, 2]
+ */
+export function pinv(a: ArrayLike, options: { rcond?: number } = {}): NDArray {
+  const name = "np.linalg.pinv";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  const [u, s, vh] = svd(x, { fullMatrices: false });
+  const m = x.shape[x.ndim - 2]!;
+  const n = x.shape[x.ndim - 1]!;
+  const keep = s.gt(cutoff(s, options.rcond, m, n));
+  const inverse = where(keep, divide(1, where(keep, s, 1)), 0);
+  return swapaxes(vh, -1, -2)
+    .mul(expandDims(inverse, -2))
+    .matmul(swapaxes(u, -1, -2));
+}
+
+/** The number of singular values above `tol` (default: the largest·max(m, n)·ε), as int32. */
+export function matrixRank(a: ArrayLike, options: { tol?: number } = {}): NDArray {
+  const name = "np.linalg.matrixRank";
+  const [x] = floatOperands(name, [a]) as [NDArray];
+  if (x.ndim < 2) return convert(any(x.ne(0)), "int32");
+  const s = svd(x, { computeUv: false });
+  const m = x.shape[x.ndim - 2]!;
+  const n = x.shape[x.ndim - 1]!;
+  const eps = x.dtype === "float64" ? 2 ** -52 : 2 ** -23;
+  const tol = options.tol ?? max(s, { axis: -1, keepdims: true }).mul(Math.max(m, n) * eps);
+  return sum(convert(s.gt(tol), "int32"), { axis: -1 });
+}
+
+/**
+ * The least-squares solution of `a·x = b` (NumPy's `lstsq`): `[x, residuals, rank, s]`, x =
+ * pinv(a)·b; `residuals` are the squared norms of the columns of `b − a·x` when `a` has full
+ * column rank and more rows than columns (else empty), `rank` and the singular values `s` of `a`.
+ */
+export function lstsq(
+  a: ArrayLike,
+  b: ArrayLike,
+  options: { rcond?: number } = {},
+): [NDArray, NDArray, NDArray, NDArray] {
+  const name = "np.linalg.lstsq";
+  const [x, y] = floatOperands(name, [a, b]) as [NDArray, NDArray];
+  if (x.ndim !== 2 || (y.ndim !== 1 && y.ndim !== 2) || y.shape[0] !== x.shape[0]) {
+    throw new ShapeError(
+      name,
+      `needs a of shape [m, n] and b of shape [m] or [m, k], got ${formatShape(x.shape)} and ${formatShape(y.shape)}.`,
+    );
+  }
+  const [m, n] = x.shape as [number, number];
+  const s = svd(x, { computeUv: false });
+  const solution = pinv(x, options).matmul(y);
+  const rank = sum(convert(s.gt(cutoff(s, options.rcond, m, n)), "int32"));
+  const rankValue = rank instanceof Tracer ? undefined : (rank.item() as number);
+  const residuals =
+    m > n && rankValue === n
+      ? sum(power(subtract(y, x.matmul(solution)), 2), { axis: 0 }).reshape(
+          y.ndim === 1 ? [1] : [y.shape[1]!],
+        )
+      : zeros([0], { dtype: x.dtype });
+  return [solution, residuals, rank, s];
+}
+
+/** The 2-norm condition number σ_max/σ_min of matrices (`[..., m, n]`). */
+export function cond(a: ArrayLike): NDArray {
+  const s = svd(floatOperands("np.linalg.cond", [a])[0]!, { computeUv: false });
+  return max(s, { axis: -1 }).div(min(s, { axis: -1 }));
+}
+
 /** The order of a norm: a number (including ±Infinity), `"fro"` or `"nuc"`. */
 export type NormOrder = number | "fro" | "nuc";
 
@@ -305,15 +433,20 @@ function matrixNorm(
   else if (ord === Infinity) out = reduce(max, col, row);
   else if (ord === -Infinity) out = reduce(min, col, row);
   else if (ord === "nuc" || ord === 2 || ord === -2) {
-    throw new ValueError(
-      name,
-      `the matrix norm ord ${describeOrd(ord)} needs the singular values (np.linalg.svd), which ` +
-        `fluxion does not implement yet. Use "fro", 1, -1, Infinity or -Infinity, or a vector norm.`,
-    );
+    // The singular values of the matrices on axes (row, col), moved last.
+    const moved = moveaxis(x, [row, col], [-2, -1]);
+    const s = svd(moved, { computeUv: false });
+    const value =
+      ord === "nuc"
+        ? sum(s, { axis: -1 })
+        : ord === 2
+          ? max(s, { axis: -1 })
+          : min(s, { axis: -1 });
+    out = expandDims(expandDims(value, Math.min(row, col)), Math.max(row, col));
   } else {
     throw new ValueError(
       name,
-      `ord ${describeOrd(ord)} is not a matrix norm; use "fro", 1, -1, Infinity or -Infinity.`,
+      `ord ${describeOrd(ord)} is not a matrix norm; use "fro", "nuc", 1, -1, 2, -2, Infinity or -Infinity.`,
     );
   }
   return keep

@@ -222,3 +222,146 @@ describe("np.linalg.qr", () => {
     expect(() => np.linalg.qr(np.ones([3]))).toThrow(ShapeError);
   });
 });
+
+describe("np.linalg.svd and what is built on it", () => {
+  const tall = f64([
+    [2, 1, 0.5],
+    [3, 1, -1],
+    [0.5, 2, 1],
+    [1, -1, 2],
+    [0.3, 0.2, -0.4],
+  ]);
+  // numpy.linalg (NumPy 2.4, LAPACK) on the same matrix.
+  const numpyS = [4.114559782670118, 2.5744535158942914, 2.057325178316045];
+
+  function checkSvd(a: NDArray, fullMatrices: boolean, tol: number): void {
+    const [u, s, vh] = np.linalg.svd(a, { fullMatrices });
+    const m = a.shape[a.ndim - 2]!;
+    const n = a.shape[a.ndim - 1]!;
+    const k = Math.min(m, n);
+    expect(u.shape.slice(-2)).toEqual([m, fullMatrices ? m : k]);
+    expect(vh.shape.slice(-2)).toEqual([fullMatrices ? n : k, n]);
+    const uk = u.get("...", `:${k}`);
+    const vk = vh.get("...", `:${k}`, ":");
+    const scale = Math.max(1, maxAbs(a));
+    expect(maxAbs(uk.mul(np.expandDims(s, -2)).matmul(vk).sub(a))).toBeLessThanOrEqual(tol * scale);
+    const uu = np.swapaxes(u, -1, -2).matmul(u);
+    expect(maxAbs(uu.sub(np.eye(u.shape[u.ndim - 1]!, { dtype: a.dtype })))).toBeLessThanOrEqual(
+      tol,
+    );
+    const vv = vh.matmul(np.swapaxes(vh, -1, -2));
+    expect(maxAbs(vv.sub(np.eye(vh.shape[vh.ndim - 2]!, { dtype: a.dtype })))).toBeLessThanOrEqual(
+      tol,
+    );
+    const sv = s.toTypedArray();
+    for (let i = 1; i < sv.length; i++)
+      if (i % k !== 0) expect(sv[i]!).toBeLessThanOrEqual(sv[i - 1]!);
+  }
+
+  it("singular values equal NumPy's; tall, wide, square, batched, full and reduced", () => {
+    expectClose(np.linalg.svd(tall, { computeUv: false }), np.array(numpyS, { dtype: "float64" }), {
+      rtol: 1e-14,
+    });
+    const x = random.normal(random.key(9), [2, 6, 4], { dtype: "float64" });
+    for (const full of [true, false]) {
+      checkSvd(x, full, 1e-14);
+      checkSvd(np.swapaxes(x, -1, -2), full, 1e-14);
+      checkSvd(x.get(0, ":4"), full, 1e-14);
+    }
+    checkSvd(x.astype("float32"), false, 3e-6);
+    // Rank-deficient and zero matrices still give orthonormal factors.
+    checkSvd(
+      f64([
+        [1, 2, 3],
+        [2, 4, 6],
+        [1, 0, 1],
+      ]),
+      true,
+      1e-14,
+    );
+    checkSvd(np.zeros([3, 2], { dtype: "float64" }), true, 1e-15);
+  });
+
+  it("derivatives of s, U and Vᴴ (reduced), and of s alone", () => {
+    checkGrads((m: NDArray) => np.linalg.svd(m, { computeUv: false }), [tall], { order: 2 });
+    checkGrads((m: NDArray) => np.linalg.svd(m, { fullMatrices: false })[0], [tall], { order: 2 });
+    checkGrads(
+      (m: NDArray) => np.linalg.svd(m, { fullMatrices: false })[2],
+      [np.swapaxes(tall, 0, 1)],
+      {
+        order: 2,
+      },
+    );
+    expect(() => grad((m: NDArray) => np.linalg.svd(m)[0].sum())(tall)).toThrow(
+      /only for square matrices/,
+    );
+    // The nuclear norm's gradient is U·Vᴴ.
+    const [u, , vh] = np.linalg.svd(tall, { fullMatrices: false });
+    expectClose(grad((m: NDArray) => np.linalg.norm(m, { ord: "nuc" }))(tall), u.matmul(vh), {
+      rtol: 1e-12,
+      atol: 1e-14,
+    });
+  });
+
+  it("pinv, lstsq, matrixRank, cond and the 2- and nuclear norms match NumPy", () => {
+    expectClose(
+      np.linalg.pinv(tall),
+      f64([
+        [
+          0.11395543483410452, 0.22598423953381874, -0.10217456532381608, 0.13944380398907186,
+          0.019266301343903492,
+        ],
+        [
+          0.06650558775379146, -0.03459511815085627, 0.37366622975327596, -0.21887781690696909,
+          0.009396269917723396,
+        ],
+        [
+          0.07726523801251779, -0.1725334133463881, 0.19587406366301882, 0.283941064068348,
+          -0.06269443961909577,
+        ],
+      ]),
+      { rtol: 1e-12, atol: 1e-14 },
+    );
+    const [x, residuals, rank, s] = np.linalg.lstsq(
+      tall,
+      np.array([1, 2, 3, 4, 5], { dtype: "float64" }),
+    );
+    expectClose(
+      x,
+      np.array([0.9135069406060984, 0.2897841226726462, 1.1421126604867111], { dtype: "float64" }),
+      {
+        rtol: 1e-12,
+      },
+    );
+    expectClose(residuals, np.array([30.9928462012223], { dtype: "float64" }), { rtol: 1e-12 });
+    expect(rank.item()).toBe(3);
+    expect(s.shape).toEqual([3]);
+    expect(
+      np.linalg
+        .matrixRank(
+          f64([
+            [1, 2, 3],
+            [2, 4, 6],
+            [1, 0, 1],
+          ]),
+        )
+        .item(),
+    ).toBe(2);
+    expect(np.linalg.matrixRank(np.eye(4)).item()).toBe(4);
+    expect(np.linalg.cond(tall).item()).toBeCloseTo(1.9999559748925804, 12);
+    expect(np.linalg.norm(tall, { ord: 2 }).item()).toBeCloseTo(4.114559782670118, 12);
+    expect(np.linalg.norm(tall, { ord: -2 }).item()).toBeCloseTo(2.057325178316045, 12);
+    expect(np.linalg.norm(tall, { ord: "nuc" }).item()).toBeCloseTo(8.746338476880455, 12);
+    expect(
+      np.linalg.norm(np.stack([tall, tall]), { ord: 2, axis: [1, 2], keepdims: true }).shape,
+    ).toEqual([2, 1, 1]);
+    expect(() => np.linalg.lstsq(tall, np.ones([4]))).toThrow(ShapeError);
+  });
+
+  it("jit and vmap equal eager", () => {
+    const x = random.normal(random.key(2), [3, 4, 3]);
+    const f = (m: NDArray): NDArray => np.linalg.pinv(m);
+    expect(jit(f)(x).toList()).toEqual(f(x).toList());
+    expect(vmap(f)(x).toList()).toEqual(f(x).toList());
+  });
+});

@@ -353,11 +353,9 @@ describe("errors name the user's line and the shapes", () => {
     errorOf(() => bind(lu, [np.ones([3])], {}), ShapeError, file);
   });
 
-  it("norms that need singular values, and bad orders or axes", () => {
+  it("bad orders or axes", () => {
     const m = np.ones([3, 3]);
-    expect(errorOf(() => np.linalg.norm(m, { ord: 2 }), ValueError, file)).toContain("svd");
-    expect(errorOf(() => np.linalg.norm(m, { ord: "nuc" }), ValueError, file)).toContain("svd");
-    errorOf(() => np.linalg.norm(m, { ord: 3 }), ValueError, file);
+    expect(errorOf(() => np.linalg.norm(m, { ord: 3 }), ValueError, file)).toContain('"nuc"');
     errorOf(() => np.linalg.norm(np.ones([3]), { ord: "fro" }), ValueError, file);
     errorOf(() => np.linalg.norm(np.ones([2, 2, 2]), { ord: 1 }), ValueError, file);
     errorOf(() => np.linalg.norm(m, { axis: [0, 0] }), ValueError, file);
