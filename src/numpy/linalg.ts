@@ -1,8 +1,9 @@
 /**
- * `np.linalg`: norms, linear solves, inverses, determinants and Cholesky factors, as NumPy has
- * them, built from the `lu`, `triangular_solve` and `cholesky` primitives and `np` functions.
- * Matrix functions act on the last two axes and batch over the leading ones; integer and bool
- * inputs are computed in float32.
+ * `np.linalg`: norms, linear solves, inverses, determinants, and the Cholesky, QR, symmetric
+ * eigen- and singular value decompositions (with what is built on them: `pinv`, `lstsq`,
+ * `matrixRank`, `cond`), as NumPy has them, from the `lu`, `triangular_solve`, `cholesky`, `qr`,
+ * `eigh` and `svd` primitives and `np` functions. Matrix functions act on the last two axes and
+ * batch over the leading ones; integer and bool inputs are computed in float32.
  */
 import type { ArrayLike, NDArray } from "../core/array.js";
 import { ShapeError, ValueError } from "../core/errors.js";
