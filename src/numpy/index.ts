@@ -58,6 +58,7 @@ export * from "./math-extra.js";
 export * from "./shape-extra.js";
 export * from "./statistics.js";
 export * from "./searching.js";
+export * from "./polynomial.js";
 export * from "./products.js";
 export * from "./shape.js";
 export * from "./sorting.js";

@@ -23,6 +23,7 @@ import {
   minimum,
   where,
 } from "./math.js";
+import { any } from "./reductions.js";
 import { flip, ravel } from "./shape.js";
 
 const int32 = (values: readonly number[], shape: readonly number[] = [values.length]): NDArray =>
@@ -415,4 +416,70 @@ export function argwhere(x: ArrayLike): NDArray {
   const cols = columns.map((c) => c.toTypedArray());
   for (let i = 0; i < count; i++) for (const c of cols) data.push(c[i]!);
   return int32(data, [count, a.ndim]);
+}
+
+/** Options of `isin`. */
+export interface IsinOptions {
+  /** Whether to return the opposite: true where an element is *not* among the test elements. */
+  invert?: boolean;
+}
+
+/**
+ * True where an element of `element` equals one of `testElements` (any shape, flattened), as a
+ * bool array of `element`'s shape. Compares every pair, so it traces; NaN is never found.
+ */
+export function isin(
+  element: ArrayLike,
+  testElements: ArrayLike,
+  options: IsinOptions = {},
+): NDArray {
+  const [e, t] = promote("np.isin", [element, testElements]) as [NDArray, NDArray];
+  const tests = ravel(t);
+  const found =
+    tests.size === 0
+      ? zeros(e.shape, { dtype: "bool" })
+      : any(e.reshape([...e.shape, 1]).eq(tests.reshape([...e.shape.map(() => 1), tests.size])), {
+          axis: -1,
+        });
+  return options.invert === true ? logicalNot(found) : found;
+}
+
+/** The sorted distinct values of a set operation's result, eagerly. */
+function setOperation(
+  operation: string,
+  a: ArrayLike,
+  b: ArrayLike,
+  keep: (inA: boolean, inB: boolean) => boolean,
+): NDArray {
+  const [x, y] = promote(operation, [a, b]) as [NDArray, NDArray];
+  const first = new Set(
+    Array.from(valuesOf(operation, x, "call it outside the transform"), Number),
+  );
+  const second = new Set(
+    Array.from(valuesOf(operation, y, "call it outside the transform"), Number),
+  );
+  const values = [...new Set([...first, ...second])]
+    .filter((v) => keep(first.has(v), second.has(v)))
+    .sort((p, q) => p - q);
+  return convert(fromStorage(Float64Array.from(values), [values.length], "float64"), x.dtype);
+}
+
+/** The sorted values in both `a` and `b`. Eager only. */
+export function intersect1d(a: ArrayLike, b: ArrayLike): NDArray {
+  return setOperation("np.intersect1d", a, b, (p, q) => p && q);
+}
+
+/** The sorted values in `a` or `b`. Eager only. */
+export function union1d(a: ArrayLike, b: ArrayLike): NDArray {
+  return setOperation("np.union1d", a, b, (p, q) => p || q);
+}
+
+/** The sorted values of `a` that are not in `b`. Eager only. */
+export function setdiff1d(a: ArrayLike, b: ArrayLike): NDArray {
+  return setOperation("np.setdiff1d", a, b, (p, q) => p && !q);
+}
+
+/** The sorted values in exactly one of `a` and `b`. Eager only. */
+export function setxor1d(a: ArrayLike, b: ArrayLike): NDArray {
+  return setOperation("np.setxor1d", a, b, (p, q) => p !== q);
 }
