@@ -105,26 +105,30 @@ const example = (shape: readonly number[], values: readonly number[]): ExampleIn
   values,
 });
 
+/** One-operand examples without parameters, from [shape, values] pairs. */
+const matrices = (
+  cases: readonly (readonly [readonly number[], readonly number[]])[],
+): PrimitiveExample<Empty>[] =>
+  cases.map(([shape, values]) => ({ inputs: [example(shape, values)], params: {} }));
+
 /** Symmetric matrices with well-separated eigenvalues (finite differences stay smooth). */
 function eighExamples(): PrimitiveExample<Empty>[] {
-  return (
+  return matrices([
+    [[1, 1], [2]],
     [
-      [[1, 1], [2]],
-      [
-        [2, 2],
-        [2, 1, 1, 3],
-      ],
-      [
-        [3, 3],
-        [4, 1, 0.5, 1, 2, -0.3, 0.5, -0.3, -1],
-      ],
-      [
-        [2, 2, 2],
-        [1, 0.5, 0.5, -2, 3, -1, -1, 0.5],
-      ],
-      [[0, 0], []],
-    ] as const
-  ).map(([shape, values]) => ({ inputs: [example(shape, values)], params: {} }));
+      [2, 2],
+      [2, 1, 1, 3],
+    ],
+    [
+      [3, 3],
+      [4, 1, 0.5, 1, 2, -0.3, 0.5, -0.3, -1],
+    ],
+    [
+      [2, 2, 2],
+      [1, 0.5, 0.5, -2, 3, -1, -1, 0.5],
+    ],
+    [[0, 0], []],
+  ] as const);
 }
 
 /**
@@ -249,24 +253,22 @@ function householder(
 }
 
 function qrExamples(): PrimitiveExample<Empty>[] {
-  return (
+  return matrices([
     [
-      [
-        [3, 2],
-        [2, 1, 0.5, 3, 1, -1],
-      ],
-      [
-        [3, 3],
-        [4, 1, 0.5, 1, 3, 0.2, 0.5, -0.7, 2],
-      ],
-      [
-        [2, 3, 2],
-        [1, 2, 3, -1, 0.5, 2, 2, 0.3, -1, 1, 0.7, 3],
-      ],
-      [[1, 1], [2]],
-      [[0, 0], []],
-    ] as const
-  ).map(([shape, values]) => ({ inputs: [example(shape, values)], params: {} }));
+      [3, 2],
+      [2, 1, 0.5, 3, 1, -1],
+    ],
+    [
+      [3, 3],
+      [4, 1, 0.5, 1, 3, 0.2, 0.5, -0.7, 2],
+    ],
+    [
+      [2, 3, 2],
+      [1, 2, 3, -1, 0.5, 2, 2, 0.3, -1, 1, 0.7, 3],
+    ],
+    [[1, 1], [2]],
+    [[0, 0], []],
+  ] as const);
 }
 
 /**
