@@ -237,8 +237,11 @@ export function bincount(x: ArrayLike, options: BincountOptions = {}): NDArray {
 
 /** Options of `histogram`. */
 export interface HistogramOptions {
-  /** The number of equal-width bins. Default 10. */
-  bins?: number;
+  /**
+   * The number of equal-width bins (default 10), or the bins' edges: a 1-d increasing array
+   * (each bin [eᵢ, eᵢ₊₁), the last one closed).
+   */
+  bins?: number | readonly number[] | NDArray;
   /** [lower, upper] edges; values outside are ignored. Default x's min and max (eager only). */
   range?: readonly [number, number];
   /** A weight per element of x (the counts become sums of weights). */
@@ -251,6 +254,7 @@ export interface HistogramOptions {
  */
 export function histogram(x: ArrayLike, options: HistogramOptions = {}): [NDArray, NDArray] {
   const a = asArray("np.histogram", x);
+  if (typeof options.bins === "object") return histogramWithEdges(a, options.bins, options.weights);
   const bins = options.bins ?? 10;
   if (!Number.isInteger(bins) || bins < 1) {
     throw new ValueError("np.histogram", `bins must be a whole number ≥ 1, got ${bins}.`);
@@ -294,6 +298,56 @@ export function histogram(x: ArrayLike, options: HistogramOptions = {}): [NDArra
   }
   const weights = where(inside, ravel(w), 0);
   return [bincount(index, { weights, length: bins }), edges];
+}
+
+/** `histogram` over given edges: bin i is [eᵢ, eᵢ₊₁), the last one closed. */
+function histogramWithEdges(
+  a: NDArray,
+  bins: readonly number[] | NDArray,
+  weightsOption: ArrayLike | undefined,
+): [NDArray, NDArray] {
+  const dtype: DType = a.dtype === "float64" ? "float64" : "float32";
+  const given = Array.isArray(bins)
+    ? fromStorage(Float64Array.from(bins as readonly number[]), [bins.length], "float64")
+    : asArray("np.histogram", bins as NDArray);
+  const edges = convert(given, dtype);
+  if (edges.ndim !== 1 || edges.size < 2) {
+    throw new ValueError(
+      "np.histogram",
+      `bins given as edges must be a 1-d array of at least 2 values, got shape ${formatShape(edges.shape)}.`,
+    );
+  }
+  if (!(edges instanceof Tracer)) {
+    const e = edges.toTypedArray();
+    for (let i = 1; i < e.length; i++) {
+      if (!(e[i]! >= e[i - 1]!)) {
+        throw new ValueError("np.histogram", "bins given as edges must increase monotonically.");
+      }
+    }
+  }
+  const count = edges.size - 1;
+  const v = convert(ravel(a), dtype);
+  const last = edges.get(count);
+  // The bin is the number of edges ≤ x, less one; x equal to the last edge goes in the last bin.
+  const index = where(v.eq(last), count - 1, searchsorted(edges, v, { side: "right" }).sub(1));
+  const inside = logicalAnd(v.ge(edges.get(0)), v.le(last));
+  const at = minimum(maximum(index, 0), count - 1);
+  if (weightsOption === undefined) {
+    return [zeros([count], { dtype: "int32" }).at(at).add(convert(inside, "int32")), edges];
+  }
+  const [w] = promote("np.histogram", [weightsOption], true) as [NDArray];
+  if (w.size !== a.size) {
+    throw new ShapeError(
+      "np.histogram",
+      `weights must have x's shape ${formatShape(a.shape)}, got ${formatShape(w.shape)}.`,
+    );
+  }
+  return [
+    zeros([count], { dtype: w.dtype })
+      .at(at)
+      .add(where(inside, ravel(w), 0)),
+    edges,
+  ];
 }
 
 /**

@@ -195,3 +195,23 @@ describe("errors", () => {
     expect(() => np.hsplit(np.zeros([2, 5]), 2)).toThrow();
   });
 });
+
+describe("histogram with explicit edges", () => {
+  const x = np.array([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 0, -1, 5]);
+  it("counts [eᵢ, eᵢ₊₁) with the last bin closed, weighted or not, as NumPy", () => {
+    // numpy.histogram(x, bins=[0, 1, 2.5, 4]) and with weights=arange(11).
+    const [counts, edges] = np.histogram(x, { bins: [0, 1, 2.5, 4] });
+    expect(counts.toList()).toEqual([2, 3, 4]);
+    expect(counts.dtype).toBe("int32");
+    expect(edges.toList()).toEqual([0, 1, 2.5, 4]);
+    const [weighted] = np.histogram(x, { bins: np.array([0, 1, 2.5, 4]), weights: np.arange(11) });
+    expect(weighted.toList()).toEqual([8, 6, 22]);
+    const f = (v: NDArray): NDArray => np.histogram(v, { bins: [0, 1, 2.5, 4] })[0];
+    expect(jit(f)(x).toList()).toEqual(f(x).toList());
+  });
+
+  it("rejects edges that are not increasing or too few", () => {
+    expect(() => np.histogram(x, { bins: [0, 2, 1] })).toThrow(/increase monotonically/);
+    expect(() => np.histogram(x, { bins: [1] })).toThrow(/at least 2 values/);
+  });
+});
