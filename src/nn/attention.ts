@@ -7,6 +7,7 @@ import type { NDArray } from "../core/array.js";
 import type { DType } from "../core/dtype.js";
 import { DtypeError, ShapeError, ValueError } from "../core/errors.js";
 import * as np from "../numpy/index.js";
+import { asArray } from "../numpy/convert.js";
 import * as random from "../random/index.js";
 import { Dropout } from "./dropout.js";
 import { softmax } from "./functional.js";
@@ -218,4 +219,78 @@ export class MultiheadAttention extends Module {
       );
     }
   }
+}
+
+/** Options of {@link dotProductAttention}. */
+export interface DotProductAttentionOptions {
+  /** Added to the logits; broadcasts against `[..., N, T, S]`. */
+  bias?: NDArray;
+  /** Where queries may attend (true); broadcasts against `[..., N, T, S]`. */
+  mask?: NDArray;
+  /** Multiplies q·k (default 1/√H). */
+  scale?: number;
+  /** Query t attends only to keys s ≤ t (default false). */
+  isCausal?: boolean;
+}
+
+/**
+ * Scaled dot-product attention (JAX's `jax.nn.dot_product_attention`): query `[..., T, N, H]`,
+ * key and value `[..., S, K, H]` with N a multiple of K (grouped-query attention shares each key
+ * head among N/K query heads) → `[..., T, N, H]`; softmax(scale·q·kᵀ + bias, masked) · v per head.
+ *
+ * @example
+ * const q = random.normal(random.key(0), [4, 2, 8]); // T, N, H
+ * const kv = random.normal(random.key(1), [6, 1, 8]); // S, K, H: one key head for both
+ * console.log(nn.dotProductAttention(q, kv, kv, { isCausal: false }).shape); // [4, 2, 8]
+ */
+export function dotProductAttention(
+  query: NDArray,
+  key: NDArray,
+  value: NDArray,
+  options: DotProductAttentionOptions = {},
+): NDArray {
+  const where = "nn.dotProductAttention";
+  const [q, k0, v0] = [query, key, value].map((x) => asArray(where, x)) as [
+    NDArray,
+    NDArray,
+    NDArray,
+  ];
+  const rank = q.ndim;
+  if (rank < 3 || k0.ndim !== rank || v0.ndim !== rank) {
+    throw new ShapeError(
+      where,
+      `expects query [..., T, N, H] and key, value [..., S, K, H] of one rank ≥ 3, got ${shapeText(q.shape)}, ${shapeText(k0.shape)}, ${shapeText(v0.shape)}.`,
+    );
+  }
+  const [t, n, h] = q.shape.slice(-3) as [number, number, number];
+  const [s, kh, kd] = k0.shape.slice(-3) as [number, number, number];
+  if (
+    kd !== h ||
+    shapeText(k0.shape) !== shapeText(v0.shape) ||
+    n % kh !== 0 ||
+    shapeText(q.shape.slice(0, -3)) !== shapeText(k0.shape.slice(0, -3))
+  ) {
+    throw new ShapeError(
+      where,
+      `key and value must share one shape [..., S, K, ${h}] with K dividing the ${n} query heads and the same batch axes, got query ${shapeText(q.shape)}, key ${shapeText(k0.shape)}, value ${shapeText(v0.shape)}.`,
+    );
+  }
+  // Grouped-query attention: each key/value head serves n / kh query heads.
+  const k = kh === n ? k0 : np.repeat(k0, n / kh, { axis: -2 });
+  const v = kh === n ? v0 : np.repeat(v0, n / kh, { axis: -2 });
+  const scale = options.scale ?? 1 / Math.sqrt(h);
+  // [..., T, N, H] → [..., N, T, H]
+  const heads = (x: NDArray): NDArray => np.swapaxes(x, -2, -3);
+  let logits = np.matmul(heads(q), np.swapaxes(heads(k), -1, -2)).mul(scale);
+  if (options.bias !== undefined) logits = logits.add(options.bias);
+  let mask: NDArray | undefined = options.mask;
+  if (options.isCausal === true) {
+    const causal = np.greaterEqual(np.arange(t).reshape([t, 1]), np.arange(s).reshape([1, s]));
+    mask = mask === undefined ? causal : np.logicalAnd(mask, causal);
+  }
+  if (mask !== undefined) {
+    const lowest = logits.dtype === "float64" ? -Number.MAX_VALUE : -3.4028234663852886e38;
+    logits = np.where(mask, logits, lowest);
+  }
+  return heads(np.matmul(softmax(logits, { axis: -1 }), heads(v)));
 }

@@ -115,6 +115,8 @@ export { Dropout, type DropoutForwardOptions } from "./dropout.js";
 export { Embedding, type EmbeddingOptions } from "./embedding.js";
 export {
   MultiheadAttention,
+  dotProductAttention,
+  type DotProductAttentionOptions,
   type MultiheadAttentionOptions,
   type AttentionForwardOptions,
 } from "./attention.js";
