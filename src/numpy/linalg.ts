@@ -376,8 +376,8 @@ export type NormOrder = number | "fro" | "nuc";
 export interface NormOptions {
   /**
    * Vectors: 2 (default), 1, Infinity, -Infinity, 0 (count of non-zeros) or any other p.
-   * Matrices: `"fro"` (default), 1, -1, Infinity, -Infinity. `"nuc"`, 2 and -2 need singular
-   * values, which fluxion does not compute yet.
+   * Matrices: `"fro"` (default), `"nuc"` (the sum of the singular values), 1, -1, 2 (the largest
+   * singular value), -2 (the smallest), Infinity, -Infinity.
    */
   ord?: NormOrder | null;
   /**
@@ -393,7 +393,7 @@ function describeOrd(ord: unknown): string {
   return typeof ord === "string" ? `"${ord}"` : String(ord);
 }
 
-function vectorNorm(
+function vectorNormAlong(
   name: string,
   x: NDArray,
   axis: number,
@@ -417,7 +417,7 @@ function vectorNorm(
   return power(sum(power(abs(x), ord), options), 1 / ord);
 }
 
-function matrixNorm(
+function matrixNormOver(
   name: string,
   x: NDArray,
   [row, col]: readonly [number, number],
@@ -503,7 +503,7 @@ export function norm(x: ArrayLike, options: NormOptions = {}): NDArray {
     const list = typeof options.axis === "number" ? [options.axis] : [...options.axis];
     axes = list.map((ax) => normalizeAxis(name, ax, a.ndim));
   }
-  if (axes.length === 1) return vectorNorm(name, a, axes[0]!, ord ?? 2, keep);
+  if (axes.length === 1) return vectorNormAlong(name, a, axes[0]!, ord ?? 2, keep);
   if (axes.length === 2) {
     if (axes[0] === axes[1]) {
       throw new ValueError(
@@ -511,10 +511,74 @@ export function norm(x: ArrayLike, options: NormOptions = {}): NDArray {
         `the two axes of a matrix norm must differ, got ${axes[0]} twice.`,
       );
     }
-    return matrixNorm(name, a, [axes[0]!, axes[1]!], ord ?? "fro", keep);
+    return matrixNormOver(name, a, [axes[0]!, axes[1]!], ord ?? "fro", keep);
   }
   throw new ValueError(
     name,
     `axis must be one axis (a vector norm) or two (a matrix norm), got ${JSON.stringify(options.axis)}.`,
   );
+}
+
+/**
+ * `a` multiplied by itself `n` times (`n` an integer; 0 gives the identity, negative powers the
+ * inverse's), by repeated squaring.
+ * @example
+ * np.linalg.matrixPower(np.array([[1, 1], [0, 1]]), 3).toList(); // [[1, 3], [0, 1]]
+ */
+export function matrixPower(a: ArrayLike, n: number): NDArray {
+  const name = "np.linalg.matrixPower";
+  if (!Number.isInteger(n)) throw new ValueError(name, `n must be an integer, got ${n}.`);
+  const [x] = promote(name, [a]) as [NDArray];
+  const size = checkSquare(name, x);
+  let base = n < 0 ? inv(x) : x;
+  let result: NDArray | undefined;
+  for (let k = Math.abs(n); k > 0; k >>= 1) {
+    if (k & 1) result = result === undefined ? base : result.matmul(base);
+    if (k > 1) base = base.matmul(base);
+  }
+  return result ?? broadcastTo(name, eye(size, { dtype: x.dtype }), x.shape);
+}
+
+/** The product of a list of matrices, left to right (the first and last may be vectors). */
+export function multiDot(arrays: readonly ArrayLike[]): NDArray {
+  const name = "np.linalg.multiDot";
+  if (!Array.isArray(arrays) || arrays.length < 2) {
+    throw new ValueError(name, "expects a list of at least two arrays.");
+  }
+  const xs = promote(name, arrays);
+  return xs.slice(1).reduce((acc, x) => acc.matmul(x), xs[0]!);
+}
+
+/** The vector norm over `axis` (all elements by default), NumPy 2's `vector_norm`. */
+export function vectorNorm(
+  x: ArrayLike,
+  options: { ord?: number; axis?: number | null; keepdims?: boolean } = {},
+): NDArray {
+  const [a] = floatOperands("np.linalg.vectorNorm", [x]) as [NDArray];
+  if (options.axis === undefined || options.axis === null) {
+    const flat = norm(reshape(a, [a.size]), { ord: options.ord ?? 2 });
+    return options.keepdims === true
+      ? reshape(
+          flat,
+          a.shape.map(() => 1),
+        )
+      : flat;
+  }
+  return norm(a, {
+    ord: options.ord ?? 2,
+    axis: options.axis,
+    keepdims: options.keepdims ?? false,
+  });
+}
+
+/** The matrix norm over the last two axes, NumPy 2's `matrix_norm` (default `"fro"`). */
+export function matrixNorm(
+  x: ArrayLike,
+  options: { ord?: NormOrder; keepdims?: boolean } = {},
+): NDArray {
+  return norm(x, {
+    ord: options.ord ?? "fro",
+    axis: [-2, -1],
+    keepdims: options.keepdims ?? false,
+  });
 }

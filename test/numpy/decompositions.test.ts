@@ -365,3 +365,47 @@ describe("np.linalg.svd and what is built on it", () => {
     expect(vmap(f)(x).toList()).toEqual(f(x).toList());
   });
 });
+
+describe("np.linalg.matrixPower, multiDot, vectorNorm, matrixNorm", () => {
+  const a = f64([
+    [2, 1],
+    [1, 3],
+  ]);
+  it("match NumPy", () => {
+    // numpy.linalg.matrix_power(a, 5) and (a, -2).
+    expectClose(
+      np.linalg.matrixPower(a, 5),
+      f64([
+        [175, 275],
+        [275, 450],
+      ]),
+      { rtol: 1e-15 },
+    );
+    expectClose(
+      np.linalg.matrixPower(a, -2),
+      f64([
+        [0.4, -0.2],
+        [-0.2, 0.2],
+      ]),
+      { rtol: 1e-14, atol: 1e-15 },
+    );
+    expect(np.linalg.matrixPower(a, 0).toList()).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
+    expect(np.linalg.matrixPower(np.stack([a, a]), 2).shape).toEqual([2, 2, 2]);
+    expect(np.linalg.multiDot([np.array([1, 2]), a, np.array([[1], [1]])]).toList()).toEqual([11]);
+    const x = f64([
+      [3, 4],
+      [1, 2],
+    ]);
+    expect(np.linalg.vectorNorm(x).item()).toBeCloseTo(5.477225575051661, 14);
+    expect(np.linalg.vectorNorm(x, { ord: 1, axis: 0 }).toList()).toEqual([4, 6]);
+    expect(np.linalg.vectorNorm(x, { keepdims: true }).shape).toEqual([1, 1]);
+    expect(np.linalg.matrixNorm(x).item()).toBeCloseTo(5.477225575051661, 14);
+    expect(np.linalg.matrixNorm(x, { ord: 2 }).item()).toBeCloseTo(5.4649857042190435, 12);
+    checkGrads((m: NDArray) => np.linalg.matrixPower(m, 3), [a], { order: 2 });
+    expect(() => np.linalg.matrixPower(a, 1.5)).toThrow(/n must be an integer/);
+    expect(() => np.linalg.multiDot([a])).toThrow(/at least two/);
+  });
+});
