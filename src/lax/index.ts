@@ -4,6 +4,7 @@
 export { conv, type ConvOptions, type ConvPadding } from "./conv.js";
 export { dotGeneral, type DotGeneralOptions } from "./dot.js";
 export { logistic } from "./elementwise.js";
+export { topK } from "./sorting.js";
 export { reduceWindow, type ReduceWindowOptions } from "./window.js";
 export { stopGradient } from "../transforms/custom.js";
 export {

@@ -6,6 +6,7 @@ import { normalizeAxis } from "../core/shape.js";
 import { bind, bind1 } from "../core/trace.js";
 import { sort as sortPrimitive } from "../primitives/sort.js";
 import { iota } from "../primitives/structural.js";
+import { ValueError } from "../core/errors.js";
 import { asArray } from "./convert.js";
 import { ravel } from "./shape.js";
 
@@ -35,4 +36,31 @@ export function argsort(x: ArrayLike, options: SortOptions = {}): NDArray {
   const [a, axis] = prepare("np.argsort", x, options);
   const indices = bind1(iota, [], { dtype: "int32", shape: [...a.shape], dimension: axis });
   return bind(sortPrimitive, [a, indices], { dimension: axis, numKeys: 1 })[1]!;
+}
+
+/**
+ * `x` rearranged along `axis` so that the element at position `kth` is the one a sort would put
+ * there, smaller ones before it and larger ones after (NumPy's `partition`; this returns the
+ * fully sorted order, which satisfies that contract).
+ */
+export function partition(x: ArrayLike, kth: number, options: SortOptions = {}): NDArray {
+  const [a, axis] = prepare("np.partition", x, options);
+  checkKth("np.partition", kth, a.shape[axis]!);
+  return sort(a, { axis });
+}
+
+/** The indices that `partition` would arrange `x` by (a stable argsort satisfies the contract). */
+export function argpartition(x: ArrayLike, kth: number, options: SortOptions = {}): NDArray {
+  const [a, axis] = prepare("np.argpartition", x, options);
+  checkKth("np.argpartition", kth, a.shape[axis]!);
+  return argsort(a, { axis });
+}
+
+function checkKth(operation: string, kth: number, length: number): void {
+  if (!Number.isInteger(kth) || kth < -length || kth >= length) {
+    throw new ValueError(
+      operation,
+      `kth must be an integer in [${-length}, ${length}), got ${kth}.`,
+    );
+  }
 }

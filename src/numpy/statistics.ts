@@ -10,10 +10,10 @@ import { ShapeError, ValueError } from "../core/errors.js";
 import { formatShape, normalizeAxes, normalizeAxis } from "../core/shape.js";
 import { Tracer } from "../core/trace.js";
 import { asArray, convert, elementwiseArgs, promote } from "./convert.js";
-import { isnan, logicalNot, maximum, minimum, sqrt, where } from "./math.js";
-import { any, max, mean, min, sum } from "./reductions.js";
+import { floor, isnan, logicalNot, maximum, minimum, sqrt, where } from "./math.js";
+import { any, argmax, argmin, cumprod, cumsum, max, mean, min, prod, sum } from "./reductions.js";
 import { broadcastTo, moveaxis, reshape, sliceAxis, stack, transpose } from "./shape.js";
-import { diff } from "./shape-extra.js";
+import { diff, takeAlongAxis } from "./shape-extra.js";
 import { sort } from "./sorting.js";
 import { diagonal } from "./contractions.js";
 
@@ -295,4 +295,130 @@ export function corrcoef(x: ArrayLike, options: { rowvar?: boolean } = {}): NDAr
   const d = sqrt(diagonal(c));
   const r = c.div(reshape(d, [d.size, 1])).div(reshape(d, [1, d.size]));
   return minimum(maximum(r, -1), 1);
+}
+
+/** Product ignoring NaN (1 for a slice of NaNs only). */
+export function nanprod(x: ArrayLike, options: ReduceOptions = {}): NDArray {
+  const a = asArray("np.nanprod", x);
+  return isFloating(a.dtype) ? prod(where(isnan(a), 1, a), options) : prod(a, options);
+}
+
+/** Cumulative sum treating NaN as 0. */
+export function nancumsum(x: ArrayLike, options: { axis?: number } = {}): NDArray {
+  const a = asArray("np.nancumsum", x);
+  return cumsum(isFloating(a.dtype) ? where(isnan(a), 0, a) : a, options);
+}
+
+/** Cumulative product treating NaN as 1. */
+export function nancumprod(x: ArrayLike, options: { axis?: number } = {}): NDArray {
+  const a = asArray("np.nancumprod", x);
+  return cumprod(isFloating(a.dtype) ? where(isnan(a), 1, a) : a, options);
+}
+
+function nanArg(
+  operation: string,
+  x: ArrayLike,
+  options: { axis?: number },
+  isMax: boolean,
+): NDArray {
+  const a = asArray(operation, x);
+  if (!isFloating(a.dtype)) return isMax ? argmax(a, options) : argmin(a, options);
+  if (!(a instanceof Tracer)) {
+    const allNan = logicalNot(any(logicalNot(isnan(a)), { axis: options.axis ?? null }));
+    if (any(allNan).item()) {
+      throw new ValueError(operation, "a slice holds only NaN: it has no arg-extremum.");
+    }
+  }
+  const filled = where(isnan(a), isMax ? -Infinity : Infinity, a);
+  return isMax ? argmax(filled, options) : argmin(filled, options);
+}
+
+/** Index of the first maximum ignoring NaN (an error for a slice of NaNs only, eagerly). */
+export function nanargmax(x: ArrayLike, options: { axis?: number } = {}): NDArray {
+  return nanArg("np.nanargmax", x, options, true);
+}
+
+/** Index of the first minimum ignoring NaN (an error for a slice of NaNs only, eagerly). */
+export function nanargmin(x: ArrayLike, options: { axis?: number } = {}): NDArray {
+  return nanArg("np.nanargmin", x, options, false);
+}
+
+/** Variance ignoring NaN: the mean of squared deviations from `nanmean`, over N − ddof. */
+export function nanvar(x: ArrayLike, options: ReduceOptions & { ddof?: number } = {}): NDArray {
+  const a = floats("np.nanvar", x);
+  const kept = logicalNot(isnan(a));
+  const centred = where(kept, a.sub(nanmean(a, { axis: options.axis ?? null, keepdims: true })), 0);
+  const reduce = { axis: options.axis ?? null, keepdims: options.keepdims ?? false };
+  const count = sum(convert(kept, a.dtype), reduce).sub(options.ddof ?? 0);
+  return sum(centred.mul(centred), reduce).div(count);
+}
+
+/** Standard deviation ignoring NaN (`sqrt(nanvar)`). */
+export function nanstd(x: ArrayLike, options: ReduceOptions & { ddof?: number } = {}): NDArray {
+  return sqrt(nanvar(x, options));
+}
+
+/**
+ * Quantiles ignoring NaN, one axis at a time: the sorted values put NaN last, so each slice
+ * interpolates among its own count of numbers (NaN for a slice of NaNs only).
+ */
+function nanQuantileOf(
+  operation: string,
+  x: ArrayLike,
+  q: number | readonly number[] | NDArray,
+  options: ReduceOptions,
+  unit: number,
+): NDArray {
+  const { qs, list } = levels(operation, q, unit);
+  let a = floats(operation, x);
+  const axes = normalizeAxes(operation, options.axis, a.ndim);
+  const kept = a.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const others = a.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  a = transpose(a, [...others, ...axes]);
+  const n = axes.reduce((p, ax) => p * a.shape[others.length + axes.indexOf(ax)]!, 1);
+  if (n === 0)
+    throw new ShapeError(
+      operation,
+      `cannot take a quantile over an empty axis of shape ${formatShape(kept)}.`,
+    );
+  a = reshape(a, [...others.map((i) => kept[i]!), n]);
+  const sorted = sort(a, { axis: -1 });
+  // Numbers per slice, and the interpolation positions among them.
+  const count = sum(convert(logicalNot(isnan(a)), a.dtype), { axis: -1, keepdims: true });
+  const at = qs.map((level) => {
+    const pos = maximum(count.sub(1), 0).mul(level);
+    const lo = floor(pos);
+    const frac = pos.sub(lo);
+    const loIndex = lo.astype("int32");
+    const hiIndex = minimum(loIndex.add(1), maximum(count.sub(1), 0).astype("int32"));
+    const low = takeAlongAxis(sorted, loIndex, -1);
+    const high = takeAlongAxis(sorted, hiIndex, -1);
+    const value = reshape(low.add(high.sub(low).mul(frac)), sorted.shape.slice(0, -1));
+    const out = where(reshape(count, sorted.shape.slice(0, -1)).eq(0), NaN, value);
+    return options.keepdims === true ? reshape(out, kept) : out;
+  });
+  return list ? stack(at) : at[0]!;
+}
+
+/** The q-th quantile(s) ignoring NaN (linear interpolation). */
+export function nanquantile(
+  x: ArrayLike,
+  q: number | readonly number[] | NDArray,
+  options: ReduceOptions = {},
+): NDArray {
+  return nanQuantileOf("np.nanquantile", x, q, options, 1);
+}
+
+/** The q-th percentile(s) ignoring NaN, q in [0, 100]. */
+export function nanpercentile(
+  x: ArrayLike,
+  q: number | readonly number[] | NDArray,
+  options: ReduceOptions = {},
+): NDArray {
+  return nanQuantileOf("np.nanpercentile", x, q, options, 100);
+}
+
+/** The median ignoring NaN. */
+export function nanmedian(x: ArrayLike, options: ReduceOptions = {}): NDArray {
+  return nanQuantileOf("np.nanmedian", x, 0.5, options, 1);
 }
