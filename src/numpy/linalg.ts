@@ -11,6 +11,7 @@ import { formatShape, normalizeAxis } from "../core/shape.js";
 import { bind, bind1, Tracer } from "../core/trace.js";
 import * as la from "../primitives/linalg.js";
 import * as eig from "../primitives/linalg-eigen.js";
+import { svd as svdPrimitive } from "../primitives/linalg-svd.js";
 import { diagonal } from "./contractions.js";
 import { broadcastTo, convert, promote } from "./convert.js";
 import { arange, eye, zeros } from "./creation.js";
@@ -283,9 +284,9 @@ export function svd(a: ArrayLike, options: SvdOptions = {}): NDArray | [NDArray,
     );
   }
   if (options.computeUv === false) {
-    return (bind(eig.svd, [x], { fullMatrices: false }) as NDArray[])[0]!;
+    return (bind(svdPrimitive, [x], { fullMatrices: false }) as NDArray[])[0]!;
   }
-  const [s, u, vh] = bind(eig.svd, [x], { fullMatrices: options.fullMatrices ?? true }) as [
+  const [s, u, vh] = bind(svdPrimitive, [x], { fullMatrices: options.fullMatrices ?? true }) as [
     NDArray,
     NDArray,
     NDArray,
