@@ -146,6 +146,30 @@ function levels(
   return { qs: values.map((v) => v / unit), list };
 }
 
+/**
+ * `x` as floats with the reduced axes moved last and merged into one of length `n` (the others
+ * keep their order), and the shape the reduction keeps (reduced axes as 1), for quantiles.
+ */
+function reducedLast(
+  operation: string,
+  x: ArrayLike,
+  options: ReduceOptions,
+): { a: NDArray; kept: number[]; n: number } {
+  const input = floats(operation, x);
+  const axes = normalizeAxes(operation, options.axis, input.ndim);
+  const kept = input.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const others = input.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const n = axes.reduce((p, ax) => p * input.shape[ax]!, 1);
+  if (n === 0) {
+    throw new ShapeError(
+      operation,
+      `cannot take a quantile over an empty axis of shape ${formatShape(input.shape)}.`,
+    );
+  }
+  const a = reshape(transpose(input, [...others, ...axes]), [...others.map((i) => kept[i]!), n]);
+  return { a, kept, n };
+}
+
 function quantileOf(
   operation: string,
   x: ArrayLike,
@@ -154,19 +178,7 @@ function quantileOf(
   unit: number,
 ): NDArray {
   const { qs, list } = levels(operation, q, unit);
-  let a = floats(operation, x);
-  const axes = normalizeAxes(operation, options.axis, a.ndim);
-  const kept = a.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  // The reduced axes, last and merged into one.
-  const others = a.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  a = transpose(a, [...others, ...axes]);
-  const n = axes.reduce((p, ax) => p * a.shape[others.length + axes.indexOf(ax)]!, 1);
-  if (n === 0)
-    throw new ShapeError(
-      operation,
-      `cannot take a quantile over an empty axis of shape ${formatShape(kept)}.`,
-    );
-  a = reshape(a, [...others.map((i) => kept[i]!), n]);
+  const { a, kept, n } = reducedLast(operation, x, options);
   const sorted = sort(a, { axis: -1 });
   const last = sorted.ndim - 1;
   const hasNan = any(isnan(a), { axis: -1 });
@@ -370,18 +382,7 @@ function nanQuantileOf(
   unit: number,
 ): NDArray {
   const { qs, list } = levels(operation, q, unit);
-  let a = floats(operation, x);
-  const axes = normalizeAxes(operation, options.axis, a.ndim);
-  const kept = a.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const others = a.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  a = transpose(a, [...others, ...axes]);
-  const n = axes.reduce((p, ax) => p * a.shape[others.length + axes.indexOf(ax)]!, 1);
-  if (n === 0)
-    throw new ShapeError(
-      operation,
-      `cannot take a quantile over an empty axis of shape ${formatShape(kept)}.`,
-    );
-  a = reshape(a, [...others.map((i) => kept[i]!), n]);
+  const { a, kept } = reducedLast(operation, x, options);
   const sorted = sort(a, { axis: -1 });
   // Numbers per slice, and the interpolation positions among them.
   const count = sum(convert(logicalNot(isnan(a)), a.dtype), { axis: -1, keepdims: true });

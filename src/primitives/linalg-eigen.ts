@@ -23,6 +23,28 @@ type Empty = Record<string, never>;
 export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /**
+ * Rotates two lines of a row-major matrix: the elements at `first + k·step` and
+ * `second + k·step`, k < `count`, become c·x − s·y and s·x + c·y (two columns of an n-wide
+ * matrix: step n; two rows: step 1). @internal
+ */
+export function rotatePair(
+  m: Float64Array,
+  first: number,
+  second: number,
+  step: number,
+  count: number,
+  c: number,
+  s: number,
+): void {
+  for (let k = 0; k < count; k++) {
+    const x = m[first + k * step]!;
+    const y = m[second + k * step]!;
+    m[first + k * step] = c * x - s * y;
+    m[second + k * step] = s * x + c * y;
+  }
+}
+
+/**
  * Eigen-decomposes the symmetric part of the n×n matrix at `a[base…]` into ascending
  * eigenvalues `w[wBase…]` and eigenvector columns `v[base…]`.
  */
@@ -65,25 +87,10 @@ function jacobi(
           theta === 0 ? 1 : Math.sign(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
-        // A ← Jᵀ·A·J, J the rotation in the (p, r) plane; Q ← Q·J.
-        for (let k = 0; k < n; k++) {
-          const kp = m[k * n + p]!;
-          const kr = m[k * n + r]!;
-          m[k * n + p] = c * kp - s * kr;
-          m[k * n + r] = s * kp + c * kr;
-        }
-        for (let k = 0; k < n; k++) {
-          const pk = m[p * n + k]!;
-          const rk = m[r * n + k]!;
-          m[p * n + k] = c * pk - s * rk;
-          m[r * n + k] = s * pk + c * rk;
-        }
-        for (let k = 0; k < n; k++) {
-          const kp = q[k * n + p]!;
-          const kr = q[k * n + r]!;
-          q[k * n + p] = c * kp - s * kr;
-          q[k * n + r] = s * kp + c * kr;
-        }
+        // A ← Jᵀ·A·J, J the rotation in the (p, r) plane (columns, then rows); Q ← Q·J.
+        rotatePair(m, p, r, n, n, c, s);
+        rotatePair(m, p * n, r * n, 1, n, c, s);
+        rotatePair(q, p, r, n, n, c, s);
       }
     }
   }

@@ -9,7 +9,7 @@ import { ValueError } from "../core/errors.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { bind } from "../core/trace.js";
 import type { ConcreteArray } from "../runtime/concrete.js";
-import { example, range } from "./linalg-eigen.js";
+import { example, range, rotatePair } from "./linalg-eigen.js";
 import { batchMatmul, checkMatrix, float64Data, keepWhere } from "./linalg.js";
 import * as ops from "./ops.js";
 import { concrete, output } from "./util.js";
@@ -100,18 +100,8 @@ function jacobiSvd(
         const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
         const c = 1 / Math.sqrt(1 + t * t);
         const sn = c * t;
-        for (let k = 0; k < m; k++) {
-          const x = w[k * n + p]!;
-          const y = w[k * n + r]!;
-          w[k * n + p] = c * x - sn * y;
-          w[k * n + r] = sn * x + c * y;
-        }
-        for (let k = 0; k < n; k++) {
-          const x = q[k * n + p]!;
-          const y = q[k * n + r]!;
-          q[k * n + p] = c * x - sn * y;
-          q[k * n + r] = sn * x + c * y;
-        }
+        rotatePair(w, p, r, n, m, c, sn);
+        rotatePair(q, p, r, n, n, c, sn);
       }
     }
     if (!rotated) break;
