@@ -59,6 +59,7 @@ export * from "./shape-extra.js";
 export * from "./statistics.js";
 export * from "./searching.js";
 export * from "./polynomial.js";
+export * from "./array-api.js";
 export * from "./products.js";
 export * from "./shape.js";
 export * from "./sorting.js";
