@@ -353,8 +353,14 @@ export function generateWasmFused(
       }
       vector(byteOffset);
     },
-    // Long bodies once per iteration: twice the code to compile for little gain.
-    unroll: body.length <= maximumUnrolledEquations ? 2 : 1,
+    // Long bodies once per iteration: twice the code to compile for little gain. Short bodies
+    // with a math function four times: its long chains overlap better (≈ 3% for tanh).
+    unroll:
+      body.length > maximumUnrolledEquations
+        ? 1
+        : body.length <= 8 && body.some((eq) => usesVectorMath(eq))
+          ? 4
+          : 2,
   });
   if (reduction !== undefined) {
     emitBlockReduction(f, reduction.primitive.name, {
