@@ -294,3 +294,65 @@ export function dotProductAttention(
   }
   return heads(np.matmul(softmax(logits, { axis: -1 }), heads(v)));
 }
+
+/** Options of {@link RotaryPositionalEmbedding}. */
+export interface RotaryPositionalEmbeddingOptions {
+  /** The base of the frequencies θᵢ = base^(−2i/d) (default 10000). */
+  theta?: number;
+  dtype?: DType;
+}
+
+/**
+ * Rotary positional embedding (RoPE, as Equinox's `RotaryPositionalEmbedding`): the features of
+ * the token at position p, `[seq, d]` (d even; leading axes allowed), are rotated in the planes of
+ * feature pairs (i, i + d/2) by the angles p·θᵢ, so that the dot product of two rotated vectors
+ * depends only on their positions' difference. No parameters.
+ *
+ * @example
+ * const rope = new nn.RotaryPositionalEmbedding(8);
+ * console.log(rope.forward(np.ones([5, 8])).shape); // [5, 8]
+ */
+export class RotaryPositionalEmbedding extends Module {
+  readonly embeddingSize: number;
+  readonly theta: number;
+
+  constructor(embeddingSize: number, options: RotaryPositionalEmbeddingOptions = {}) {
+    super();
+    checkSize("nn.RotaryPositionalEmbedding", "embeddingSize", embeddingSize);
+    if (embeddingSize % 2 !== 0) {
+      throw new ValueError(
+        "nn.RotaryPositionalEmbedding",
+        `embeddingSize must be even (features rotate in pairs), got ${embeddingSize}.`,
+      );
+    }
+    this.embeddingSize = embeddingSize;
+    this.theta = options.theta ?? 10000;
+    if (!(this.theta > 0)) {
+      throw new ValueError(
+        "nn.RotaryPositionalEmbedding",
+        `theta must be positive, got ${this.theta}.`,
+      );
+    }
+  }
+
+  forward(x: NDArray): NDArray {
+    const d = this.embeddingSize;
+    if (x.ndim < 2 || x.shape[x.ndim - 1] !== d) {
+      throw new ShapeError(
+        "nn.RotaryPositionalEmbedding.forward",
+        `expects [..., seq, ${d}], got ${shapeText(x.shape)}.`,
+      );
+    }
+    const seq = x.shape[x.ndim - 2]!;
+    const half = d / 2;
+    const dtype = x.dtype === "float64" ? "float64" : "float32";
+    const inverse = np.power(this.theta, np.arange(0, half, { dtype: "float64" }).mul(-2 / d));
+    const angles = np.outer(np.arange(seq, { dtype: "float64" }), inverse).astype(dtype); // [seq, d/2]
+    const cos = np.concatenate([np.cos(angles), np.cos(angles)], { axis: -1 });
+    const sin = np.concatenate([np.sin(angles), np.sin(angles)], { axis: -1 });
+    const first = x.get("...", `:${half}`);
+    const second = x.get("...", `${half}:`);
+    const rotated = np.concatenate([second.neg(), first], { axis: -1 });
+    return x.mul(cos).add(rotated.mul(sin));
+  }
+}

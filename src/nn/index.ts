@@ -116,7 +116,9 @@ export { Embedding, type EmbeddingOptions } from "./embedding.js";
 export {
   MultiheadAttention,
   dotProductAttention,
+  RotaryPositionalEmbedding,
   type DotProductAttentionOptions,
+  type RotaryPositionalEmbeddingOptions,
   type MultiheadAttentionOptions,
   type AttentionForwardOptions,
 } from "./attention.js";

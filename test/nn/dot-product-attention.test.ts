@@ -123,3 +123,48 @@ describe("nn.dotProductAttention", () => {
     expect(() => nn.dotProductAttention(np.ones([4, 3]), k, v)).toThrow(/rank ≥ 3/);
   });
 });
+
+describe("nn.RotaryPositionalEmbedding", () => {
+  it("rotates feature pairs (i, i + d/2) by p·θᵢ: norms kept, dot products relative", () => {
+    const rope = new nn.RotaryPositionalEmbedding(6);
+    const x = random.normal(random.key(5), [7, 6], { dtype: "float64" });
+    const y = rope.forward(x);
+    expectClose(np.linalg.norm(y, { axis: -1 }), np.linalg.norm(x, { axis: -1 }), { rtol: 1e-14 });
+    expectClose(y.get(0), x.get(0), { rtol: 1e-15 });
+    // d = 2: a plain rotation by the position (θ⁰ = 1).
+    const two = new nn.RotaryPositionalEmbedding(2).forward(
+      np.array(
+        [
+          [1, 0],
+          [1, 0],
+          [0, 1],
+        ],
+        { dtype: "float64" },
+      ),
+    );
+    expectClose(
+      two,
+      np.array(
+        [
+          [1, 0],
+          [Math.cos(1), Math.sin(1)],
+          [-Math.sin(2), Math.cos(2)],
+        ],
+        { dtype: "float64" },
+      ),
+      {
+        rtol: 1e-14,
+        atol: 1e-15,
+      },
+    );
+    // The same vector at every position: ⟨R(m)q, R(n)q⟩ depends on m − n only.
+    const q = np.broadcastTo(random.normal(random.key(6), [1, 6], { dtype: "float64" }), [7, 6]);
+    const r = rope.forward(q);
+    const dot = (i: number, j: number): number => r.get(i).mul(r.get(j)).sum().item() as number;
+    expect(dot(1, 3)).toBeCloseTo(dot(4, 6), 12);
+    expect(dot(0, 5)).toBeCloseTo(dot(1, 6), 12);
+    expect(rope.forward(np.ones([2, 7, 6])).shape).toEqual([2, 7, 6]);
+    expect(() => new nn.RotaryPositionalEmbedding(5)).toThrow(/even/);
+    expect(() => rope.forward(np.ones([7, 4]))).toThrow(/\[\.\.\., seq, 6\]/);
+  });
+});
