@@ -29,11 +29,6 @@ import { flip, ravel } from "./shape.js";
 const int32 = (values: readonly number[], shape: readonly number[] = [values.length]): NDArray =>
   fromStorage(Int32Array.from(values), [...shape], "int32");
 
-/** p < q with NaN after every number (NumPy's sort order). */
-function lessNanLast(p: NDArray, q: NDArray): NDArray {
-  return logicalOr(p.lt(q), logicalAnd(isnan(q), logicalNot(isnan(p))));
-}
-
 /** Options of `searchsorted`. */
 export interface SearchsortedOptions {
   /** `"left"` (default): the first index i with a[i] ≥ v; `"right"`: the first with a[i] > v. */
@@ -70,14 +65,19 @@ export function searchsorted(
   let lo = zeros(values.shape, { dtype: "int32" });
   if (n === 0) return lo;
   let hi = lo.add(n);
+  // Comparisons put NaN after every number (NumPy's sort order); v's NaNs are found once.
+  const valuesNan = isnan(values);
   for (let span = n; span > 0; span >>= 1) {
     // One halving of every [lo, hi) per step; a last step for spans of one.
     const active = lo.lt(hi);
     const mid = floorDivide(lo.add(hi), 2);
     const probe = sorted.get(minimum(mid, n - 1));
+    const probeNan = isnan(probe);
     // Go right while a[mid] < v (left side) or a[mid] ≤ v (right side).
     const right =
-      side === "left" ? lessNanLast(probe, values) : logicalNot(lessNanLast(values, probe));
+      side === "left"
+        ? logicalOr(probe.lt(values), logicalAnd(valuesNan, logicalNot(probeNan)))
+        : logicalNot(logicalOr(values.lt(probe), logicalAnd(probeNan, logicalNot(valuesNan))));
     lo = where(logicalAnd(active, right), mid.add(1), lo);
     hi = where(logicalAnd(active, logicalNot(right)), mid, hi);
   }
