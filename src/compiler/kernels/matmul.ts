@@ -16,7 +16,10 @@
  *   immediates and a constant trip count (kc is padded to the unroll). The default 4×8 (f32) /
  *   4×4 (f64) block with one k step per iteration is what V8's TurboFan keeps in the 15 usable
  *   xmm registers: it schedules every load of an unrolled body before the arithmetic, so larger
- *   blocks or unrolling spill (measured slower). Tiles at the bottom and right edges get their
+ *   blocks or unrolling spill (measured slower). Its 8 accumulators are 8 independent FMA chains,
+ *   which bounds it by the FMA latency at the 8-chain peak `bench/matmul-kernel.ts` prints
+ *   (≈ 89% of the 12-chain one on Zen 4); a 5×8 block that broadcasts A's lanes with shuffles
+ *   (no spills) measured no faster. Tiles at the bottom and right edges get their
  *   own kernels, which compute only the valid rows and vectors and store only valid elements.
  * - **Cache blocking**: k is cut into `kc`-deep slices (the micro-panels stay in L1), the packed
  *   A block (`mc × kc`) is sized for L2 and the packed B block (`kc × nc`) for L2/L3.
