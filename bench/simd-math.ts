@@ -1,7 +1,8 @@
 /**
  * `npx tsx bench/simd-math.ts`: throughput of the inline vector math functions
  * (src/compiler/kernels/simd-math.ts) in a WebAssembly f32x4 loop, against a plain JS loop that
- * calls `Math.exp` etc. on a Float32Array, single-threaded, in one run.
+ * calls `Math.exp` etc. on a Float32Array, single-threaded, in one run; then the same for the
+ * float64 functions (simd-math-f64.ts, f64x2 loops) against `Math` on a Float64Array.
  *
  * Each row maps n float32s (default 2^16, so both arrays stay in cache) from one array into
  * another; numbers are medians of timed calls after warm-up calls (so V8 has tiered both loops
@@ -28,6 +29,14 @@ import {
   type SimdBinary,
   type SimdUnary,
 } from "../src/compiler/kernels/simd-math.js";
+import {
+  f64x2Exp,
+  f64x2Expm1,
+  f64x2Log,
+  f64x2Log1p,
+  f64x2Logistic,
+  f64x2Tanh,
+} from "../src/compiler/kernels/simd-math-f64.js";
 import { ModuleBuilder, type FunctionBuilder } from "../src/compiler/wasm/module.js";
 import { relaxedSimdSupported } from "../src/runtime/relaxed-simd.js";
 import { WebAssembly } from "../src/runtime/webassembly.js";
@@ -265,4 +274,123 @@ async function main(): Promise<void> {
   }
 }
 
+interface Row64 {
+  name: string;
+  fn: SimdUnary;
+  js: (x: Float64Array, out: Float64Array) => void;
+  input: (t: number) => number;
+}
+
+const rows64: Row64[] = [
+  {
+    name: "exp",
+    fn: f64x2Exp,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.exp(x[i]!);
+    },
+    input: spread(-700, 700),
+  },
+  {
+    name: "expm1",
+    fn: f64x2Expm1,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.expm1(x[i]!);
+    },
+    input: spread(-2, 2),
+  },
+  {
+    name: "log",
+    fn: f64x2Log,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.log(x[i]!);
+    },
+    input: spread(1e-3, 1e3),
+  },
+  {
+    name: "log1p",
+    fn: f64x2Log1p,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.log1p(x[i]!);
+    },
+    input: spread(-0.9, 10),
+  },
+  {
+    name: "tanh",
+    fn: f64x2Tanh,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]!);
+    },
+    input: spread(-5, 5),
+  },
+  {
+    name: "logistic",
+    fn: f64x2Logistic,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = 1 / (1 + Math.exp(-x[i]!));
+    },
+    input: spread(-20, 20),
+  },
+];
+
+/** The float64 rows: one module, kernel i maps x at 0 to out at 8n (n float64s). */
+async function main64(): Promise<void> {
+  const m = new ModuleBuilder();
+  const pages = Math.ceil((16 * n) / 65536);
+  m.importMemory({ minPages: pages });
+  rows64.forEach((row, k) => {
+    const f = m.addFunction(`k${k}`, { params: ["i32"], export: true });
+    const s = new ScratchLocals(f);
+    const i = f.addLocal("i32");
+    f.block((done) => {
+      f.loop((next) => {
+        f.localGet(i).localGet(0).i32GeU().brIf(done);
+        f.localGet(i)
+          .i32Const(8 * n)
+          .i32Add();
+        f.localGet(i).v128Load();
+        row.fn(f, s);
+        f.v128Store();
+        f.localGet(i).i32Const(16).i32Add().localSet(i).br(next);
+      });
+    });
+  });
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(m.build()), {
+    env: { memory },
+  });
+  const x = new Float64Array(memory.buffer, 0, n);
+  const out = new Float64Array(memory.buffer, 8 * n, n);
+  const jsOut = new Float64Array(n);
+  const repeat = Math.max(1, Math.round(2 ** 18 / n));
+  const options = { warmup: 5, minReps: 7, maxReps: 25, budgetMs: 400 };
+  console.log(`\nsimd-math: ${n} float64 elements per call`);
+  console.log("function            wasm Melem/s    JS Melem/s   speedup   max ulps apart");
+  for (const [k, row] of rows64.entries()) {
+    for (let i = 0; i < n; i++) x[i] = row.input(i);
+    const kernel = instance.exports[`k${k}`] as (bytes: number) => void;
+    const xs = Float64Array.from(x);
+    kernel(8 * n);
+    row.js(xs, jsOut);
+    let apart = 0;
+    for (let i = 0; i < n; i++) {
+      const spacing = Math.abs(jsOut[i]!) * 2 ** -52 || 2 ** -1074;
+      apart = Math.max(apart, Math.round(Math.abs(out[i]! - jsOut[i]!) / spacing));
+    }
+    if (apart > 3) throw new Error(`${row.name}: wasm and JS results are ${apart} ulps apart`);
+    const wasm = await measure(() => {
+      for (let r = 0; r < repeat; r++) kernel(8 * n);
+    }, options);
+    const plain = await measure(() => {
+      for (let r = 0; r < repeat; r++) row.js(xs, jsOut);
+    }, options);
+    const rate = (ms: number): number => (n * repeat) / ms / 1e3;
+    const [w, j] = [rate(wasm.medianMs), rate(plain.medianMs)];
+    console.log(
+      `${row.name.padEnd(18)} ${w.toFixed(0).padStart(13)} ${j.toFixed(0).padStart(13)} ` +
+        `${(w / j).toFixed(1).padStart(8)}x ${String(apart).padStart(16)}`,
+    );
+  }
+}
+
 await main();
+await main64();

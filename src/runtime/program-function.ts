@@ -116,33 +116,40 @@ export function compileWholeFunction(
   return { run, source: code.commented, pooledBytes: code.pooledBytes };
 }
 
-const vectorisedKernels = new Map<string, (source: Float32Array, target: Float32Array) => void>();
+type FloatArray = Float32Array<ArrayBufferLike> | Float64Array<ArrayBufferLike>;
+const vectorisedKernels = new Map<string, (source: FloatArray, target: FloatArray) => void>();
 
 /**
- * A float32 function on the vectorised kernel eager execution runs it on
+ * A float function on the vectorised kernel eager execution runs it on
  * (`runtime/unary-kernels.ts`), called directly on the kernel memory: no array objects, one copy
  * in and one out.
  */
-function vectorised(name: string): (source: Float32Array, target: Float32Array) => void {
+function vectorised(
+  name: string,
+  dtype: "float32" | "float64",
+): (source: FloatArray, target: FloatArray) => void {
   const fusedMultiplyAdd = useFusedMultiplyAdd();
-  const key = `${name}${fusedMultiplyAdd ? ":fma" : ""}`;
+  const key = `${name}:${dtype}${fusedMultiplyAdd ? ":fma" : ""}`;
   let run = vectorisedKernels.get(key);
   if (run !== undefined) return run;
-  const kernel = vectorisedKernel(name, "float32", fusedMultiplyAdd)!;
+  const kernel = vectorisedKernel(name, dtype, fusedMultiplyAdd)!;
   const call = kernel.exports.kernel as (input: number, output: number, bytes: number) => void;
-  let heap: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  const view = (buffer: ArrayBufferLike): FloatArray =>
+    dtype === "float32" ? new Float32Array(buffer) : new Float64Array(buffer);
+  const item = dtype === "float32" ? 4 : 8;
+  let heap = view(new ArrayBuffer(0));
   run = (source, target) => {
-    const bytes = source.length * 4;
+    const bytes = source.length * item;
     const {
       offsets: [input, output],
       total,
     } = layout([bytes, bytes]);
     reserve(total);
     const buffer = kernelMemory().buffer;
-    if (heap.buffer !== buffer) heap = new Float32Array(buffer);
-    heap.set(source, input! / 4);
+    if (heap.buffer !== buffer) heap = view(buffer);
+    heap.set(source, input! / item);
     call(input!, output!, bytes);
-    target.set(heap.subarray(output! / 4, output! / 4 + source.length));
+    target.set(heap.subarray(output! / item, output! / item + source.length));
   };
   vectorisedKernels.set(key, run);
   return run;

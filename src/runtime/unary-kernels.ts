@@ -1,10 +1,11 @@
 /**
- * Eager float32 transcendental functions (exp, log, tanh, sin, …) on the same vectorised
- * WebAssembly code that compiled kernels inline, so eager and compiled results are identical;
+ * Eager transcendental functions (exp, log, tanh, … in float32 and float64; sin, cos, atan in
+ * float32) on the same vectorised WebAssembly code that compiled kernels inline, so eager and
+ * compiled results are identical;
  * and, for float32 and float64, the functions that are one exactly rounded instruction (abs,
  * sqrt, floor, ceil, round half to even), which equal the scalar loop bit for bit.
  */
-import { simdUnary } from "../compiler/codegen/wasm-fused.js";
+import { vectorMath } from "../compiler/codegen/wasm-fused.js";
 import { ScratchLocals, type SimdUnary } from "../compiler/kernels/simd-math.js";
 import type { OpName } from "../compiler/wasm/function-builder.js";
 import { emitVectorLoop } from "../compiler/kernels/vector-loop.js";
@@ -44,9 +45,9 @@ const minimumExactElements = 4096;
 /**
  * A module exporting `kernel(in, out, bytes)`: the function applied a vector at a time (four
  * float32 or two float64 lanes, each on its own, so results do not depend on the length or on
- * threads); transcendental functions are float32 only. Compiled programs call the same module,
- * so eager and compiled results are identical. `fusedMultiplyAdd` (the runtime setting unless
- * told) picks the math functions' variants.
+ * threads). Compiled programs call the same module, so eager and compiled results are
+ * identical. `fusedMultiplyAdd` (the runtime setting unless told) picks the math functions'
+ * variants.
  */
 export function vectorisedKernel(
   name: string,
@@ -58,9 +59,7 @@ export function vectorisedKernel(
   const body: SimdUnary | undefined =
     instruction !== undefined
       ? (f) => void f.op(`${lanes}.${instruction}` as OpName)
-      : dtype === "float32"
-        ? simdUnary[name]
-        : undefined;
+      : vectorMath(name, dtype);
   if (body === undefined) return undefined;
   const key = `${name}:${dtype}${fusedMultiplyAdd ? ":fma" : ""}`;
   let kernel = kernels.get(key);

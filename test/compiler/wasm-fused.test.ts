@@ -4,7 +4,7 @@
  * that have no SIMD form fall back to generated JavaScript.
  */
 import { describe, expect, it } from "vitest";
-import { jit, np, type NDArray } from "../../src/index.js";
+import { jit, lax, np, type NDArray } from "../../src/index.js";
 
 const special = [
   0,
@@ -126,6 +126,26 @@ describe("WebAssembly fused kernels", () => {
     ];
     for (const f of fs) expectIdentical(jit(f)(x), f(x));
     expect(jit(fs[0]!).lower(x).code).toContain("(func ");
+  });
+
+  it("float64 exp/log/tanh/logistic/… run the same vectorised code eagerly and compiled", () => {
+    const [x] = operands("float64", 1003);
+    const fs: ((a: NDArray) => NDArray)[] = [
+      (a) => np.tanh(a.mul(2).add(1)).mul(a),
+      (a) => np.exp(a).add(lax.logistic(a.mul(3))),
+      (a) => np.log(np.abs(a).add(1)).sum({ axis: -1 }),
+      (a) =>
+        np
+          .log1p(np.abs(a))
+          .sub(np.expm1(a.mul(0.1)))
+          .mul(a),
+    ];
+    for (const f of fs) expectIdentical(jit(f)(x), f(x));
+    const lowered = jit(fs[0]!).lower(x);
+    expect(lowered.code).toContain("(func ");
+    expect(lowered.report().kernels.map((k) => k.equations)).toEqual([
+      ["mul", "add", "tanh", "mul"],
+    ]);
   });
 
   it("write the loop body twice per iteration (four times around a math function), and once more per vector left", () => {

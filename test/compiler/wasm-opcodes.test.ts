@@ -480,6 +480,21 @@ simdCases["i64x2.sub"] = {
   inputs: [lA, lB],
   expected: map("i64x2", (a: bigint, b: bigint) => a - b, lA, lB),
 };
+simdCases["i64x2.shl"] = {
+  inputs: [lA],
+  scalar: shift(65),
+  expected: map("i64x2", (a: bigint) => a << 1n, lA),
+};
+simdCases["i64x2.shr_s"] = {
+  inputs: [lA],
+  scalar: shift(3),
+  expected: map("i64x2", (a: bigint) => a >> 3n, lA),
+};
+simdCases["i64x2.shr_u"] = {
+  inputs: [lA],
+  scalar: shift(3),
+  expected: map("i64x2", (a: bigint) => BigInt.asUintN(64, a) >> 3n, lA),
+};
 const bitwise = {
   and: (a: number, b: number) => a & b,
   or: (a: number, b: number) => a | b,

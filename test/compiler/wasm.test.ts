@@ -412,6 +412,27 @@ describe("programs", () => {
     expect(e.tenth!.value).toBe(Math.fround(0.1));
   });
 
+  it("pools v128 constants as one immutable global per distinct value, shown with its value", () => {
+    const m = new ModuleBuilder();
+    const f = m.addFunction("dot", { params: ["f64"], results: ["f64"], export: true });
+    const twos = new Uint8Array(new Float64Array([2, 2]).buffer);
+    const lanes = new Uint8Array(new Float64Array([0.5, 3]).buffer);
+    // (x, x)·(2, 2) + (0.5, 3), lanes summed; the (2, 2) constant is used twice.
+    f.localGet(0).f64x2Splat().v128Constant(twos).f64x2Mul().v128Constant(lanes).f64x2Add();
+    f.v128Constant(twos).f64x2Mul();
+    const sum = f.addLocal("v128");
+    f.localTee(sum).f64x2ExtractLane(0).localGet(sum).f64x2ExtractLane(1).f64Add();
+    expect(m.globals.map((g) => [g.type, g.mutable])).toEqual([
+      ["v128", false],
+      ["v128", false],
+    ]);
+    expect(instantiate(m).dot!(1)).toBe((1 * 2 + 0.5) * 2 + (1 * 2 + 3) * 2);
+    const text = toText(m);
+    expect(text).toContain("(global $const_0 v128 (v128.const f64x2 2 2))");
+    expect(text).toContain("global.get $const_1 ;; v128.const f64x2 0.5 3");
+    expect(() => m.addGlobal("v128", 1)).toThrow(/not a valid v128 initial value/);
+  });
+
   it("imports a shared memory and uses atomics, bytes, bulk memory and growth", () => {
     const m = new ModuleBuilder();
     m.importMemory({ minPages: 1, maxPages: 2, shared: true });

@@ -75,3 +75,47 @@ describe("eager exact float functions on long arrays", () => {
     }
   }
 });
+
+describe("eager float64 exp, log, tanh, … on the vectorised kernels", () => {
+  const functions: [string, (x: NDArray) => NDArray, (x: number) => number][] = [
+    ["exp", np.exp, Math.exp],
+    ["expm1", np.expm1, Math.expm1],
+    ["log", (x) => np.log(np.abs(x)), (x) => Math.log(Math.abs(x))],
+    ["log1p", (x) => np.log1p(np.abs(x)), (x) => Math.log1p(Math.abs(x))],
+    ["tanh", np.tanh, Math.tanh],
+  ];
+  const bits = new Float64Array(1);
+  const words = new Uint32Array(bits.buffer);
+  const ulpOf = (v: number): number => {
+    bits[0] = Math.abs(v);
+    const exponent = (words[1]! >>> 20) & 0x7ff;
+    return exponent <= 1 ? 2 ** -1074 : 2 ** (exponent - 1075);
+  };
+
+  it("each element's value depends on neither the length nor the threads, within 3 ulp of Math", () => {
+    const a = data(300_001, Float64Array);
+    const x = np.array(a, { dtype: "float64" });
+    for (const [name, op, ref] of functions) {
+      config({ threads: 1 });
+      const whole = op(x).toTypedArray();
+      config({ threads: 2 });
+      const threaded = op(x).toTypedArray();
+      for (const n of [1, 2, 3, 1001]) {
+        const part = op(np.array(a.subarray(0, n), { dtype: "float64" })).toTypedArray();
+        for (let i = 0; i < n; i++) {
+          if (!Object.is(part[i], whole[i]))
+            expect.fail(`${name}(${a[i]}): ${part[i]} at length ${n}, ${whole[i]} at 300001`);
+        }
+      }
+      for (let i = 0; i < a.length; i++) {
+        if (!Object.is(threaded[i], whole[i]))
+          expect.fail(`${name}(${a[i]}): ${threaded[i]} on 2 threads, ${whole[i]} on 1`);
+        const want = ref(a[i]!);
+        const got = whole[i]!;
+        const same = Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want));
+        if (!same && !(Math.abs(got - want) <= 3 * ulpOf(want)))
+          expect.fail(`${name}(${a[i]}) = ${got}, Math gives ${want}`);
+      }
+    }
+  });
+});

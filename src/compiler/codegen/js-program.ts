@@ -51,7 +51,7 @@ export interface JsProgramContext {
   summary: (eq: Equation) => string;
   /** Products eager execution computes with its plain loop (not the matmul kernels). */
   inlineDot: (eq: Equation) => boolean;
-  /** float32 functions whose eager form is vectorised code (they call the eager implementation). */
+  /** Float functions whose eager form is vectorised code (they call the eager implementation). */
   vectorised: (eq: Equation) => boolean;
   runtime: {
     /** `asConcrete(x).contiguousData()`. */
@@ -62,8 +62,11 @@ export interface JsProgramContext {
     scalar: (value: number, aval: AbstractValue) => NDArray;
     /** A constant's elements, contiguous. */
     elementsOf: (x: NDArray) => ArrayLike<number>;
-    /** The vectorised float32 kernel of a function (see `vectorised`): `(source, target)`. */
-    vectorised: (name: string) => (source: Float32Array, target: Float32Array) => void;
+    /** The vectorised kernel of a function in a float dtype (see `vectorised`): `(source, target)`. */
+    vectorised: (
+      name: string,
+      dtype: "float32" | "float64",
+    ) => (source: Float32Array | Float64Array, target: Float32Array | Float64Array) => void;
   };
 }
 
@@ -330,14 +333,18 @@ export class Generator {
   }
 
   /**
-   * A float32 function eager execution runs on its vectorised WebAssembly kernel: the same
+   * A float function eager execution runs on its vectorised WebAssembly kernel: the same
    * kernel (a function of two operands, by its eager implementation, which calls it).
    */
   private vectorisedEquation(eq: Equation, scope: Scope): void {
     if (eq.inputs.length !== 1) return this.eager(eq, scope);
     const x = eq.inputs[0]!;
     const out = eq.outputs[0]!;
-    const kernel = this.emitter.bind(this.context.runtime.vectorised(eq.primitive.name), "simd_");
+    const dtype = x.aval.dtype as "float32" | "float64";
+    const kernel = this.emitter.bind(
+      this.context.runtime.vectorised(eq.primitive.name, dtype),
+      "simd_",
+    );
     const source = this.buffer(this.rep(scope, x), x.aval);
     const target = this.emitter.allocate(out.aval);
     this.emitter.line(`${kernel}(${source}, ${target});`);

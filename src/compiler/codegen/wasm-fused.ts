@@ -1,8 +1,10 @@
 /**
- * WebAssembly SIMD code for fused elementwise kernels whose operations map to single SIMD
- * instructions (arithmetic, rounding, square root, min/max, comparisons feeding select) on
- * float32 (f32x4) or float64 (f64x2). Each such instruction rounds exactly like eager execution,
- * so results are bit-identical; kernels with other operations use the JavaScript loops.
+ * WebAssembly SIMD code for fused elementwise kernels on float32 (f32x4) or float64 (f64x2):
+ * operations that map to single SIMD instructions (arithmetic, rounding, square root, min/max,
+ * comparisons feeding select), which round exactly like eager execution, and the vectorised math
+ * functions (exp, log, tanh, … in both dtypes; sin, cos, atan, pow in float32), which eager
+ * execution runs too, so results are bit-identical; kernels with other operations use the
+ * JavaScript loops.
  */
 import { Literal, Var, type Atom, type Equation } from "../../core/ir.js";
 import { isTrailingReduction, type Kernel } from "../schedule.js";
@@ -26,6 +28,14 @@ import {
   type SimdBinary,
   type SimdUnary,
 } from "../kernels/simd-math.js";
+import {
+  f64x2Exp,
+  f64x2Expm1,
+  f64x2Log,
+  f64x2Log1p,
+  f64x2Logistic,
+  f64x2Tanh,
+} from "../kernels/simd-math-f64.js";
 
 /**
  * A fused kernel added to a module as the exported function `name(inPtr…, outPtr…[, tmpPtr],
@@ -80,24 +90,43 @@ const direct: Record<string, string> = {
 const comparisons = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
 
 /**
- * float32 functions with a vectorised implementation. Eager float32 execution uses the very same
- * code (`runtime/unary-kernels.ts`), so compiled and eager results stay identical.
- */
-/**
  * float32 functions of two operands with a vectorised implementation, shared with eager
  * execution (`runtime/binary-kernels.ts`) like `simdUnary`.
  */
 export const simdBinary: Readonly<Record<string, SimdBinary>> = { pow: f32x4Pow };
 
-/** Whether `eq` is a float32 function that always runs vectorised code (eagerly too). */
+/** float64 functions with a vectorised implementation, shared with eager execution likewise. */
+export const simdUnaryF64: Readonly<Record<string, SimdUnary>> = {
+  exp: f64x2Exp,
+  expm1: f64x2Expm1,
+  log: f64x2Log,
+  log1p: f64x2Log1p,
+  tanh: f64x2Tanh,
+  logistic: f64x2Logistic,
+};
+
+/** The vectorised form of the one-operand function `name` in `dtype`, if it has one. */
+export function vectorMath(name: string, dtype: string): SimdUnary | undefined {
+  return dtype === "float32"
+    ? simdUnary[name]
+    : dtype === "float64"
+      ? simdUnaryF64[name]
+      : undefined;
+}
+
+/** Whether `eq` is a float function that always runs vectorised code (eagerly too). */
 export function usesVectorMath(eq: Equation): boolean {
   const name = eq.primitive.name;
+  const dtype = eq.inputs[0]!.aval.dtype;
   return (
-    (simdUnary[name] !== undefined || simdBinary[name] !== undefined) &&
-    eq.inputs[0]!.aval.dtype === "float32"
+    vectorMath(name, dtype) !== undefined || (simdBinary[name] !== undefined && dtype === "float32")
   );
 }
 
+/**
+ * float32 functions with a vectorised implementation. Eager float32 execution uses the very same
+ * code (`runtime/unary-kernels.ts`), so compiled and eager results stay identical.
+ */
 export const simdUnary: Readonly<Record<string, SimdUnary>> = {
   exp: f32x4Exp,
   expm1: f32x4Expm1,
@@ -141,7 +170,8 @@ function supported(kernel: Kernel, lanes: Lanes): boolean {
       direct[name] !== undefined ||
       name === "max" ||
       name === "min" ||
-      (lanes === "f32x4" && (simdUnary[name] !== undefined || simdBinary[name] !== undefined));
+      vectorMath(name, dtype) !== undefined ||
+      (lanes === "f32x4" && simdBinary[name] !== undefined);
     const cast =
       name === "convert_element_type" &&
       eq.inputs[0]!.aval.dtype === dtype &&
@@ -231,15 +261,19 @@ export function generateWasmFused(
     values.set(v, local);
   });
   const literals = new Map<string, number>();
+  const laneBytes = lanes === "f32x4" ? 4 : 8;
   const literal = (a: Literal): number => {
     const key = Object.is(a.value, -0) ? "-0" : String(a.value);
     let local = literals.get(key);
     if (local === undefined) {
       local = f.addLocal("v128");
-      if (scalarType === "f32") f.f32Const(a.value);
-      else f.f64Const(a.value);
-      op("splat");
-      f.localSet(local);
+      // From the module's constants: V8 would rebuild a splatted constant at every use.
+      const bytes = new DataView(new ArrayBuffer(16));
+      for (let at = 0; at < 16; at += laneBytes) {
+        if (scalarType === "f32") bytes.setFloat32(at, a.value, true);
+        else bytes.setFloat64(at, a.value, true);
+      }
+      f.v128Constant(new Uint8Array(bytes.buffer)).localSet(local);
       literals.set(key, local);
     }
     return local;
@@ -250,7 +284,6 @@ export function generateWasmFused(
   for (const eq of body) for (const a of eq.inputs) if (a instanceof Literal) literal(a);
   const offset = f.addLocal("i32");
   // Bool arrays hold one byte per element: their offset is the float offset / lane bytes.
-  const laneBytes = lanes === "f32x4" ? 4 : 8;
   const maskOffset = f.addLocal("i32");
   const end = arrays.length + outputs.length + (reduction === undefined ? 0 : 1) + scalars.length;
   // Array inputs are loaded at their first use in each vector's work, `at` bytes past `offset`.
@@ -295,9 +328,9 @@ export function generateWasmFused(
       f.op("v128.bitselect");
     } else if (name === "convert_element_type") {
       get(x!);
-    } else if (simdUnary[name] !== undefined) {
+    } else if (vectorMath(name, dtype) !== undefined) {
       get(x!);
-      simdUnary[name]!(f, scratch, math);
+      vectorMath(name, dtype)!(f, scratch, math);
     } else if (simdBinary[name] !== undefined) {
       get(x!);
       get(y!);

@@ -1,6 +1,8 @@
 /**
  * Shared machinery of the inline vector math functions (`simd-math.ts`): scratch locals and the
  * small emitters every function uses (splatted constants, Horner's rule, scaling by 2^n).
+ * Constants come from the module's pool (`FunctionBuilder.v128Constant`: one load each, where V8
+ * would rebuild a `v128.const` with three instructions at every use).
  */
 import type { FunctionBuilder } from "../wasm/module.js";
 import type { ValueType } from "../wasm/opcodes.js";
@@ -92,6 +94,9 @@ export function scratchFor(f: FunctionBuilder, scratch: ScratchLocals | undefine
   return cached;
 }
 
+const constantBytes = new Uint8Array(16);
+const constantView = new DataView(constantBytes.buffer);
+
 /** The emitting context of one math function: the builder and its scratch locals. */
 export class Emit {
   constructor(
@@ -99,21 +104,30 @@ export class Emit {
     readonly s: ScratchLocals,
   ) {}
 
-  /** Pushes four f32 lanes of `value` (rounded to float32). */
+  /** Pushes four f32 lanes of `value` (rounded to float32), from the module's constants. */
   f32(value: number): this {
-    this.f.f32x4Const(value, value, value, value);
+    for (let at = 0; at < 16; at += 4) constantView.setFloat32(at, value, true);
+    this.f.v128Constant(constantBytes);
     return this;
   }
 
   /** Pushes four i32 lanes of `value` (signed, or an unsigned bit pattern). */
   i32(value: number): this {
-    this.f.i32x4Const(value, value, value, value);
+    return this.i32x4(value, value, value, value);
+  }
+
+  /** Pushes the i32 lanes (signed, or unsigned bit patterns) a, b, c, d. */
+  i32x4(a: number, b: number, c: number, d: number): this {
+    [a, b, c, d].forEach((v, i) => constantView.setInt32(4 * i, v | 0, true));
+    this.f.v128Constant(constantBytes);
     return this;
   }
 
   /** Pushes two f64 lanes of `value`. */
   f64(value: number): this {
-    this.f.f64x2Const(value, value);
+    constantView.setFloat64(0, value, true);
+    constantView.setFloat64(8, value, true);
+    this.f.v128Constant(constantBytes);
     return this;
   }
 

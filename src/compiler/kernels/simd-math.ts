@@ -27,9 +27,11 @@
  * pow(±1, ±inf) = NaN, unlike C).
  *
  * Costs: each call inlines 0.5–1 KB of code (sin, cos, pow about 1.6–1.8 KB, most of it the
- * scalar Payne–Hanek path); throughput on one x64 core is 300–450 Melem/s for the float32
- * functions, about 750 for tanh (900 with fused multiply-add), about 120 for pow (`bench/simd-math.ts`). A vector with any
- * lane |x| ≥ 2^24 makes sin/cos take the scalar path for that vector (about 2.5× slower).
+ * scalar Payne–Hanek path); throughput on one x64 core is 320–590 Melem/s for the float32
+ * functions, about 850 for tanh (1080 with fused multiply-add), about 135 for pow
+ * (`bench/simd-math.ts`). Constants are read from the module's pool (one load each). A vector
+ * with any lane |x| ≥ 2^24 makes sin/cos take the scalar path for that vector (about 2.5×
+ * slower).
  */
 import { emit, halves, type Emit, type SimdBinary, type SimdUnary } from "./simd-math-core.js";
 
@@ -223,25 +225,12 @@ export const f32x4Logistic: SimdUnary = (f, scratch) =>
     e.get(d).f.f32x4Div().f32x4Add();
   });
 
-/**
- * Splats `values` into new locals, four per `v128.const` with one `i8x16.shuffle` each: V8
- * materialises every `v128.const` with three instructions (through a general register), the
- * shuffle is one `pshufd`, so a function with many constants runs noticeably faster this way.
- */
+/** Splats each of `values` (pooled constants) into a new local. */
 function splats(e: Emit, values: readonly number[]): number[] {
-  const locals: number[] = [];
-  for (let i = 0; i < values.length; i += 4) {
-    const [v0 = 0, v1 = 0, v2 = 0, v3 = 0] = values.slice(i, i + 4);
-    e.f.f32x4Const(v0, v1, v2, v3);
-    const packed = e.set();
-    for (let lane = 0; lane < Math.min(4, values.length - i); lane++) {
-      const bytes: number[] = [];
-      for (let k = 0; k < 16; k++) bytes.push(4 * lane + (k & 3));
-      e.get(packed, packed).f.i8x16Shuffle(bytes);
-      locals.push(e.set());
-    }
-  }
-  return locals;
+  return values.map((value) => {
+    e.f32(value);
+    return e.set();
+  });
 }
 
 /**

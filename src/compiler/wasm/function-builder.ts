@@ -150,6 +150,8 @@ export class FunctionBuilderCore {
     readonly results: readonly ValueType[],
     /** Index of its signature in the module's type section. */
     readonly typeIndex: number,
+    /** The module's pool of v128 constants (see `v128Constant`). */
+    private readonly constantPool: (bytes: Uint8Array) => GlobalRef,
   ) {}
 
   /** Number of locals, parameters included. */
@@ -369,6 +371,16 @@ export class FunctionBuilderCore {
     v128Scratch.setFloat32(8, c, true);
     v128Scratch.setFloat32(12, d, true);
     return this.v128Const(v128Bytes);
+  }
+
+  /**
+   * Pushes the v128 `bytes` from the module's pool of constants: an immutable global per
+   * distinct value, read with `global.get`. V8 rebuilds a `v128.const` at each use, even in a
+   * loop, with three instructions (two on the vector units), which dominates code that uses many
+   * constants (polynomials); a global it reads with one load, shared by the uses in a loop body.
+   */
+  v128Constant(bytes: Uint8Array): this {
+    return this.globalGet(this.constantPool(bytes));
   }
 
   /** Pushes a v128 with two f64 lanes. */

@@ -12,6 +12,7 @@ import {
   type GlobalRef,
 } from "./function-builder.js";
 import { Opcode, valueTypeCodes, type ValueType } from "./opcodes.js";
+import { SimdOpcode } from "./simd-opcodes.js";
 
 export type { FunctionBuilder } from "./function-builder.js";
 
@@ -72,9 +73,10 @@ export interface ImportedFunction extends FunctionType {
 /** A global variable; pass it to `globalGet` / `globalSet`. */
 export interface Global {
   readonly index: number;
-  readonly type: Exclude<ValueType, "v128">;
+  readonly type: ValueType;
   readonly mutable: boolean;
-  readonly init: number | bigint;
+  /** The initial value: a number or bigint, or for v128 its 16 bytes. */
+  readonly init: number | bigint | Uint8Array;
   readonly name: string | undefined;
 }
 
@@ -221,6 +223,7 @@ export class ModuleBuilder {
       params,
       results,
       this.typeIndex(params, results),
+      (bytes) => this.constantGlobal(bytes),
     ) as FunctionBuilder;
     options.paramNames?.forEach((paramName, i) => {
       if (paramName !== undefined) f.localNames[i] = paramName;
@@ -233,16 +236,38 @@ export class ModuleBuilder {
     return f;
   }
 
+  private readonly constantGlobals = new Map<string, Global>();
+
+  /**
+   * The global holding the v128 constant `bytes` (one per distinct value in the module): see
+   * `FunctionBuilder.v128Constant`.
+   */
+  constantGlobal(bytes: Uint8Array): Global {
+    let key = "";
+    for (const b of bytes) key += b.toString(16).padStart(2, "0");
+    let global = this.constantGlobals.get(key);
+    if (global === undefined) {
+      global = this.addGlobal("v128", bytes.slice(), {
+        mutable: false,
+        name: `const_${this.constantGlobals.size}`,
+      });
+      this.constantGlobals.set(key, global);
+    }
+    return global;
+  }
+
   /** Adds a global of `type` starting at `init`; immutable unless `mutable`. */
   addGlobal(
     type: Global["type"],
-    init: number | bigint,
+    init: number | bigint | Uint8Array,
     options: { mutable?: boolean; name?: string; export?: string } = {},
   ): Global {
     if (
-      type === "i64"
-        ? typeof init === "number" && !Number.isSafeInteger(init)
-        : typeof init !== "number"
+      type === "v128"
+        ? !(init instanceof Uint8Array && init.length === 16)
+        : type === "i64"
+          ? init instanceof Uint8Array || (typeof init === "number" && !Number.isSafeInteger(init))
+          : typeof init !== "number"
     ) {
       throw new TypeError(`addGlobal: ${String(init)} is not a valid ${type} initial value.`);
     }
@@ -403,7 +428,11 @@ function writeValueType(b: ByteBuffer, type: ValueType): void {
   b.byte(valueTypeCodes[type]);
 }
 
-function writeConst(b: ByteBuffer, type: Global["type"], value: number | bigint): void {
+function writeConst(b: ByteBuffer, type: Global["type"], value: Global["init"]): void {
+  if (value instanceof Uint8Array) {
+    b.byte(Opcode.simdPrefix).u32(SimdOpcode.const).bytes(value);
+    return;
+  }
   switch (type) {
     case "i32":
       b.byte(Opcode.i32Const).s32(Number(value) | 0);

@@ -73,7 +73,10 @@ export function toText(module: ModuleBuilder): string {
   }
   for (const g of module.globals) {
     const type = g.mutable ? `(mut ${g.type})` : g.type;
-    const init = `${g.type}.const ${formatNumber(g.type, g.init)}`;
+    const init =
+      g.init instanceof Uint8Array
+        ? vectorConstant(g.init)
+        : `${g.type}.const ${formatNumber(g.type, g.init)}`;
     lines.push(`  (global ${globalId(module, g.index)} ${type} (${init}))`);
   }
   for (const e of module.exports) {
@@ -163,11 +166,16 @@ export function functionToText(
         break;
       }
       case Opcode.globalGet:
-      case Opcode.globalSet:
+      case Opcode.globalSet: {
+        const index = reader.u32();
+        const init = module.globals[index]?.init;
+        // A vector constant from the module's pool shows its value.
+        const value = init instanceof Uint8Array ? ` ;; ${vectorConstant(init)}` : "";
         lines.push(
-          `${indent}global.${op === Opcode.globalGet ? "get" : "set"} ${globalId(module, reader.u32())}`,
+          `${indent}global.${op === Opcode.globalGet ? "get" : "set"} ${globalId(module, index)}${value}`,
         );
         break;
+      }
       case Opcode.memorySize:
       case Opcode.memoryGrow:
         reader.byte();

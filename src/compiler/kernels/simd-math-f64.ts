@@ -1,0 +1,362 @@
+/**
+ * Vectorised float64 math functions emitted inline into WebAssembly kernels, the f64x2
+ * counterparts of `simd-math.ts`: each replaces the v128 of two f64 lanes on top of the operand
+ * stack with the function's value, using scratch locals.
+ *
+ * Methods (fdlibm's, in two lanes at once, with no table lookups and no branches):
+ *
+ * - exp, expm1: x = n·ln2 + r (Cody–Waite, `LN2_HI`·n exact), |r| ≤ ln2/2, the rounding error
+ *   of r carried as a correction, expm1(r) = r + r²·P(r) with the Taylor coefficients up to
+ *   r¹³/13! (truncation error 2^-57.7), and the scaling by 2^n done in two exact steps (overflow
+ *   gives inf, results below the normal range round once, correctly, to subnormals).
+ * - log, log1p: x = 2^k·(1 + f) with 1 + f in [√½, √2), s = f/(2 + f) and fdlibm's polynomial in
+ *   s² (`LOG_LG`, error 2^-58.45), combined in fdlibm's order; log1p adds the rounding error of
+ *   1 + x (an exact two-sum) as c/(1 + x).
+ * - tanh a = t/(t + 2) with t = expm1(2a), a = |x| (sign put back); logistic from e = exp(−|x|)
+ *   as 1/(1 + e) or e/(1 + e).
+ *
+ * Accuracy, largest error in ulps of the exact result over 4M random inputs per function
+ * (extended-precision reference) and the fixture of `test/compiler/simd-math-f64.test.ts`
+ * (exact references, the sweep's worst inputs among them): exp 0.84, expm1 0.86, log 0.74,
+ * log1p 0.87, tanh 1.48, logistic 1.03. Special values follow `Math`: NaN in → NaN out,
+ * exp(-inf) = 0, exp(inf) = inf, log(±0) = -inf, log(x < 0) = NaN, tanh(±inf) = ±1, signed zeros
+ * kept (expm1, log1p, tanh).
+ *
+ * Costs: 120–180 Melem/s on one x64 core (tanh about 90), 1.0–1.8× a JS loop calling `Math` on a
+ * Float64Array (`bench/simd-math.ts`); the gain in fluxion is that float64 chains with these
+ * functions fuse into one WebAssembly loop, eagerly and compiled alike, and split over threads.
+ */
+import { emit, type Emit, type SimdUnary } from "./simd-math-core.js";
+
+/** ln 2 split so that `n·LN2_HI` is exact for |n| < 2^11 (fdlibm's ln2_hi, ln2_lo). */
+const LN2_HI = 6.9314718036912381649e-1;
+const LN2_LO = 1.90821492927058770002e-10;
+const LOG2E = 1.4426950408889634;
+/** 1.5·2^52: x + ROUND − ROUND rounds |x| < 2^51 to an integer (ties to even). */
+const ROUND = 6755399441055744;
+/**
+ * ROUND + 1023: the bits of `k + ROUND_BIASED` (k an integer in [-1022, 1023]) shifted left by 52
+ * are those of 2^k (the bits of ROUND end in 12 zero bits, so only k + 1023 is left).
+ */
+const ROUND_BIASED = ROUND + 1023;
+
+/** expm1(r) = r + r²·P(r): the Taylor coefficients 1/2!, 1/3!, …, 1/13!. */
+const EXPM1_P = Array.from({ length: 12 }, (_, i) => {
+  let factorial = 1;
+  for (let j = 2; j <= i + 2; j++) factorial *= j;
+  return 1 / factorial;
+});
+
+/** fdlibm's Lg1…Lg7: log(1+f) = f − hfsq + s·(hfsq + R), R = Σ Lgᵢ·s²ⁱ. */
+const LOG_LG = [
+  6.66666666666673513e-1, 3.999999999940941908e-1, 2.857142874366239149e-1, 2.222219843214978396e-1,
+  1.818357216161805012e-1, 1.531383769920937332e-1, 1.479819860511658591e-1,
+];
+
+/** Pushes the i64 lanes `high·2^32` (a pattern with a zero low word). */
+function highWord(e: Emit, high: number): void {
+  e.i32x4(0, high, 0, high);
+}
+
+/** Pushes `x` clamped to [lo, hi] and pops it into a new local; NaN stays NaN (pmax, pmin). */
+function clamp(e: Emit, x: number, lo: number, hi: number): number {
+  e.get(x).f64(lo).f.f64x2Pmax();
+  e.f64(hi).f.f64x2Pmin();
+  return e.set();
+}
+
+/** Pushes 2^k for the integer-valued f64 lanes `k` on the stack, k in [-1022, 1023]. */
+function pow2(e: Emit): void {
+  e.f64(ROUND_BIASED).f.f64x2Add().i32Const(52).i64x2Shl();
+}
+
+/**
+ * Multiplies the f64 lanes on the stack by 2^n, `n` an integer-valued f64 local in
+ * [-2044, 2046], in two exact steps: overflow becomes ±inf and a result below the normal range
+ * rounds once, correctly, to a subnormal or zero.
+ */
+function scaleBy2n(e: Emit, n: number): void {
+  e.get(n).f64(0.5).f.f64x2Mul().f64x2Floor();
+  const half = e.tee();
+  pow2(e);
+  e.f.f64x2Mul();
+  e.get(n, half).f.f64x2Sub();
+  pow2(e);
+  e.f.f64x2Mul();
+}
+
+interface ExpCore {
+  /** n as an integer-valued f64. */
+  n: number;
+  /** The reduced argument r. */
+  r: number;
+  /** expm1(r + c) − r, c the rounding error of r: exp(x) = 2^n·(1 + r + q). */
+  q: number;
+}
+
+/**
+ * Reduces the lanes of local `x` (clamped by the caller so that |x·log2 e| < 1100, or NaN) as
+ * x = n·ln2 + r + c with n = nearest(x·log2 e), |r| ≤ ln2/2 (and a little) and c the rounding
+ * error of r, and evaluates q = r²·P(r) + c·(1 + r).
+ */
+function expCore(e: Emit, x: number): ExpCore {
+  const { f } = e;
+  e.get(x).f64(LOG2E).f.f64x2Mul();
+  e.f64(ROUND).f.f64x2Add();
+  e.f64(ROUND).f.f64x2Sub();
+  const n = e.set();
+  e.get(x, n).f64(LN2_HI).f.f64x2Mul().f64x2Sub();
+  const hi = e.tee();
+  e.get(n).f64(LN2_LO).f.f64x2Mul();
+  const lo = e.tee();
+  f.f64x2Sub();
+  const r = e.set();
+  e.get(hi, r).f.f64x2Sub();
+  e.get(lo).f.f64x2Sub();
+  const c = e.set();
+  e.hornerF64(r, EXPM1_P).get(r, r).f.f64x2Mul().f64x2Mul();
+  e.get(r).f64(1).f.f64x2Add();
+  e.get(c).f.f64x2Mul().f64x2Add();
+  return { n, r, q: e.set() };
+}
+
+/** Pushes exp(x) for the f64 lanes of local `x` (any values). */
+function expOf(e: Emit, x: number): void {
+  // Beyond [-746, 710] the result is 0 or inf; clamping keeps n in [-1077, 1025].
+  const { n, r, q } = expCore(e, clamp(e, x, -746, 710));
+  e.get(r, q).f.f64x2Add();
+  e.f64(1).f.f64x2Add();
+  scaleBy2n(e, n);
+}
+
+/**
+ * exp(x) of local `x` ≤ 0 (clamped to [-746, 0]) as two locals hi + lo, |lo| ≤ ulp(hi)/2 (about
+ * 2^-57 relative error together); scaled by 2^n, so exact unless subnormal.
+ */
+function expSplit(e: Emit, x: number): { hi: number; lo: number } {
+  const { f } = e;
+  const { n, r, q } = expCore(e, clamp(e, x, -746, 0));
+  // v = r + q, then 1 + v exactly as pHi + pLo (with v's own rounding error).
+  e.get(r, q).f.f64x2Add();
+  const v = e.set();
+  e.f64(1).get(v).f.f64x2Add();
+  const pHi = e.set();
+  e.f64(1).get(pHi).f.f64x2Sub().localGet(v).f64x2Add();
+  e.get(r, v).f.f64x2Sub().localGet(q).f64x2Add();
+  f.f64x2Add();
+  const pLo = e.set();
+  e.get(pHi);
+  scaleBy2n(e, n);
+  const hi = e.set();
+  e.get(pLo);
+  scaleBy2n(e, n);
+  return { hi, lo: e.set() };
+}
+
+/** exp(x), lanewise: exp(-inf) = 0, exp(inf) = inf, overflow → inf, subnormal results rounded once. */
+export const f64x2Exp: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    expOf(e, x);
+  });
+
+/** Pushes expm1(x) for local `x`. */
+function expm1Of(e: Emit, x: number): void {
+  const { f } = e;
+  // Below -38, expm1 rounds to -1; above 710 it overflows.
+  const { n, r, q } = expCore(e, clamp(e, x, -38, 710));
+  // expm1(x) = 2^n·(t + r + q) with t + tLo = 1 − 2^-n (t rounds for n > 53 and n < -53); 2^-n
+  // is taken no smaller than 2^-1000, where it no longer matters.
+  e.get(n).f.f64x2Neg();
+  e.f64(-1000).f.f64x2Pmax();
+  pow2(e);
+  const twoMinusN = e.set();
+  e.f64(1).get(twoMinusN).f.f64x2Sub();
+  const t = e.set();
+  // Knuth's two-sum: t + tLo = 1 − 2^-n exactly (1 − t alone is inexact once t rounds below -2^53).
+  e.get(t).f64(1).f.f64x2Sub();
+  const bb = e.set();
+  e.f64(1).get(t, bb).f.f64x2Sub().f64x2Sub();
+  e.get(twoMinusN, bb).f.f64x2Add().f64x2Sub();
+  const tLo = e.set();
+  // Fast two-sum: sum = t + r exactly as sum + err (|t| ≥ |r| whenever t ≠ 0).
+  e.get(t, r).f.f64x2Add();
+  const sum = e.tee();
+  e.get(t).get(sum).f.f64x2Sub();
+  e.get(r).f.f64x2Add();
+  e.get(q).f.f64x2Add();
+  e.get(tLo).f.f64x2Add();
+  f.f64x2Add();
+  scaleBy2n(e, n);
+  // expm1 keeps the sign of x (and of -0).
+  signOf(e, x);
+  f.v128Or();
+}
+
+/** Pushes the lanes of local `x` with the sign bit only. */
+function signOf(e: Emit, x: number): void {
+  e.get(x);
+  highWord(e, 0x80000000);
+  e.f.v128And();
+}
+
+/** expm1(x) = exp(x) − 1, lanewise, accurate near 0. expm1(-0) = -0. */
+export const f64x2Expm1: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    expm1Of(e, x);
+  });
+
+/**
+ * tanh(a) = a + a³·T(a²) for |a| < `TANH_SERIES_LIMIT`: the Taylor coefficients of tanh up to
+ * a²³ (truncation error 2^-57.7 at the limit).
+ */
+const TANH_T = [
+  -0.3333333333333333, 0.13333333333333333, -0.05396825396825397, 0.021869488536155203,
+  -0.008863235529902197, 0.003592128036572481, -0.0014558343870513183, 0.000590027440945586,
+  -0.00023912911424355248, 9.691537956929451e-5, -3.927832388331683e-5,
+];
+/** Below this |x|, tanh uses its series (t/(t + 2) loses up to 2.3 ulp near 0). */
+const TANH_SERIES_LIMIT = 0.3;
+
+/**
+ * tanh(x), lanewise: its series below |x| = 0.3, else t/(t + 2) with t = expm1(2|x|), the sign of
+ * x put back: tanh(±0) = ±0, exactly ±1 from |x| ≈ 19.06 on (also ±inf), NaN → NaN.
+ */
+export const f64x2Tanh: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    // tanh rounds to 1 from 19.06 on; the clamp keeps t finite.
+    e.get(x).f.f64x2Abs();
+    e.f64(20).f.f64x2Pmin();
+    const a = e.set();
+    e.get(a, a).f.f64x2Add();
+    const twoA = e.set();
+    expm1Of(e, twoA);
+    const t = e.tee();
+    e.get(t).f64(2).f.f64x2Add().f64x2Div();
+    e.get(a, a).f.f64x2Mul();
+    const z = e.set();
+    e.get(a);
+    e.hornerF64(z, TANH_T).get(z, a).f.f64x2Mul().f64x2Mul().f64x2Add();
+    e.get(a).f64(TANH_SERIES_LIMIT).f.f64x2Ge().v128Bitselect();
+    signOf(e, x);
+    f.v128Or();
+  });
+
+/**
+ * The logistic sigmoid 1/(1 + exp(−x)), lanewise. With u = exp(−|x|) = uHi + uLo and
+ * 1 + u = d + dLo (both exact splits), σ = num/(d + dLo) for num = u (x < 0) or 1, evaluated as
+ * q + (numLo − q·dLo)/d, q = num/d: about the error of one division.
+ */
+export const f64x2Logistic: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    e.get(x).f.f64x2Abs().f64x2Neg();
+    const u = expSplit(e, e.set());
+    e.f64(1).get(u.hi).f.f64x2Add();
+    const d = e.set();
+    e.f64(1).get(d).f.f64x2Sub().localGet(u.hi).f64x2Add().localGet(u.lo).f64x2Add();
+    const dLo = e.set();
+    e.get(x).f64(0).f.f64x2Lt();
+    const negative = e.set();
+    e.get(u.hi).f64(1).get(negative).f.v128Bitselect();
+    e.get(d).f.f64x2Div();
+    const q = e.tee();
+    e.get(u.lo, negative).f.v128And();
+    e.get(q, dLo).f.f64x2Mul().f64x2Sub();
+    e.get(d).f.f64x2Div().f64x2Add();
+  });
+
+/**
+ * Splits the positive normal f64 lanes of local `u` into `u = 2^k·(1 + f)`, 1 + f in [√½, √2);
+ * returns locals with f (exact) and k (as f64).
+ */
+function splitLog(e: Emit, u: number): { f: number; k: number } {
+  const { f } = e;
+  // ix = bits(u) + (1 − √½ in the high word): the exponent field then counts from √½.
+  e.get(u);
+  highWord(e, 0x3ff00000 - 0x3fe6a09e);
+  f.i64x2Add();
+  const ix = e.set();
+  // k + 1023 + 2^52 as a double, minus 2^52 + 1023.
+  e.get(ix).f.i32Const(52).i64x2ShrU();
+  e.f64(2 ** 52).f.v128Or();
+  e.f64(2 ** 52 + 1023).f.f64x2Sub();
+  const k = e.set();
+  e.get(ix).i32x4(-1, 0x000fffff, -1, 0x000fffff).f.v128And();
+  highWord(e, 0x3fe6a09e);
+  f.i64x2Add();
+  e.f64(1).f.f64x2Sub();
+  return { f: e.set(), k };
+}
+
+/**
+ * Pushes k·ln2 + log(1 + fm) + extra, `extra` a local with a small correction (or undefined), in
+ * fdlibm's order: k·ln2_hi − ((hfsq − (s·(hfsq + R) + k·ln2_lo + extra)) − f).
+ */
+function logKernel(e: Emit, fm: number, k: number, extra: number | undefined): void {
+  const { f } = e;
+  e.get(fm).f64(2).get(fm).f.f64x2Add().f64x2Div();
+  const s = e.set();
+  e.get(s, s).f.f64x2Mul();
+  const z = e.set();
+  e.f64(0.5).get(fm).f.f64x2Mul().localGet(fm).f64x2Mul();
+  const hfsq = e.set();
+  e.get(k).f64(LN2_HI).f.f64x2Mul();
+  e.get(hfsq);
+  e.get(s, hfsq).hornerF64(z, LOG_LG).get(z).f.f64x2Mul().f64x2Add().f64x2Mul();
+  e.get(k).f64(LN2_LO).f.f64x2Mul();
+  if (extra !== undefined) e.get(extra).f.f64x2Add();
+  f.f64x2Add();
+  f.f64x2Sub();
+  e.get(fm).f.f64x2Sub();
+  f.f64x2Sub();
+}
+
+/** Natural logarithm, lanewise: log(±0) = -inf, log(x < 0) = NaN, log(inf) = inf. */
+export const f64x2Log: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    // Subnormals are scaled by 2^54 into the normal range first.
+    e.get(x)
+      .f64(2 ** 54)
+      .f.f64x2Mul();
+    e.get(x);
+    e.get(x)
+      .f64(2 ** -1022)
+      .f.f64x2Lt();
+    const tiny = e.tee();
+    f.v128Bitselect();
+    const { f: fm, k } = splitLog(e, e.set());
+    e.get(k).f64(54).get(tiny).f.v128And().f64x2Sub().localSet(k);
+    logKernel(e, fm, k, undefined);
+    // Special cases: +inf, ±0, negatives and NaN.
+    e.f64(Infinity).get(x).f64(Infinity).f.f64x2Ne().v128Bitselect();
+    e.f64(-Infinity).get(x).f64(0).f.f64x2Ne().v128Bitselect();
+    e.f64(NaN).get(x).f64(0).f.f64x2Ge().v128Bitselect();
+  });
+
+/** log(1 + x), lanewise, accurate near 0: log1p(-1) = -inf, NaN below -1, log1p(-0) = -0. */
+export const f64x2Log1p: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    // u = 1 + x with its rounding error c (Knuth's two-sum); log(u + c) ≈ log(u) + c/u.
+    e.f64(1).get(x).f.f64x2Add();
+    const u = e.set();
+    e.get(u, x).f.f64x2Sub();
+    const v = e.set();
+    e.f64(1).get(v).f.f64x2Sub();
+    e.get(x).get(u, v).f.f64x2Sub().f64x2Sub();
+    f.f64x2Add();
+    e.get(u).f.f64x2Div();
+    const c = e.set();
+    const { f: fm, k } = splitLog(e, u);
+    logKernel(e, fm, k, c);
+    // Sign of x (exact for -0), then special cases: x = inf, x = -1, x < -1 or NaN.
+    signOf(e, x);
+    f.v128Or();
+    e.f64(Infinity).get(x).f64(Infinity).f.f64x2Ne().v128Bitselect();
+    e.f64(-Infinity).get(u).f64(0).f.f64x2Ne().v128Bitselect();
+    e.f64(NaN).get(u).f64(0).f.f64x2Ge().v128Bitselect();
+  });
