@@ -96,8 +96,8 @@ function kernelFor(name: string, dtype: KernelDType, form: Form): KernelModule {
   const left = form === "scalarLeft" ? splat(0) : undefined;
   const right = form === "scalarRight" ? splat(1) : undefined;
   const nan = f.addLocal("v128");
-  if (dtype === "float32") f.f32x4Const(NaN, NaN, NaN, NaN).localSet(nan);
-  else if (dtype === "float64") f.f64x2Const(NaN, NaN).localSet(nan);
+  if (dtype === "float32") f.f32x4Constant(NaN, NaN, NaN, NaN).localSet(nan);
+  else if (dtype === "float64") f.f64x2Constant(NaN, NaN).localSet(nan);
   const vectorMath = dtype === "float32" ? simdBinary[name] : undefined;
   const scratch = new ScratchLocals(f);
   const offset = f.addLocal("i32");

@@ -123,7 +123,7 @@ function windowKernel(mode: WindowMode, step: number, deltas: Int32Array): Kerne
     }
     load(deltas[0]!);
     f.localSet(best);
-    f.i32x4Const(deltas[0]!, deltas[0]!, deltas[0]!, deltas[0]!).localSet(choice);
+    f.i32x4Constant(deltas[0]!, deltas[0]!, deltas[0]!, deltas[0]!).localSet(choice);
     for (let e = 1; e < deltas.length; e++) {
       const d = deltas[e]!;
       load(d);
@@ -134,7 +134,7 @@ function windowKernel(mode: WindowMode, step: number, deltas: Int32Array): Kerne
       f.localGet(best).localGet(best).op("f32x4.eq").op("v128.and").op("v128.or");
       f.localSet(take);
       f.localGet(v).localGet(best).localGet(take).op("v128.bitselect").localSet(best);
-      f.i32x4Const(d, d, d, d).localGet(choice).localGet(take).op("v128.bitselect");
+      f.i32x4Constant(d, d, d, d).localGet(choice).localGet(take).op("v128.bitselect");
       f.localSet(choice);
     }
     // The chosen elements' indices: origin + lanes + offset.

@@ -417,9 +417,9 @@ describe("programs", () => {
     const f = m.addFunction("dot", { params: ["f64"], results: ["f64"], export: true });
     const twos = new Uint8Array(new Float64Array([2, 2]).buffer);
     const lanes = new Uint8Array(new Float64Array([0.5, 3]).buffer);
-    // (x, x)·(2, 2) + (0.5, 3), lanes summed; the (2, 2) constant is used twice.
+    // ((x, x)·(2, 2) + (0.5, 3))·(2, 2), lanes summed: (2, 2) is one global, used twice.
     f.localGet(0).f64x2Splat().v128Constant(twos).f64x2Mul().v128Constant(lanes).f64x2Add();
-    f.v128Constant(twos).f64x2Mul();
+    f.f64x2Constant(2, 2).f64x2Mul();
     const sum = f.addLocal("v128");
     f.localTee(sum).f64x2ExtractLane(0).localGet(sum).f64x2ExtractLane(1).f64Add();
     expect(m.globals.map((g) => [g.type, g.mutable])).toEqual([

@@ -261,19 +261,16 @@ export function generateWasmFused(
     values.set(v, local);
   });
   const literals = new Map<string, number>();
-  const laneBytes = lanes === "f32x4" ? 4 : 8;
   const literal = (a: Literal): number => {
     const key = Object.is(a.value, -0) ? "-0" : String(a.value);
     let local = literals.get(key);
     if (local === undefined) {
       local = f.addLocal("v128");
       // From the module's constants: V8 would rebuild a splatted constant at every use.
-      const bytes = new DataView(new ArrayBuffer(16));
-      for (let at = 0; at < 16; at += laneBytes) {
-        if (scalarType === "f32") bytes.setFloat32(at, a.value, true);
-        else bytes.setFloat64(at, a.value, true);
-      }
-      f.v128Constant(new Uint8Array(bytes.buffer)).localSet(local);
+      const v = a.value;
+      if (scalarType === "f32") f.f32x4Constant(v, v, v, v);
+      else f.f64x2Constant(v, v);
+      f.localSet(local);
       literals.set(key, local);
     }
     return local;
@@ -284,6 +281,7 @@ export function generateWasmFused(
   for (const eq of body) for (const a of eq.inputs) if (a instanceof Literal) literal(a);
   const offset = f.addLocal("i32");
   // Bool arrays hold one byte per element: their offset is the float offset / lane bytes.
+  const laneBytes = lanes === "f32x4" ? 4 : 8;
   const maskOffset = f.addLocal("i32");
   const end = arrays.length + outputs.length + (reduction === undefined ? 0 : 1) + scalars.length;
   // Array inputs are loaded at their first use in each vector's work, `at` bytes past `offset`.

@@ -94,9 +94,6 @@ export function scratchFor(f: FunctionBuilder, scratch: ScratchLocals | undefine
   return cached;
 }
 
-const constantBytes = new Uint8Array(16);
-const constantView = new DataView(constantBytes.buffer);
-
 /** The emitting context of one math function: the builder and its scratch locals. */
 export class Emit {
   constructor(
@@ -106,8 +103,7 @@ export class Emit {
 
   /** Pushes four f32 lanes of `value` (rounded to float32), from the module's constants. */
   f32(value: number): this {
-    for (let at = 0; at < 16; at += 4) constantView.setFloat32(at, value, true);
-    this.f.v128Constant(constantBytes);
+    this.f.f32x4Constant(value, value, value, value);
     return this;
   }
 
@@ -118,16 +114,13 @@ export class Emit {
 
   /** Pushes the i32 lanes (signed, or unsigned bit patterns) a, b, c, d. */
   i32x4(a: number, b: number, c: number, d: number): this {
-    [a, b, c, d].forEach((v, i) => constantView.setInt32(4 * i, v | 0, true));
-    this.f.v128Constant(constantBytes);
+    this.f.i32x4Constant(a, b, c, d);
     return this;
   }
 
   /** Pushes two f64 lanes of `value`. */
   f64(value: number): this {
-    constantView.setFloat64(0, value, true);
-    constantView.setFloat64(8, value, true);
-    this.f.v128Constant(constantBytes);
+    this.f.f64x2Constant(value, value);
     return this;
   }
 

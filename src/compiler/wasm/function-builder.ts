@@ -383,6 +383,25 @@ export class FunctionBuilderCore {
     return this.globalGet(this.constantPool(bytes));
   }
 
+  /** Like `i32x4Const`, from the module's pool of constants (see `v128Constant`). */
+  i32x4Constant(a: number, b: number, c: number, d: number): this {
+    [a, b, c, d].forEach((v, i) => v128Scratch.setInt32(4 * i, v | 0, true));
+    return this.v128Constant(v128Bytes);
+  }
+
+  /** Like `f32x4Const`, from the module's pool of constants (see `v128Constant`). */
+  f32x4Constant(a: number, b: number, c: number, d: number): this {
+    [a, b, c, d].forEach((v, i) => v128Scratch.setFloat32(4 * i, v, true));
+    return this.v128Constant(v128Bytes);
+  }
+
+  /** Like `f64x2Const`, from the module's pool of constants (see `v128Constant`). */
+  f64x2Constant(a: number, b: number): this {
+    v128Scratch.setFloat64(0, a, true);
+    v128Scratch.setFloat64(8, b, true);
+    return this.v128Constant(v128Bytes);
+  }
+
   /** Pushes a v128 with two f64 lanes. */
   f64x2Const(a: number, b: number): this {
     v128Scratch.setFloat64(0, a, true);
