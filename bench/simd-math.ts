@@ -30,6 +30,7 @@ import {
   type SimdUnary,
 } from "../src/compiler/kernels/simd-math.js";
 import {
+  f64x2Atan,
   f64x2Exp,
   f64x2Expm1,
   f64x2Log,
@@ -321,6 +322,14 @@ const rows64: Row64[] = [
       for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]!);
     },
     input: spread(-5, 5),
+  },
+  {
+    name: "atan",
+    fn: f64x2Atan,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.atan(x[i]!);
+    },
+    input: spread(-10, 10),
   },
   {
     name: "logistic",

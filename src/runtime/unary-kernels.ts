@@ -1,5 +1,5 @@
 /**
- * Eager transcendental functions (exp, log, tanh, … in float32 and float64; sin, cos, atan in
+ * Eager transcendental functions (exp, log, tanh, atan, … in float32 and float64; sin, cos in
  * float32) on the same vectorised WebAssembly code that compiled kernels inline, so eager and
  * compiled results are identical;
  * and, for float32 and float64, the functions that are one exactly rounded instruction (abs,

@@ -8,11 +8,13 @@
  *   inputs include the worst ones of a 4M-point sweep per function.
  * - Special values (NaN, infinities, signed zeros, overflow, underflow, subnormals), exactly.
  * - A cross-check against `Math` (an independent implementation, itself within about 1 ulp,
- *   Math.tanh within about 2) on 2^16 random inputs per function.
+ *   Math.tanh within about 2; atan is fdlibm's algorithm, as V8's, so it must agree exactly) on
+ *   2^16 random inputs per function.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  f64x2Atan,
   f64x2Exp,
   f64x2Expm1,
   f64x2Log,
@@ -31,6 +33,7 @@ const functions: Record<string, SimdUnary> = {
   log1p: f64x2Log1p,
   tanh: f64x2Tanh,
   logistic: f64x2Logistic,
+  atan: f64x2Atan,
 };
 
 /** The bound asserted per function: the measured maximum over the fixture, rounded up. */
@@ -41,6 +44,7 @@ const maxUlp: Record<string, number> = {
   log1p: 0.9,
   tanh: 1.5,
   logistic: 1.1,
+  atan: 0.85,
 };
 
 const N = 1 << 16;
@@ -197,6 +201,17 @@ const specials: Record<string, [number, number][]> = {
     [800, 1],
     [-800, 0],
   ],
+  atan: [
+    [0, 0],
+    [-0, -0],
+    [Infinity, Math.PI / 2],
+    [-Infinity, -Math.PI / 2],
+    [NaN, NaN],
+    [1, Math.PI / 4],
+    [1e300, Math.PI / 2],
+    [tiny, tiny],
+    [-1e-300, -1e-300],
+  ],
 };
 
 describe("float64 vector math: special values", () => {
@@ -228,6 +243,8 @@ const crossChecks: [string, (x: number) => number, () => number, number][] = [
   ["log", Math.log, () => 2 ** ((random() * 2 - 1) * 1070), 1],
   ["log1p", Math.log1p, () => (random() < 0.5 ? random() * 4 - 1 : 2 ** (random() * 80 - 60)), 1],
   ["tanh", Math.tanh, () => (random() * 2 - 1) * 2 ** (random() * 10 - 5), 3],
+  // The same algorithm as V8's Math.atan (fdlibm's): the same values.
+  ["atan", Math.atan, () => (random() * 2 - 1) * 2 ** (random() * 40 - 20), 0],
 ];
 
 /** The distance in representable float64 values between two finite doubles of the same sign. */

@@ -128,11 +128,15 @@ describe("WebAssembly fused kernels", () => {
     expect(jit(fs[0]!).lower(x).code).toContain("(func ");
   });
 
-  it("float64 exp/log/tanh/logistic/… run the same vectorised code eagerly and compiled", () => {
+  it("float64 exp/log/tanh/logistic/atan/… run the same vectorised code eagerly and compiled", () => {
     const [x] = operands("float64", 1003);
     const fs: ((a: NDArray) => NDArray)[] = [
       (a) => np.tanh(a.mul(2).add(1)).mul(a),
-      (a) => np.exp(a).add(lax.logistic(a.mul(3))),
+      (a) =>
+        np
+          .exp(a)
+          .add(lax.logistic(a.mul(3)))
+          .sub(np.arctan(a)),
       (a) => np.log(np.abs(a).add(1)).sum({ axis: -1 }),
       (a) =>
         np

@@ -97,12 +97,13 @@ describe("elementwise", () => {
     expectInline(f, [random([20], 4).astype("float32")]);
   });
 
-  it("float64 exp, log, log1p, expm1, tanh, logistic run the vectorised code, as eagerly", () => {
+  it("float64 exp, log, log1p, expm1, tanh, logistic, atan run the vectorised code, as eagerly", () => {
     const f = (x: NDArray): NDArray[] => [
       np.exp(x),
       np.log(np.abs(x).add(1)),
       np.tanh(x.mul(2)),
       lax.logistic(x),
+      np.arctan(x),
       np.expm1(x).mul(np.log1p(np.abs(x))),
     ];
     expectInline(f, [f64([0.5, -1.25, 3, -0, 7.5, 1e-3, -40])]);

@@ -76,13 +76,14 @@ describe("eager exact float functions on long arrays", () => {
   }
 });
 
-describe("eager float64 exp, log, tanh, … on the vectorised kernels", () => {
+describe("eager float64 exp, log, tanh, atan, … on the vectorised kernels", () => {
   const functions: [string, (x: NDArray) => NDArray, (x: number) => number][] = [
     ["exp", np.exp, Math.exp],
     ["expm1", np.expm1, Math.expm1],
     ["log", (x) => np.log(np.abs(x)), (x) => Math.log(Math.abs(x))],
     ["log1p", (x) => np.log1p(np.abs(x)), (x) => Math.log1p(Math.abs(x))],
     ["tanh", np.tanh, Math.tanh],
+    ["atan", np.arctan, Math.atan],
   ];
   const bits = new Float64Array(1);
   const words = new Uint32Array(bits.buffer);

@@ -12,13 +12,14 @@
  * - log, log1p: x = 2^k·(1 + f) with 1 + f in [√½, √2), s = f/(2 + f) and fdlibm's polynomial in
  *   s² (`LOG_LG`, error 2^-58.45), combined in fdlibm's order; log1p adds the rounding error of
  *   1 + x (an exact two-sum) as c/(1 + x).
- * - tanh a = t/(t + 2) with t = expm1(2a), a = |x| (sign put back); logistic from e = exp(−|x|)
- *   as 1/(1 + e) or e/(1 + e).
+ * - tanh a = t/(t + 2) with t = expm1(2a), a = |x| (sign put back), its series below 0.3;
+ *   logistic from e = exp(−|x|) as 1/(1 + e) or e/(1 + e), e and 1 + e carried exactly.
+ * - atan: fdlibm's reduction by interval and polynomial (the same values as V8's `Math.atan`).
  *
  * Accuracy, largest error in ulps of the exact result over 4M random inputs per function
  * (extended-precision reference) and the fixture of `test/compiler/simd-math-f64.test.ts`
  * (exact references, the sweep's worst inputs among them): exp 0.84, expm1 0.86, log 0.74,
- * log1p 0.87, tanh 1.48, logistic 1.03. Special values follow `Math`: NaN in → NaN out,
+ * log1p 0.87, tanh 1.48, logistic 1.03, atan 0.82. Special values follow `Math`: NaN in → NaN out,
  * exp(-inf) = 0, exp(inf) = inf, log(±0) = -inf, log(x < 0) = NaN, tanh(±inf) = ±1, signed zeros
  * kept (expm1, log1p, tanh).
  *
@@ -359,4 +360,88 @@ export const f64x2Log1p: SimdUnary = (f, scratch) =>
     e.f64(Infinity).get(x).f64(Infinity).f.f64x2Ne().v128Bitselect();
     e.f64(-Infinity).get(u).f64(0).f.f64x2Ne().v128Bitselect();
     e.f64(NaN).get(u).f64(0).f.f64x2Ge().v128Bitselect();
+  });
+
+/** fdlibm's atan(1/2), atan(1), atan(3/2), atan(inf) = π/2, each as hi + lo. */
+const ATAN_HI = [
+  4.63647609000806093515e-1, 7.85398163397448278999e-1, 9.82793723247329054082e-1,
+  1.570796326794896558,
+];
+const ATAN_LO = [
+  2.26987774529616870924e-17, 3.06161699786838301793e-17, 1.39033110312309984516e-17,
+  6.12323399573676603587e-17,
+];
+/** fdlibm's aT: atan t = t − t·(z·Σ aT[2i]·w^i + w·Σ aT[2i+1]·w^i), z = t², w = z² on |t| ≤ 7/16. */
+const ATAN_T = [
+  3.33333333333329318027e-1, -1.99999999998764832476e-1, 1.42857142725034663711e-1,
+  -1.1111110405462355788e-1, 9.09088713343650656196e-2, -7.69187620504482999495e-2,
+  6.66107313738753120669e-2, -5.83357013379057348645e-2, 4.97687799461593236017e-2,
+  -3.6531572744216915527e-2, 1.62858201153657823623e-2,
+];
+
+/**
+ * atan(x), lanewise, as fdlibm computes it (error below 1 ulp): |x| is reduced by its interval
+ * (bounds 7/16, 11/16, 19/16, 39/16) to t = |x|, (2|x| − 1)/(2 + |x|), (|x| − 1)/(|x| + 1),
+ * (|x| − 3/2)/(1 + 3/2·|x|) or −1/|x|, then atan|x| = hi − ((t·s − lo) − t) with hi + lo = atan
+ * of the interval's point (0 for the first) and s the polynomial in t², the sign of x put back:
+ * atan(±0) = ±0, atan(±inf) = ±π/2, NaN → NaN.
+ */
+export const f64x2Atan: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    e.get(x).f.f64x2Abs();
+    const a = e.set();
+    const masks = [7 / 16, 11 / 16, 19 / 16, 39 / 16].map((bound) => {
+      e.get(a).f64(bound).f.f64x2Ge();
+      return e.set();
+    });
+    /** The first form, replaced by each next one where |x| reaches its interval. */
+    const byInterval = (forms: readonly (() => void)[]): number => {
+      forms[0]!();
+      let value = e.set();
+      masks.forEach((mask, i) => {
+        forms[i + 1]!();
+        e.get(value, mask).f.v128Bitselect();
+        value = e.set();
+      });
+      return value;
+    };
+    const num = byInterval([
+      () => e.get(a),
+      () => {
+        e.get(a, a).f.f64x2Add();
+        e.f64(1).f.f64x2Sub();
+      },
+      () => e.get(a).f64(1).f.f64x2Sub(),
+      () => e.get(a).f64(1.5).f.f64x2Sub(),
+      () => e.f64(-1),
+    ]);
+    const den = byInterval([
+      () => e.f64(1),
+      () => e.f64(2).get(a).f.f64x2Add(),
+      () => e.get(a).f64(1).f.f64x2Add(),
+      () => e.f64(1).f64(1.5).get(a).f.f64x2Mul().f64x2Add(),
+      () => e.get(a),
+    ]);
+    const hi = byInterval([() => e.f64(0), ...ATAN_HI.map((v) => () => void e.f64(v))]);
+    const lo = byInterval([() => e.f64(0), ...ATAN_LO.map((v) => () => void e.f64(v))]);
+    e.get(num, den).f.f64x2Div();
+    const t = e.set();
+    e.get(t, t).f.f64x2Mul();
+    const z = e.set();
+    e.get(z, z).f.f64x2Mul();
+    const w = e.set();
+    const even = ATAN_T.filter((_, i) => i % 2 === 0);
+    const odd = ATAN_T.filter((_, i) => i % 2 === 1);
+    // hi − ((t·(z·E(w) + w·O(w)) − lo) − t)
+    e.get(hi);
+    e.get(t);
+    e.get(z).hornerF64(w, even).f.f64x2Mul();
+    e.get(w).hornerF64(w, odd).f.f64x2Mul();
+    f.f64x2Add().f64x2Mul();
+    e.get(lo).f.f64x2Sub();
+    e.get(t).f.f64x2Sub();
+    f.f64x2Sub();
+    signOf(e, x);
+    f.v128Or();
   });
