@@ -31,14 +31,17 @@ import {
 } from "../src/compiler/kernels/simd-math.js";
 import {
   f64x2Atan,
+  f64x2Cos,
   f64x2Exp,
   f64x2Expm1,
   f64x2Log,
   f64x2Log1p,
   f64x2Logistic,
+  f64x2Sin,
   f64x2Tanh,
 } from "../src/compiler/kernels/simd-math-f64.js";
 import { ModuleBuilder, type FunctionBuilder } from "../src/compiler/wasm/module.js";
+import { importKernelHostFunctions, kernelHostImports } from "../src/runtime/host-functions.js";
 import { relaxedSimdSupported } from "../src/runtime/relaxed-simd.js";
 import { WebAssembly } from "../src/runtime/webassembly.js";
 import { measure } from "./measure.js";
@@ -324,6 +327,22 @@ const rows64: Row64[] = [
     input: spread(-5, 5),
   },
   {
+    name: "sin",
+    fn: f64x2Sin,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.sin(x[i]!);
+    },
+    input: spread(-100, 100),
+  },
+  {
+    name: "cos",
+    fn: f64x2Cos,
+    js: (x, out) => {
+      for (let i = 0; i < x.length; i++) out[i] = Math.cos(x[i]!);
+    },
+    input: spread(-100, 100),
+  },
+  {
     name: "atan",
     fn: f64x2Atan,
     js: (x, out) => {
@@ -344,6 +363,7 @@ const rows64: Row64[] = [
 /** The float64 rows: one module, kernel i maps x at 0 to out at 8n (n float64s). */
 async function main64(): Promise<void> {
   const m = new ModuleBuilder();
+  importKernelHostFunctions(m);
   const pages = Math.ceil((16 * n) / 65536);
   m.importMemory({ minPages: pages });
   rows64.forEach((row, k) => {
@@ -366,6 +386,7 @@ async function main64(): Promise<void> {
   const memory = new WebAssembly.Memory({ initial: pages });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(m.build()), {
     env: { memory },
+    ...kernelHostImports,
   });
   const x = new Float64Array(memory.buffer, 0, n);
   const out = new Float64Array(memory.buffer, 8 * n, n);

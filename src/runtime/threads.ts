@@ -11,6 +11,7 @@
  */
 import { FluxionError } from "../core/errors.js";
 import { WebAssembly, type WasmMemory, type WasmModule } from "./webassembly.js";
+import { kernelHostFunctions } from "./host-functions.js";
 
 interface WorkerThreadsModule {
   Worker: new (
@@ -131,10 +132,11 @@ const { control, memory, port, index } = workerData;
 const slots = new Int32Array(control);
 const table = new Float64Array(control, ${tableOffset});
 const modules = new Map();
+const math = Object.fromEntries(${JSON.stringify(kernelHostFunctions)}.map((name) => [name, Math[name]]));
 function exportsOf(id) {
   while (!modules.has(id)) {
     const { module, id: loaded } = receiveMessageOnPort(port).message;
-    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    const exports = new WebAssembly.Instance(module, { env: { memory }, math }).exports;
     modules.set(loaded, WebAssembly.Module.exports(module).map((e) => exports[e.name]));
   }
   return modules.get(id);

@@ -1,6 +1,5 @@
 /**
- * Eager transcendental functions (exp, log, tanh, atan, … in float32 and float64; sin, cos in
- * float32) on the same vectorised WebAssembly code that compiled kernels inline, so eager and
+ * Eager transcendental functions (exp, log, tanh, sin, cos, atan, … in float32 and float64) on the same vectorised WebAssembly code that compiled kernels inline, so eager and
  * compiled results are identical;
  * and, for float32 and float64, the functions that are one exactly rounded instruction (abs,
  * sqrt, floor, ceil, round half to even), which equal the scalar loop bit for bit.

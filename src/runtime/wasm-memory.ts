@@ -17,6 +17,7 @@ import {
   type KernelModule,
 } from "./threads.js";
 import { WebAssembly, type WasmMemory } from "./webassembly.js";
+import { importKernelHostFunctions, kernelHostImports } from "./host-functions.js";
 
 const pageBytes = 65536;
 /** A shared memory must declare a maximum; this is the whole 32-bit address space. */
@@ -35,9 +36,13 @@ export function kernelMemory(): WasmMemory {
   return memory;
 }
 
-/** A module builder whose memory import matches the kernel memory (shared where threads are). */
+/**
+ * A module builder whose memory import matches the kernel memory (shared where threads are),
+ * with the host functions kernels may call (`kernelHostFunctions`) imported.
+ */
 export function kernelModuleBuilder(): ModuleBuilder {
   const module = new ModuleBuilder();
+  importKernelHostFunctions(module);
   module.importMemory(threadsSupported ? { minPages: 1, maxPages, shared: true } : { minPages: 1 });
   return module;
 }
@@ -207,7 +212,10 @@ let nextModuleId = 0;
 /** Compiles and instantiates module bytes against the kernel memory. */
 export function compileKernel(bytes: Uint8Array): KernelModule {
   const module = new WebAssembly.Module(bytes);
-  const instance = new WebAssembly.Instance(module, { env: { memory: kernelMemory() } });
+  const instance = new WebAssembly.Instance(module, {
+    env: { memory: kernelMemory() },
+    ...kernelHostImports,
+  });
   return {
     exports: instance.exports,
     module,

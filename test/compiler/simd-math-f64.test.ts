@@ -15,15 +15,18 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   f64x2Atan,
+  f64x2Cos,
   f64x2Exp,
   f64x2Expm1,
   f64x2Log,
   f64x2Log1p,
   f64x2Logistic,
+  f64x2Sin,
   f64x2Tanh,
 } from "../../src/compiler/kernels/simd-math-f64.js";
 import { ScratchLocals, type SimdUnary } from "../../src/compiler/kernels/simd-math.js";
 import { ModuleBuilder } from "../../src/compiler/wasm/module.js";
+import { importKernelHostFunctions, kernelHostImports } from "../../src/runtime/host-functions.js";
 import { WebAssembly } from "../../src/runtime/webassembly.js";
 
 const functions: Record<string, SimdUnary> = {
@@ -34,6 +37,8 @@ const functions: Record<string, SimdUnary> = {
   tanh: f64x2Tanh,
   logistic: f64x2Logistic,
   atan: f64x2Atan,
+  sin: f64x2Sin,
+  cos: f64x2Cos,
 };
 
 /** The bound asserted per function: the measured maximum over the fixture, rounded up. */
@@ -45,6 +50,8 @@ const maxUlp: Record<string, number> = {
   tanh: 1.5,
   logistic: 1.1,
   atan: 0.85,
+  sin: 0.85,
+  cos: 0.85,
 };
 
 const N = 1 << 16;
@@ -52,6 +59,7 @@ const N = 1 << 16;
 /** One exported `name(bytes)` per function: maps X[0..bytes) into Y. */
 function buildKernels() {
   const m = new ModuleBuilder();
+  importKernelHostFunctions(m);
   m.importMemory({ minPages: 1 });
   for (const [name, fn] of Object.entries(functions)) {
     const f = m.addFunction(name, { params: ["i32"], export: true });
@@ -73,6 +81,7 @@ function buildKernels() {
   const memory = new WebAssembly.Memory({ initial: (16 * N) / 65536 + 1 });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(m.build()), {
     env: { memory },
+    ...kernelHostImports,
   });
   return { memory, exports: instance.exports as Record<string, (bytes: number) => void> };
 }
@@ -212,6 +221,30 @@ const specials: Record<string, [number, number][]> = {
     [tiny, tiny],
     [-1e-300, -1e-300],
   ],
+  sin: [
+    [0, 0],
+    [-0, -0],
+    [Infinity, NaN],
+    [-Infinity, NaN],
+    [NaN, NaN],
+    [tiny, tiny],
+    [-1e-300, -1e-300],
+    // Beyond the vector reduction: Math.sin's values.
+    [1e300, Math.sin(1e300)],
+    [1.6e6, Math.sin(1.6e6)],
+    [-1e22, Math.sin(-1e22)],
+  ],
+  cos: [
+    [0, 1],
+    [-0, 1],
+    [Infinity, NaN],
+    [-Infinity, NaN],
+    [NaN, NaN],
+    [tiny, 1],
+    [1e300, Math.cos(1e300)],
+    [-1.6e6, Math.cos(-1.6e6)],
+    [1e22, Math.cos(1e22)],
+  ],
 };
 
 describe("float64 vector math: special values", () => {
@@ -243,6 +276,8 @@ const crossChecks: [string, (x: number) => number, () => number, number][] = [
   ["log", Math.log, () => 2 ** ((random() * 2 - 1) * 1070), 1],
   ["log1p", Math.log1p, () => (random() < 0.5 ? random() * 4 - 1 : 2 ** (random() * 80 - 60)), 1],
   ["tanh", Math.tanh, () => (random() * 2 - 1) * 2 ** (random() * 10 - 5), 3],
+  ["sin", Math.sin, () => (random() * 2 - 1) * 10 ** (random() * 8 - 2), 1],
+  ["cos", Math.cos, () => (random() * 2 - 1) * 10 ** (random() * 8 - 2), 1],
   // The same algorithm as V8's Math.atan (fdlibm's): the same values.
   ["atan", Math.atan, () => (random() * 2 - 1) * 2 ** (random() * 40 - 20), 0],
 ];

@@ -128,7 +128,7 @@ describe("WebAssembly fused kernels", () => {
     expect(jit(fs[0]!).lower(x).code).toContain("(func ");
   });
 
-  it("float64 exp/log/tanh/logistic/atan/… run the same vectorised code eagerly and compiled", () => {
+  it("float64 exp/log/tanh/logistic/sin/cos/atan/… run the same vectorised code eagerly and compiled", () => {
     const [x] = operands("float64", 1003);
     const fs: ((a: NDArray) => NDArray)[] = [
       (a) => np.tanh(a.mul(2).add(1)).mul(a),
@@ -137,6 +137,7 @@ describe("WebAssembly fused kernels", () => {
           .exp(a)
           .add(lax.logistic(a.mul(3)))
           .sub(np.arctan(a)),
+      (a) => np.sin(a.mul(1e5)).mul(np.cos(a)),
       (a) => np.log(np.abs(a).add(1)).sum({ axis: -1 }),
       (a) =>
         np

@@ -480,6 +480,14 @@ simdCases["i64x2.sub"] = {
   inputs: [lA, lB],
   expected: map("i64x2", (a: bigint, b: bigint) => a - b, lA, lB),
 };
+simdCases["i64x2.eq"] = {
+  inputs: [lA, i64x2(5n, 0n)],
+  expected: i64x2(-1n, 0n),
+};
+simdCases["i64x2.ne"] = {
+  inputs: [lA, i64x2(5n, 0n)],
+  expected: i64x2(0n, -1n),
+};
 simdCases["i64x2.shl"] = {
   inputs: [lA],
   scalar: shift(65),

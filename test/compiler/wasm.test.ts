@@ -433,6 +433,18 @@ describe("programs", () => {
     expect(() => m.addGlobal("v128", 1)).toThrow(/not a valid v128 initial value/);
   });
 
+  it("finds imported functions by module and field, and says when one is missing", () => {
+    const m = new ModuleBuilder();
+    m.importFunction("math", "sin", { params: ["f64"], results: ["f64"] });
+    const f = m.addFunction("twiceSin", { params: ["f64"], results: ["f64"], export: true });
+    f.localGet(0).call(f.imported("math", "sin")).f64Const(2).f64Mul();
+    expect(() => f.imported("math", "cos")).toThrow(
+      /twiceSin: the module does not import math\.cos; declare it with importFunction/,
+    );
+    const e = instantiate(m, { math: { sin: Math.sin } });
+    expect(e.twiceSin!(1)).toBe(2 * Math.sin(1));
+  });
+
   it("imports a shared memory and uses atomics, bytes, bulk memory and growth", () => {
     const m = new ModuleBuilder();
     m.importMemory({ minPages: 1, maxPages: 2, shared: true });

@@ -76,7 +76,7 @@ describe("eager exact float functions on long arrays", () => {
   }
 });
 
-describe("eager float64 exp, log, tanh, atan, … on the vectorised kernels", () => {
+describe("eager float64 exp, log, tanh, sin, cos, atan, … on the vectorised kernels", () => {
   const functions: [string, (x: NDArray) => NDArray, (x: number) => number][] = [
     ["exp", np.exp, Math.exp],
     ["expm1", np.expm1, Math.expm1],
@@ -84,6 +84,8 @@ describe("eager float64 exp, log, tanh, atan, … on the vectorised kernels", ()
     ["log1p", (x) => np.log1p(np.abs(x)), (x) => Math.log1p(Math.abs(x))],
     ["tanh", np.tanh, Math.tanh],
     ["atan", np.arctan, Math.atan],
+    ["sin", np.sin, Math.sin],
+    ["cos", np.cos, Math.cos],
   ];
   const bits = new Float64Array(1);
   const words = new Uint32Array(bits.buffer);

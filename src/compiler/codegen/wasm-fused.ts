@@ -2,7 +2,7 @@
  * WebAssembly SIMD code for fused elementwise kernels on float32 (f32x4) or float64 (f64x2):
  * operations that map to single SIMD instructions (arithmetic, rounding, square root, min/max,
  * comparisons feeding select), which round exactly like eager execution, and the vectorised math
- * functions (exp, log, tanh, atan, … in both dtypes; sin, cos, pow in float32), which eager
+ * functions (exp, log, tanh, sin, cos, atan, … in both dtypes; pow in float32), which eager
  * execution runs too, so results are bit-identical; kernels with other operations use the
  * JavaScript loops.
  */
@@ -30,11 +30,13 @@ import {
 } from "../kernels/simd-math.js";
 import {
   f64x2Atan,
+  f64x2Cos,
   f64x2Exp,
   f64x2Expm1,
   f64x2Log,
   f64x2Log1p,
   f64x2Logistic,
+  f64x2Sin,
   f64x2Tanh,
 } from "../kernels/simd-math-f64.js";
 
@@ -104,6 +106,8 @@ export const simdUnaryF64: Readonly<Record<string, SimdUnary>> = {
   log1p: f64x2Log1p,
   tanh: f64x2Tanh,
   logistic: f64x2Logistic,
+  sin: f64x2Sin,
+  cos: f64x2Cos,
   atan: f64x2Atan,
 };
 

@@ -15,15 +15,18 @@
  * - tanh a = t/(t + 2) with t = expm1(2a), a = |x| (sign put back), its series below 0.3;
  *   logistic from e = exp(−|x|) as 1/(1 + e) or e/(1 + e), e and 1 + e carried exactly.
  * - atan: fdlibm's reduction by interval and polynomial (the same values as V8's `Math.atan`).
+ * - sin, cos: x − n·π/2 with π/2 in four parts and exact rounding errors (|x| < 1.6e6), then
+ *   fdlibm's kernels; larger, infinite or NaN lanes call `Math.sin` / `Math.cos` (the kernel
+ *   module imports them: `runtime/host-functions.ts`).
  *
  * Accuracy, largest error in ulps of the exact result over 4M random inputs per function
  * (extended-precision reference) and the fixture of `test/compiler/simd-math-f64.test.ts`
  * (exact references, the sweep's worst inputs among them): exp 0.84, expm1 0.86, log 0.74,
- * log1p 0.87, tanh 1.48, logistic 1.03, atan 0.82. Special values follow `Math`: NaN in → NaN out,
+ * log1p 0.87, tanh 1.48, logistic 1.03, atan 0.82, sin 0.77, cos 0.78. Special values follow `Math`: NaN in → NaN out,
  * exp(-inf) = 0, exp(inf) = inf, log(±0) = -inf, log(x < 0) = NaN, tanh(±inf) = ±1, signed zeros
  * kept (expm1, log1p, tanh).
  *
- * Costs: 120–180 Melem/s on one x64 core (tanh about 90), 1.0–1.8× a JS loop calling `Math` on a
+ * Costs: 120–180 Melem/s on one x64 core (tanh about 90), 0.9–1.9× a JS loop calling `Math` on a
  * Float64Array (`bench/simd-math.ts`); the gain in fluxion is that float64 chains with these
  * functions fuse into one WebAssembly loop, eagerly and compiled alike, and split over threads.
  */
@@ -444,4 +447,137 @@ export const f64x2Atan: SimdUnary = (f, scratch) =>
     f.f64x2Sub();
     signOf(e, x);
     f.v128Or();
+  });
+
+// ── sin, cos ─────────────────────────────────────────────────────────────────────────────
+
+const INV_PIO2 = 6.36619772367581382433e-1;
+/** π/2 in 33-bit parts (fdlibm's pio2_1, pio2_2, pio2_3) and the rest: n·part is exact for |n| < 2^20. */
+const PIO2_1 = 1.57079632673412561417;
+const PIO2_2 = 6.0771005063039659766e-11;
+const PIO2_3 = 2.0222662487111664558e-21;
+const PIO2_3T = 8.47842766036889956997e-32;
+/** Lanes with |x| below this (just under 2^20·π/2) take the vector reduction; others call Math. */
+const SIN_COS_VECTOR_LIMIT = 1.6e6;
+/** fdlibm's __kernel_sin and __kernel_cos coefficients (errors below 2^-58 on |r| ≤ π/4). */
+const SIN_S = [
+  -1.66666666666666324348e-1, 8.33333333332248946124e-3, -1.98412698298579493134e-4,
+  2.75573137070700676789e-6, -2.50507602534068634195e-8, 1.58969099521155010221e-10,
+];
+const COS_C = [
+  4.16666666666666019037e-2, -1.38888888888741095749e-3, 2.48015872894767294178e-5,
+  -2.75573143513906633035e-7, 2.0875723212981748279e-9, -1.13596475577881948265e-11,
+];
+
+/**
+ * Pushes a − b for locals a and b and pops it into a new local `s`; returns s and the exact
+ * rounding error e = (a − b) − s (Knuth's two-sum).
+ */
+function twoDiff(e: Emit, a: number, b: number): { s: number; err: number } {
+  const { f } = e;
+  e.get(a, b).f.f64x2Sub();
+  const s = e.set();
+  e.get(s, a).f.f64x2Sub();
+  const bb = e.set();
+  // (a − (s − bb)) + (−b − bb)
+  e.get(a);
+  e.get(s, bb).f.f64x2Sub();
+  f.f64x2Sub();
+  e.get(b).f.f64x2Neg().localGet(bb).f64x2Sub();
+  f.f64x2Add();
+  return { s, err: e.set() };
+}
+
+/**
+ * sin (offset 0) or cos (offset 1) of local `x`. x = n·π/2 + y0 + y1 with n = nearest(x·2/π):
+ * x − n·PIO2_1 is exact, the next parts are subtracted with their rounding errors kept (products
+ * exact), so y0 + y1 carries r to about 2^-150 absolute for |x| < 2^20·π/2; then fdlibm's kernels,
+ * picked and signed by the quadrant (n + offset) mod 4. Other lanes (large, infinite or NaN) are
+ * replaced by `Math.sin` / `Math.cos` through the module's `math` imports, only when some lane needs it.
+ */
+function sinCosF64(e: Emit, x: number, offset: 0 | 1): void {
+  const { f } = e;
+  e.get(x).f64(INV_PIO2).f.f64x2Mul();
+  e.f64(ROUND).f.f64x2Add();
+  const rounded = e.tee();
+  e.f64(ROUND).f.f64x2Sub();
+  const n = e.set();
+  e.get(x, n).f64(PIO2_1).f.f64x2Mul().f64x2Sub();
+  const a = e.set();
+  e.get(n).f64(PIO2_2).f.f64x2Mul();
+  const p2 = e.set();
+  const first = twoDiff(e, a, p2);
+  e.get(n).f64(PIO2_3).f.f64x2Mul();
+  const p3 = e.set();
+  const second = twoDiff(e, first.s, p3);
+  e.get(first.err, second.err).f.f64x2Add();
+  e.get(n).f64(PIO2_3T).f.f64x2Mul().f64x2Sub();
+  const tail = e.set();
+  e.get(second.s, tail).f.f64x2Add();
+  const y0 = e.set();
+  e.get(second.s, y0).f.f64x2Sub().localGet(tail).f64x2Add();
+  const y1 = e.set();
+  e.get(y0, y0).f.f64x2Mul();
+  const z = e.set();
+  // sin: y0 − ((z·(y1/2 − v·R) − y1) − v·S1), v = z·y0, R = S2 + z·(S3 + …)
+  e.get(z, y0).f.f64x2Mul();
+  const v = e.set();
+  e.get(y0);
+  e.f64(0.5).get(y1).f.f64x2Mul();
+  e.get(v).hornerF64(z, SIN_S.slice(1)).f.f64x2Mul().f64x2Sub();
+  e.get(z).f.f64x2Mul().localGet(y1).f64x2Sub();
+  e.get(v).f64(SIN_S[0]!).f.f64x2Mul().f64x2Sub();
+  f.f64x2Sub();
+  const sin = e.set();
+  // cos: w + (((1 − w) − hz) + (z·R − y0·y1)), hz = z/2, w = 1 − hz, R = z·C(z)
+  e.f64(0.5).get(z).f.f64x2Mul();
+  const hz = e.set();
+  e.f64(1).get(hz).f.f64x2Sub();
+  const w = e.tee();
+  e.f64(1).get(w).f.f64x2Sub().localGet(hz).f64x2Sub();
+  e.hornerF64(z, COS_C).get(z, z).f.f64x2Mul().f64x2Mul();
+  e.get(y0, y1).f.f64x2Mul().f64x2Sub();
+  f.f64x2Add().f64x2Add();
+  const cos = e.set();
+  // The quadrant q = n + offset (cos x = sin(x + π/2)) sits in the low bits of `rounded`:
+  // q mod 4 = 0, 1, 2, 3 gives sin r, cos r, −sin r, −cos r.
+  e.get(rounded);
+  if (offset === 1) e.i32x4(1, 0, 1, 0).f.i64x2Add();
+  const q = e.set();
+  e.get(cos, sin);
+  e.get(q).i32x4(1, 0, 1, 0).f.v128And();
+  e.i32x4(1, 0, 1, 0).f.i64x2Eq().v128Bitselect();
+  e.get(q).f.i32Const(62).i64x2Shl();
+  e.i32x4(0, 0x80000000, 0, 0x80000000).f.v128And().v128Xor();
+  const result = e.set();
+  // Lanes outside the vector reduction's range: the host's Math.sin / Math.cos.
+  e.get(x).f.f64x2Abs();
+  e.f64(SIN_COS_VECTOR_LIMIT).f.f64x2Lt().v128Not().v128AnyTrue();
+  f.if(() => {
+    const host = f.imported("math", offset === 0 ? "sin" : "cos");
+    for (const lane of [0, 1] as const) {
+      e.get(x).f.f64x2ExtractLane(lane).f64Abs().f64Const(SIN_COS_VECTOR_LIMIT).f64Lt().i32Eqz();
+      f.if(() => {
+        e.get(result, x).f.f64x2ExtractLane(lane).call(host).f64x2ReplaceLane(lane);
+        f.localSet(result);
+      });
+    }
+  });
+  e.get(result);
+}
+
+/** sin(x), lanewise (below 1 ulp, as fdlibm): sin(±0) = ±0, sin(±inf) = NaN. */
+export const f64x2Sin: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    sinCosF64(e, x, 0);
+    // sin(-0) = -0 (the reduction's sums turn it into +0).
+    e.get(x, x).f64(0).f.f64x2Ne().v128Bitselect();
+  });
+
+/** cos(x), lanewise (below 1 ulp, as fdlibm): cos(±inf) = NaN. */
+export const f64x2Cos: SimdUnary = (f, scratch) =>
+  emit(f, scratch, (e) => {
+    const x = e.set();
+    sinCosF64(e, x, 1);
   });

@@ -124,6 +124,14 @@ for (const [name, [code, align]] of Object.entries(atomicOpcodes)) {
 const v128Scratch = new DataView(new ArrayBuffer(16));
 const v128Bytes = new Uint8Array(v128Scratch.buffer);
 
+/** What a function builder asks of its module. */
+export interface ModuleServices {
+  /** The global holding a v128 constant (one per distinct value). */
+  constant(bytes: Uint8Array): GlobalRef;
+  /** The imported function `module.field`, if the module declares it. */
+  imported(module: string, field: string): FunctionRef | undefined;
+}
+
 /**
  * The hand-written part of `FunctionBuilder`: locals, comments, control flow and the
  * instructions with immediates. Use `FunctionBuilder`, which adds one method per table entry.
@@ -150,8 +158,8 @@ export class FunctionBuilderCore {
     readonly results: readonly ValueType[],
     /** Index of its signature in the module's type section. */
     readonly typeIndex: number,
-    /** The module's pool of v128 constants (see `v128Constant`). */
-    private readonly constantPool: (bytes: Uint8Array) => GlobalRef,
+    /** What the function needs of its module (see `v128Constant`, `imported`). */
+    private readonly moduleServices: ModuleServices,
   ) {}
 
   /** Number of locals, parameters included. */
@@ -380,7 +388,23 @@ export class FunctionBuilderCore {
    * constants (polynomials); a global it reads with one load, shared by the uses in a loop body.
    */
   v128Constant(bytes: Uint8Array): this {
-    return this.globalGet(this.constantPool(bytes));
+    return this.globalGet(this.moduleServices.constant(bytes));
+  }
+
+  /**
+   * The function the module imports as `module.field`, for `call`. Imports come before every
+   * defined function, so code that needs one asks for it here and the module's creator declares
+   * it (`runtime/wasm-memory.ts` does for the kernel modules).
+   */
+  imported(module: string, field: string): FunctionRef {
+    const found = this.moduleServices.imported(module, field);
+    if (found === undefined) {
+      throw new Error(
+        `${this.name}: the module does not import ${module}.${field}; declare it with ` +
+          `importFunction before adding functions.`,
+      );
+    }
+    return found;
   }
 
   /** Like `i32x4Const`, from the module's pool of constants (see `v128Constant`). */

@@ -223,7 +223,11 @@ export class ModuleBuilder {
       params,
       results,
       this.typeIndex(params, results),
-      (bytes) => this.constantGlobal(bytes),
+      {
+        constant: (bytes) => this.constantGlobal(bytes),
+        imported: (module, field) =>
+          this.importedFunctions.find((f) => f.module === module && f.field === field),
+      },
     ) as FunctionBuilder;
     options.paramNames?.forEach((paramName, i) => {
       if (paramName !== undefined) f.localNames[i] = paramName;

@@ -65,6 +65,8 @@ export const simdOpcodes = {
   "i64x2.shr_u": 0xcd,
   "i64x2.add": 0xce,
   "i64x2.sub": 0xd1,
+  "i64x2.eq": 0xd6,
+  "i64x2.ne": 0xd7,
   "f32x4.abs": 0xe0,
   "f32x4.neg": 0xe1,
   "f32x4.sqrt": 0xe3,
