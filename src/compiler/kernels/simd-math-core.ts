@@ -4,6 +4,7 @@
  * Constants come from the module's pool (`FunctionBuilder.v128Constant`: one load each, where V8
  * would rebuild a `v128.const` with three instructions at every use).
  */
+import type { OpName } from "../wasm/function-builder.js";
 import type { FunctionBuilder } from "../wasm/module.js";
 import type { ValueType } from "../wasm/opcodes.js";
 
@@ -94,12 +95,38 @@ export function scratchFor(f: FunctionBuilder, scratch: ScratchLocals | undefine
   return cached;
 }
 
-/** The emitting context of one math function: the builder and its scratch locals. */
+/** The float lanes a math function computes in. */
+export type FloatLanes = "f32x4" | "f64x2";
+
+/** Float-lane instructions without immediates that `Emit.op` names by their suffix. */
+export type FloatOp = "add" | "sub" | "mul" | "div" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+
+/** The emitting context of one math function: the builder, its scratch locals, its lanes. */
 export class Emit {
   constructor(
     readonly f: FunctionBuilder,
     readonly s: ScratchLocals,
+    /** The float lanes of the function (f32x4 unless told): what `float`, `op`, `horner` use. */
+    readonly lanes: FloatLanes = "f32x4",
   ) {}
+
+  /** Pushes every lane of `value` in the function's float lanes. */
+  float(value: number): this {
+    return this.lanes === "f32x4" ? this.f32(value) : this.f64(value);
+  }
+
+  /** Emits the float-lane instruction `name` (`add` is `f32x4.add` or `f64x2.add`). */
+  op(name: FloatOp): this {
+    this.f.op(`${this.lanes}.${name}` as OpName);
+    return this;
+  }
+
+  /** Horner's rule in the function's float lanes (see `hornerF32`). */
+  horner(z: number, coefficients: readonly number[]): this {
+    return this.lanes === "f32x4"
+      ? this.hornerF32(z, coefficients)
+      : this.hornerF64(z, coefficients);
+  }
 
   /** Pushes four f32 lanes of `value` (rounded to float32), from the module's constants. */
   f32(value: number): this {
@@ -195,10 +222,12 @@ export class Emit {
     return this;
   }
 
-  /** Pushes the lanes of local `x` with the sign bit only (`x & 0x80000000`). */
+  /** Pushes the float lanes of local `x` with the sign bit only (`x & -0`). */
   signOf(x: number): this {
     this.f.localGet(x);
-    this.i32(0x80000000).f.v128And();
+    if (this.lanes === "f32x4") this.i32(0x80000000);
+    else this.i32x4(0, 0x80000000, 0, 0x80000000);
+    this.f.v128And();
     return this;
   }
 }
@@ -208,9 +237,10 @@ export function emit(
   f: FunctionBuilder,
   scratch: ScratchLocals | undefined,
   body: (e: Emit) => void,
+  lanes: FloatLanes = "f32x4",
 ): void {
   const s = scratchFor(f, scratch);
-  s.scope(() => body(new Emit(f, s)));
+  s.scope(() => body(new Emit(f, s, lanes)));
 }
 
 /** `i8x16.shuffle` lanes taking 64-bit half `a` (0 low, 1 high) of the first operand, then half `b` of the second. */

@@ -30,7 +30,9 @@
  * Float64Array (`bench/simd-math.ts`); the gain in fluxion is that float64 chains with these
  * functions fuse into one WebAssembly loop, eagerly and compiled alike, and split over threads.
  */
-import { emit, type Emit, type SimdUnary } from "./simd-math-core.js";
+import { emit, type Emit, type ScratchLocals, type SimdUnary } from "./simd-math-core.js";
+import { logFunctions, type LogPrecision } from "./simd-math-log.js";
+import type { FunctionBuilder } from "../wasm/module.js";
 
 /** ln 2 split so that `n·LN2_HI` is exact for |n| < 2^11 (fdlibm's ln2_hi, ln2_lo). */
 const LN2_HI = 6.9314718036912381649e-1;
@@ -56,6 +58,15 @@ const LOG_LG = [
   6.66666666666673513e-1, 3.999999999940941908e-1, 2.857142874366239149e-1, 2.222219843214978396e-1,
   1.818357216161805012e-1, 1.531383769920937332e-1, 1.479819860511658591e-1,
 ];
+
+/** `emit` in f64x2 lanes. */
+function emit64(
+  f: FunctionBuilder,
+  scratch: ScratchLocals | undefined,
+  body: (e: Emit) => void,
+): void {
+  emit(f, scratch, body, "f64x2");
+}
 
 /** Pushes the i64 lanes `high·2^32` (a pattern with a zero low word). */
 function highWord(e: Emit, high: number): void {
@@ -159,7 +170,7 @@ function expSplit(e: Emit, x: number): { hi: number; lo: number } {
 
 /** exp(x), lanewise: exp(-inf) = 0, exp(inf) = inf, overflow → inf, subnormal results rounded once. */
 export const f64x2Exp: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
+  emit64(f, scratch, (e) => {
     const x = e.set();
     expOf(e, x);
   });
@@ -193,20 +204,12 @@ function expm1Of(e: Emit, x: number): void {
   f.f64x2Add();
   scaleBy2n(e, n);
   // expm1 keeps the sign of x (and of -0).
-  signOf(e, x);
-  f.v128Or();
-}
-
-/** Pushes the lanes of local `x` with the sign bit only. */
-function signOf(e: Emit, x: number): void {
-  e.get(x);
-  highWord(e, 0x80000000);
-  e.f.v128And();
+  e.signOf(x).f.v128Or();
 }
 
 /** expm1(x) = exp(x) − 1, lanewise, accurate near 0. expm1(-0) = -0. */
 export const f64x2Expm1: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
+  emit64(f, scratch, (e) => {
     const x = e.set();
     expm1Of(e, x);
   });
@@ -228,7 +231,7 @@ const TANH_SERIES_LIMIT = 0.3;
  * x put back: tanh(±0) = ±0, exactly ±1 from |x| ≈ 19.06 on (also ±inf), NaN → NaN.
  */
 export const f64x2Tanh: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
+  emit64(f, scratch, (e) => {
     const x = e.set();
     // tanh rounds to 1 from 19.06 on; the clamp keeps t finite.
     e.get(x).f.f64x2Abs();
@@ -244,8 +247,7 @@ export const f64x2Tanh: SimdUnary = (f, scratch) =>
     e.get(a);
     e.hornerF64(z, TANH_T).get(z, a).f.f64x2Mul().f64x2Mul().f64x2Add();
     e.get(a).f64(TANH_SERIES_LIMIT).f.f64x2Ge().v128Bitselect();
-    signOf(e, x);
-    f.v128Or();
+    e.signOf(x).f.v128Or();
   });
 
 /**
@@ -254,7 +256,7 @@ export const f64x2Tanh: SimdUnary = (f, scratch) =>
  * q + (numLo − q·dLo)/d, q = num/d: about the error of one division.
  */
 export const f64x2Logistic: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
+  emit64(f, scratch, (e) => {
     const x = e.set();
     e.get(x).f.f64x2Abs().f64x2Neg();
     const u = expSplit(e, e.set());
@@ -295,75 +297,18 @@ function splitLog(e: Emit, u: number): { f: number; k: number } {
   return { f: e.set(), k };
 }
 
-/**
- * Pushes k·ln2 + log(1 + fm) + extra, `extra` a local with a small correction (or undefined), in
- * fdlibm's order: k·ln2_hi − ((hfsq − (s·(hfsq + R) + k·ln2_lo + extra)) − f).
- */
-function logKernel(e: Emit, fm: number, k: number, extra: number | undefined): void {
-  const { f } = e;
-  e.get(fm).f64(2).get(fm).f.f64x2Add().f64x2Div();
-  const s = e.set();
-  e.get(s, s).f.f64x2Mul();
-  const z = e.set();
-  e.f64(0.5).get(fm).f.f64x2Mul().localGet(fm).f64x2Mul();
-  const hfsq = e.set();
-  e.get(k).f64(LN2_HI).f.f64x2Mul();
-  e.get(hfsq);
-  e.get(s, hfsq).hornerF64(z, LOG_LG).get(z).f.f64x2Mul().f64x2Add().f64x2Mul();
-  e.get(k).f64(LN2_LO).f.f64x2Mul();
-  if (extra !== undefined) e.get(extra).f.f64x2Add();
-  f.f64x2Add();
-  f.f64x2Sub();
-  e.get(fm).f.f64x2Sub();
-  f.f64x2Sub();
-}
+/** What log and log1p need of float64 (`simd-math-log.ts`). */
+const F64_LOG: LogPrecision = {
+  ln2Hi: LN2_HI,
+  ln2Lo: LN2_LO,
+  coefficients: LOG_LG,
+  split: splitLog,
+  power: 54,
+  smallestNormal: 2 ** -1022,
+};
 
-/** Natural logarithm, lanewise: log(±0) = -inf, log(x < 0) = NaN, log(inf) = inf. */
-export const f64x2Log: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
-    const x = e.set();
-    // Subnormals are scaled by 2^54 into the normal range first.
-    e.get(x)
-      .f64(2 ** 54)
-      .f.f64x2Mul();
-    e.get(x);
-    e.get(x)
-      .f64(2 ** -1022)
-      .f.f64x2Lt();
-    const tiny = e.tee();
-    f.v128Bitselect();
-    const { f: fm, k } = splitLog(e, e.set());
-    e.get(k).f64(54).get(tiny).f.v128And().f64x2Sub().localSet(k);
-    logKernel(e, fm, k, undefined);
-    // Special cases: +inf, ±0, negatives and NaN.
-    e.f64(Infinity).get(x).f64(Infinity).f.f64x2Ne().v128Bitselect();
-    e.f64(-Infinity).get(x).f64(0).f.f64x2Ne().v128Bitselect();
-    e.f64(NaN).get(x).f64(0).f.f64x2Ge().v128Bitselect();
-  });
-
-/** log(1 + x), lanewise, accurate near 0: log1p(-1) = -inf, NaN below -1, log1p(-0) = -0. */
-export const f64x2Log1p: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
-    const x = e.set();
-    // u = 1 + x with its rounding error c (Knuth's two-sum); log(u + c) ≈ log(u) + c/u.
-    e.f64(1).get(x).f.f64x2Add();
-    const u = e.set();
-    e.get(u, x).f.f64x2Sub();
-    const v = e.set();
-    e.f64(1).get(v).f.f64x2Sub();
-    e.get(x).get(u, v).f.f64x2Sub().f64x2Sub();
-    f.f64x2Add();
-    e.get(u).f.f64x2Div();
-    const c = e.set();
-    const { f: fm, k } = splitLog(e, u);
-    logKernel(e, fm, k, c);
-    // Sign of x (exact for -0), then special cases: x = inf, x = -1, x < -1 or NaN.
-    signOf(e, x);
-    f.v128Or();
-    e.f64(Infinity).get(x).f64(Infinity).f.f64x2Ne().v128Bitselect();
-    e.f64(-Infinity).get(u).f64(0).f.f64x2Ne().v128Bitselect();
-    e.f64(NaN).get(u).f64(0).f.f64x2Ge().v128Bitselect();
-  });
+/** log and log1p in f64x2 (see `logFunctions`). */
+export const { log: f64x2Log, log1p: f64x2Log1p } = logFunctions(F64_LOG, "f64x2");
 
 /** fdlibm's atan(1/2), atan(1), atan(3/2), atan(inf) = π/2, each as hi + lo. */
 const ATAN_HI = [
@@ -390,7 +335,7 @@ const ATAN_T = [
  * atan(±0) = ±0, atan(±inf) = ±π/2, NaN → NaN.
  */
 export const f64x2Atan: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
+  emit64(f, scratch, (e) => {
     const x = e.set();
     e.get(x).f.f64x2Abs();
     const a = e.set();
@@ -445,8 +390,7 @@ export const f64x2Atan: SimdUnary = (f, scratch) =>
     e.get(lo).f.f64x2Sub();
     e.get(t).f.f64x2Sub();
     f.f64x2Sub();
-    signOf(e, x);
-    f.v128Or();
+    e.signOf(x).f.v128Or();
   });
 
 // ── sin, cos ─────────────────────────────────────────────────────────────────────────────
@@ -568,7 +512,7 @@ function sinCosF64(e: Emit, x: number, offset: 0 | 1): void {
 
 /** sin(x), lanewise (below 1 ulp, as fdlibm): sin(±0) = ±0, sin(±inf) = NaN. */
 export const f64x2Sin: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
+  emit64(f, scratch, (e) => {
     const x = e.set();
     sinCosF64(e, x, 0);
     // sin(-0) = -0 (the reduction's sums turn it into +0).
@@ -577,7 +521,7 @@ export const f64x2Sin: SimdUnary = (f, scratch) =>
 
 /** cos(x), lanewise (below 1 ulp, as fdlibm): cos(±inf) = NaN. */
 export const f64x2Cos: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
+  emit64(f, scratch, (e) => {
     const x = e.set();
     sinCosF64(e, x, 1);
   });

@@ -34,6 +34,7 @@
  * slower).
  */
 import { emit, halves, type Emit, type SimdBinary, type SimdUnary } from "./simd-math-core.js";
+import { logFunctions, splitLogScaled, type LogPrecision } from "./simd-math-log.js";
 
 export {
   ScratchLocals,
@@ -313,26 +314,6 @@ export const f32x4Tanh: SimdUnary = (f, scratch, options) =>
 // ── log, log1p ───────────────────────────────────────────────────────────────────────────
 
 /**
- * `splitLog` of local `x` with subnormal lanes first scaled by 2^power; leaves the corrected
- * exponent `k − power·[x subnormal]` on the stack (the caller stores or uses it).
- */
-function splitLogScaled(e: Emit, x: number, power: number): { f: number; k: number } {
-  e.get(x)
-    .f32(2 ** power)
-    .f.f32x4Mul();
-  e.get(x);
-  e.get(x)
-    .f32(2 ** -126)
-    .f.f32x4Lt();
-  const tiny = e.tee();
-  e.f.v128Bitselect();
-  const u = e.set();
-  const split = splitLog(e, u);
-  e.get(split.k).f32(power).get(tiny).f.v128And().f32x4Sub();
-  return split;
-}
-
-/**
  * Splits the positive normal f32 lanes of local `u` into `u = 2^k·m`, m in [√½, √2); returns
  * locals with `f = m − 1` (exact) and `k` as f32.
  */
@@ -352,65 +333,18 @@ function splitLog(e: Emit, u: number): { f: number; k: number } {
   return { f: fm, k };
 }
 
-/**
- * Pushes k·ln2 + log(1 + fm) + extra, `extra` a local holding a small correction (or undefined):
- * fdlibm's arrangement, log(1+f) = f − (f²/2 − s·(f²/2 + R)), s = f/(2 + f).
- */
-function logKernel(e: Emit, fm: number, k: number, extra: number | undefined): void {
-  const { f } = e;
-  e.get(fm).f32(2).get(fm).f.f32x4Add().f32x4Div();
-  const s = e.set();
-  e.get(s, s).f.f32x4Mul();
-  const z = e.set();
-  e.f32(0.5).get(fm).f.f32x4Mul().localGet(fm).f32x4Mul();
-  const hfsq = e.set();
-  // k·LN2_HI − ((hfsq − (s·(hfsq + z·Q(z)) + k·LN2_LO + extra)) − f)
-  e.get(k).f32(LN2_HI).f.f32x4Mul();
-  e.get(hfsq);
-  e.get(s, hfsq).hornerF32(z, LOG_Q).get(z).f.f32x4Mul().f32x4Add().f32x4Mul();
-  e.get(k).f32(LN2_LO).f.f32x4Mul();
-  if (extra !== undefined) e.get(extra).f.f32x4Add();
-  f.f32x4Add();
-  f.f32x4Sub();
-  e.get(fm).f.f32x4Sub();
-  f.f32x4Sub();
-}
+/** What log and log1p need of float32 (`simd-math-log.ts`). */
+const F32_LOG: LogPrecision = {
+  ln2Hi: LN2_HI,
+  ln2Lo: LN2_LO,
+  coefficients: LOG_Q,
+  split: splitLog,
+  power: 25,
+  smallestNormal: 2 ** -126,
+};
 
-/** Natural logarithm, lanewise: log(±0) = -inf, log(x < 0) = NaN, log(inf) = inf. */
-export const f32x4Log: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
-    const x = e.set();
-    const { f: fm, k } = splitLogScaled(e, x, 25);
-    f.localSet(k);
-    logKernel(e, fm, k, undefined);
-    // Special cases: +inf, ±0, negatives and NaN.
-    e.f32(Infinity).get(x).f32(Infinity).f.f32x4Ne().v128Bitselect();
-    e.f32(-Infinity).get(x).f32(0).f.f32x4Ne().v128Bitselect();
-    e.f32(NaN).get(x).f32(0).f.f32x4Ge().v128Bitselect();
-  });
-
-/** log(1 + x), lanewise, accurate near 0: log1p(-1) = -inf, NaN below -1, log1p(-0) = -0. */
-export const f32x4Log1p: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
-    const x = e.set();
-    // u = 1 + x with its rounding error c (Knuth's two-sum); log(u + c) ≈ log(u) + c/u.
-    e.f32(1).get(x).f.f32x4Add();
-    const u = e.set();
-    e.get(u, x).f.f32x4Sub();
-    const v = e.set();
-    e.f32(1).get(v).f.f32x4Sub();
-    e.get(x).get(u, v).f.f32x4Sub().f32x4Sub();
-    f.f32x4Add();
-    e.get(u).f.f32x4Div();
-    const c = e.set();
-    const { f: fm, k } = splitLog(e, u);
-    logKernel(e, fm, k, c);
-    // Sign of x (exact for -0), then special cases: x = inf, x = -1, x < -1 or NaN.
-    e.signOf(x).f.v128Or();
-    e.f32(Infinity).get(x).f32(Infinity).f.f32x4Ne().v128Bitselect();
-    e.f32(-Infinity).get(u).f32(0).f.f32x4Ne().v128Bitselect();
-    e.f32(NaN).get(u).f32(0).f.f32x4Ge().v128Bitselect();
-  });
+/** log and log1p in f32x4 (see `logFunctions`). */
+export const { log: f32x4Log, log1p: f32x4Log1p } = logFunctions(F32_LOG, "f32x4");
 
 // ── pow ──────────────────────────────────────────────────────────────────────────────────
 
@@ -438,7 +372,7 @@ export const f32x4Pow: SimdBinary = (f, scratch) =>
     e.get(x).f.f32x4Abs();
     const ax = e.set();
     // |x| = 2^k·(1 + fm), subnormals scaled by 2^24 first.
-    const { f: fm, k } = splitLogScaled(e, ax, 24);
+    const { f: fm, k } = splitLogScaled(e, ax, F32_LOG, 24);
     // k carries the special values into log2|x|: -inf for 0, |x| itself for inf and NaN.
     e.f32(-Infinity).get(ax).f32(0).f.f32x4Ne().v128Bitselect();
     e.get(ax).get(ax).f32(Infinity).f.f32x4Lt().v128Bitselect();
