@@ -215,8 +215,8 @@ async function timeTfjs(size: number): Promise<number> {
  * The machine's f32x4 peak as V8 runs it, with no memory: `accumulators` independent chains of
  * mul + add or of fused multiply-adds. Shown first so that the rows read as a fraction of it
  * (shared machines vary run to run). With too few chains a core waits on the latency of each
- * FMA: the 4×8 micro-kernel has 8 accumulators (all that V8 keeps in registers beside its
- * operands), and the 8-chain FMA row is its ceiling.
+ * FMA: the default FMA micro-kernel (6×8) has 12 accumulators, and the 12-chain FMA row is its
+ * ceiling; the mul + add one (4×8) has 8.
  */
 function peakGflops(accumulators: number, fused: boolean): number {
   const module = new ModuleBuilder();
@@ -289,8 +289,13 @@ if (relaxedSimdSupported()) {
 console.log(`Machine: ${cpus()[0]?.model ?? "?"}, node ${process.version}, single thread`);
 const show = (b: MatmulBlocking): string =>
   `mr=${b.mr} nr=${b.nr} kc=${b.kc} mc=${b.mc} nc=${b.nc} unroll=${b.unroll}`;
-console.log(`Blocking f32: ${show(defaultMatmulBlocking.float32)}`);
-console.log(`Blocking f64: ${show(defaultMatmulBlocking.float64)}`);
+for (const [label, dtype] of [
+  ["f32", "float32"],
+  ["f64", "float64"],
+] as const) {
+  const fma = show(defaultMatmulBlocking(dtype, true));
+  console.log(`Blocking ${label}: ${show(defaultMatmulBlocking(dtype, false))}; FMA ${fma}`);
+}
 console.log(
   `f32x4 mul+add peak (registers only, no memory): ${fmt(peakGflops(12, false))} GFLOP/s`,
 );
@@ -353,6 +358,7 @@ if (args.has("--sweep")) {
     const fusedMultiplyAdd = relaxedSimdSupported();
     const spec = { ...specOf(dtype, [512, 512, 512]), blocking, fusedMultiplyAdd };
     const { gflops: g } = await timeKernel(spec);
-    console.log(`  ${dtype} ${show({ ...defaultMatmulBlocking[dtype], ...blocking })}: ${fmt(g)}`);
+    const full = { ...defaultMatmulBlocking(dtype, fusedMultiplyAdd), ...blocking };
+    console.log(`  ${dtype} ${show(full)}: ${fmt(g)}`);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  defaultMatmulBlocking,
   emitMatmul,
   matmulFlops,
   matmulScratchBytes,
@@ -395,6 +396,28 @@ describe("matmul kernels", () => {
       const text = toText(module);
       expect(text).toContain(`${lanes}.relaxed_madd`);
       expect(text).not.toContain(`${lanes}.mul`);
+      // The FMA block is 6 rows high (12 accumulators), with the exit branch that keeps V8 from
+      // loading a whole step ahead; the 4-row edge kernel below it (8 accumulators) has none.
+      const cols = dtype === "float32" ? 8 : 4;
+      expect(text).toContain(`mm$micro_6x${cols}`);
+      expect(text).toContain(`mm$micro_2x${cols}`);
+      const micro = (rows: number): string =>
+        text.slice(text.indexOf(`(func $mm$micro_${rows}x${cols}`)).split("(func ")[1]!;
+      expect(micro(6)).toMatch(/i32\.eq\s+br_if/);
+      expect(micro(2)).not.toMatch(/i32\.eq\s+br_if/);
+    }
+  });
+
+  it("picks 6-row blocks with fused multiply-adds and 4-row blocks without", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const lanes = dtype === "float32" ? 4 : 2;
+      expect(defaultMatmulBlocking(dtype, true)).toMatchObject({ mr: 6, nr: 2 * lanes });
+      expect(defaultMatmulBlocking(dtype, false)).toMatchObject({ mr: 4, nr: 2 * lanes });
+      const plan = (fusedMultiplyAdd: boolean) =>
+        planMatmul({ ...baseSpec(dtype, [64, 64, 64]), fusedMultiplyAdd });
+      expect(plan(true).mr).toBe(6);
+      expect(plan(false).mr).toBe(4);
+      expect(plan(true).mc % 6).toBe(0);
     }
   });
 

@@ -209,8 +209,10 @@ export function emitPack(
   const panelBytes = kc * R * es;
   const lineBytes = R * es;
   const lanes = 16 / es;
-  // Rows apart and contiguous over depth (A row-major, B transposed): read lanes × lanes tiles.
-  const transposeTiles = ds === 1 && rs !== 1 && R % lanes === 0;
+  // Rows apart and contiguous over depth (A row-major, B transposed): read lanes × lanes tiles
+  // (rows past the last whole tile are copied element by element in the same loop).
+  const transposeTiles = ds === 1 && rs !== 1 && R >= lanes;
+  const groups = Math.floor(R / lanes);
   const tile = transposeTiles ? Array.from({ length: lanes }, () => f.addLocal("v128")) : [];
   const spare = transposeTiles ? Array.from({ length: lanes }, () => f.addLocal("v128")) : [];
 
@@ -241,7 +243,7 @@ export function emitPack(
             f.block((empty) => {
               f.localGet(d).localGet(end).i32Eq().brIf(empty);
               f.loop((next) => {
-                for (let group = 0; group < R / lanes; group++) {
+                for (let group = 0; group < groups; group++) {
                   for (let l = 0; l < lanes; l++) {
                     f.v128Load(address(f, s, (group * lanes + l) * rs * es), es);
                     f.localSet(tile[l]!);
@@ -250,6 +252,11 @@ export function emitPack(
                   for (let l = 0; l < lanes; l++) {
                     const at = address(f, d, (l * R + group * lanes) * es);
                     f.localGet(tile[l]!).v128Store(at);
+                  }
+                }
+                for (let i = groups * lanes; i < R; i++) {
+                  for (let l = 0; l < lanes; l++) {
+                    copyElement(f, es, s, (i * rs + l) * es, d, (l * R + i) * es);
                   }
                 }
                 bump(f, s, lanes * es);

@@ -13,13 +13,17 @@
  *   loads `NR/lanes` vectors of the B panel, broadcasts `MR` scalars of the A panel
  *   (`v128.load32_splat`) and does a mul + add (or one relaxed-SIMD fused multiply-add, when
  *   the spec asks for it) per accumulator, with the offsets as load
- *   immediates and a constant trip count (kc is padded to the unroll). The default 4×8 (f32) /
- *   4×4 (f64) block with one k step per iteration is what V8's TurboFan keeps in the 15 usable
- *   xmm registers: it schedules every load of an unrolled body before the arithmetic, so larger
- *   blocks or unrolling spill (measured slower). Its 8 accumulators are 8 independent FMA chains,
- *   which bounds it by the FMA latency at the 8-chain peak `bench/matmul-kernel.ts` prints
- *   (≈ 89% of the 12-chain one on Zen 4); a 5×8 block that broadcasts A's lanes with shuffles
- *   (no spills) measured no faster. Tiles at the bottom and right edges get their
+ *   immediates and a constant trip count (kc is padded to the unroll). V8's TurboFan keeps 15
+ *   xmm registers for values, and it schedules the loads of a step before the arithmetic where
+ *   nothing stops it, so a block of more than 8 accumulators spills. A never-taken branch out of
+ *   the loop after the first row of each step stops it: the accumulators of that row are live
+ *   on the exit, so their FMAs (and the loads they need) stay before the branch, and the other
+ *   rows follow in order, one broadcast register at a time. That fits the 6×8 (f32) / 6×4 (f64)
+ *   default block: 12 accumulators, 2 B vectors and 1 broadcast. Its 12 independent FMA chains
+ *   cover the FMA latency (4 cycles on two pipes needs 8 in flight, with no slack at 8); the
+ *   micro-kernel runs at the machine's 12-chain peak that `bench/matmul-kernel.ts` prints.
+ *   Without FMA (a multiply and an add, one more register for the product) the block is 4×8 /
+ *   4×4. Tiles at the bottom and right edges get their
  *   own kernels, which compute only the valid rows and vectors and store only valid elements.
  * - **Cache blocking**: k is cut into `kc`-deep slices (the micro-panels stay in L1), the packed
  *   A block (`mc × kc`) is sized for L2 and the packed B block (`kc × nc`) for L2/L3.
@@ -103,11 +107,21 @@ export interface MatmulSpec {
   fusedMultiplyAdd?: boolean;
 }
 
-/** Default blocking per dtype (measured on Zen 4 with Node 20; see bench/matmul-kernel.ts). */
-export const defaultMatmulBlocking: Readonly<Record<MatmulDtype, Readonly<MatmulBlocking>>> = {
-  float32: { mr: 4, nr: 8, kc: 256, mc: 96, nc: 1024, unroll: 1 },
-  float64: { mr: 4, nr: 4, kc: 256, mc: 96, nc: 512, unroll: 1 },
-};
+/**
+ * The default blocking of a dtype (measured on Zen 4 with Node 20; see bench/matmul-kernel.ts).
+ * With fused multiply-adds the micro-kernel is 6 rows high: 12 accumulators, 12 independent
+ * FMA chains (8 do not cover the FMA latency on two pipes). A multiply and an add need a
+ * register for the product, and 12 accumulators then spill: 4 rows.
+ */
+export function defaultMatmulBlocking(
+  dtype: MatmulDtype,
+  fusedMultiplyAdd: boolean,
+): Readonly<MatmulBlocking> {
+  const mr = fusedMultiplyAdd ? 6 : 4;
+  return dtype === "float32"
+    ? { mr, nr: 8, kc: 256, mc: 96, nc: 1024, unroll: 1 }
+    : { mr, nr: 4, kc: 256, mc: 96, nc: 512, unroll: 1 };
+}
 
 /** Everything the emitters need, in elements unless named `…Bytes`. */
 export interface MatmulPlan {
@@ -167,7 +181,8 @@ export function planMatmul(spec: MatmulSpec): MatmulPlan {
       }
     }
   }
-  const blocking = { ...defaultMatmulBlocking[spec.dtype], ...spec.blocking };
+  const fusedMultiplyAdd = spec.fusedMultiplyAdd ?? false;
+  const blocking = { ...defaultMatmulBlocking(spec.dtype, fusedMultiplyAdd), ...spec.blocking };
   const { mr, nr, unroll } = blocking;
   checkInteger("blocking.mr", mr, 1);
   checkInteger("blocking.nr", nr, lanes);
@@ -212,7 +227,7 @@ export function planMatmul(spec: MatmulSpec): MatmulPlan {
     c,
     bias: spec.epilogue?.bias ?? false,
     relu: activation === "relu",
-    fusedMultiplyAdd: spec.fusedMultiplyAdd ?? false,
+    fusedMultiplyAdd,
     packedAOffset,
     scratchBytes,
   };
@@ -283,33 +298,39 @@ function emitMicroKernel(
       .i32Add()
       .localSet(end);
     f.comment(`k loop: ${kc / unroll} × ${unroll} steps`);
-    f.loop((top) => {
-      for (let u = 0; u < unroll; u++) {
-        for (let v = 0; v < vectors; v++) {
-          f.localGet(b)
-            .v128Load((u * nr + v * lanes) * es)
-            .localSet(bv[v]!);
-        }
-        for (let r = 0; r < rows; r++) {
-          f.localGet(a);
-          ops.splatLoad(f, (u * mr + r) * es);
-          f.localSet(av);
+    // More than 8 accumulators: a never-taken exit after the first row of each step keeps
+    // TurboFan from loading every A scalar of the step up front (which spills).
+    const split = rows * vectors > 8;
+    f.block((exit) => {
+      f.loop((top) => {
+        for (let u = 0; u < unroll; u++) {
           for (let v = 0; v < vectors; v++) {
-            if (plan.fusedMultiplyAdd) {
-              f.localGet(av).localGet(bv[v]!).localGet(acc[r]![v]!);
-              ops.madd(f);
-            } else {
-              f.localGet(acc[r]![v]!).localGet(av).localGet(bv[v]!);
-              ops.mul(f);
-              ops.add(f);
+            f.localGet(b)
+              .v128Load((u * nr + v * lanes) * es)
+              .localSet(bv[v]!);
+          }
+          for (let r = 0; r < rows; r++) {
+            f.localGet(a);
+            ops.splatLoad(f, (u * mr + r) * es);
+            f.localSet(av);
+            for (let v = 0; v < vectors; v++) {
+              if (plan.fusedMultiplyAdd) {
+                f.localGet(av).localGet(bv[v]!).localGet(acc[r]![v]!);
+                ops.madd(f);
+              } else {
+                f.localGet(acc[r]![v]!).localGet(av).localGet(bv[v]!);
+                ops.mul(f);
+                ops.add(f);
+              }
+              f.localSet(acc[r]![v]!);
             }
-            f.localSet(acc[r]![v]!);
+            if (split && r === 0) f.localGet(a).localGet(end).i32Eq().brIf(exit);
           }
         }
-      }
-      bump(f, a, unroll * mr * es);
-      bump(f, b, unroll * nr * es);
-      f.localGet(a).localGet(end).i32Ne().brIf(top);
+        bump(f, a, unroll * mr * es);
+        bump(f, b, unroll * nr * es);
+        f.localGet(a).localGet(end).i32Ne().brIf(top);
+      });
     });
   }
 
