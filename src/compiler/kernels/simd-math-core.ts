@@ -99,7 +99,21 @@ export function scratchFor(f: FunctionBuilder, scratch: ScratchLocals | undefine
 export type FloatLanes = "f32x4" | "f64x2";
 
 /** Float-lane instructions without immediates that `Emit.op` names by their suffix. */
-export type FloatOp = "add" | "sub" | "mul" | "div" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+export type FloatOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge"
+  | "pmin"
+  | "pmax"
+  | "abs"
+  | "neg";
 
 /** The emitting context of one math function: the builder, its scratch locals, its lanes. */
 export class Emit {

@@ -31,6 +31,7 @@
  * functions fuse into one WebAssembly loop, eagerly and compiled alike, and split over threads.
  */
 import { emit, type Emit, type ScratchLocals, type SimdUnary } from "./simd-math-core.js";
+import { expFunctions, expm1Of, type ExpPrecision } from "./simd-math-exp.js";
 import { logFunctions, type LogPrecision } from "./simd-math-log.js";
 import type { FunctionBuilder } from "../wasm/module.js";
 
@@ -73,13 +74,6 @@ function highWord(e: Emit, high: number): void {
   e.i32x4(0, high, 0, high);
 }
 
-/** Pushes `x` clamped to [lo, hi] and pops it into a new local; NaN stays NaN (pmax, pmin). */
-function clamp(e: Emit, x: number, lo: number, hi: number): number {
-  e.get(x).f64(lo).f.f64x2Pmax();
-  e.f64(hi).f.f64x2Pmin();
-  return e.set();
-}
-
 /** Pushes 2^k for the integer-valued f64 lanes `k` on the stack, k in [-1022, 1023]. */
 function pow2(e: Emit): void {
   e.f64(ROUND_BIASED).f.f64x2Add().i32Const(52).i64x2Shl();
@@ -100,119 +94,35 @@ function scaleBy2n(e: Emit, n: number): void {
   e.f.f64x2Mul();
 }
 
-interface ExpCore {
-  /** n as an integer-valued f64. */
-  n: number;
-  /** The reduced argument r. */
-  r: number;
-  /** expm1(r + c) − r, c the rounding error of r: exp(x) = 2^n·(1 + r + q). */
-  q: number;
-}
+const F64_EXP: ExpPrecision = {
+  ln2Hi: LN2_HI,
+  ln2Lo: LN2_LO,
+  coefficients: EXPM1_P,
+  round: (e, x) => {
+    e.get(x).float(LOG2E).op("mul");
+    e.float(ROUND).op("add");
+    e.float(ROUND).op("sub");
+    const n = e.set();
+    return { nf: n, n };
+  },
+  scale: scaleBy2n,
+  pow2Neg: (e, n) => {
+    // 2^-n no smaller than 2^-1000, where it no longer matters.
+    e.get(n).op("neg");
+    e.float(-1000).op("pmax");
+    pow2(e);
+  },
+  // Beyond [-746, 710] exp is 0 or inf (n stays in [-1077, 1025]); expm1 rounds to -1 below -38.
+  exp: [-746, 710],
+  expm1: [-38, 710],
+};
 
-/**
- * Reduces the lanes of local `x` (clamped by the caller so that |x·log2 e| < 1100, or NaN) as
- * x = n·ln2 + r + c with n = nearest(x·log2 e), |r| ≤ ln2/2 (and a little) and c the rounding
- * error of r, and evaluates q = r²·P(r) + c·(1 + r).
- */
-function expCore(e: Emit, x: number): ExpCore {
-  const { f } = e;
-  e.get(x).f64(LOG2E).f.f64x2Mul();
-  e.f64(ROUND).f.f64x2Add();
-  e.f64(ROUND).f.f64x2Sub();
-  const n = e.set();
-  e.get(x, n).f64(LN2_HI).f.f64x2Mul().f64x2Sub();
-  const hi = e.tee();
-  e.get(n).f64(LN2_LO).f.f64x2Mul();
-  const lo = e.tee();
-  f.f64x2Sub();
-  const r = e.set();
-  e.get(hi, r).f.f64x2Sub();
-  e.get(lo).f.f64x2Sub();
-  const c = e.set();
-  e.hornerF64(r, EXPM1_P).get(r, r).f.f64x2Mul().f64x2Mul();
-  e.get(r).f64(1).f.f64x2Add();
-  e.get(c).f.f64x2Mul().f64x2Add();
-  return { n, r, q: e.set() };
-}
-
-/** Pushes exp(x) for the f64 lanes of local `x` (any values). */
-function expOf(e: Emit, x: number): void {
-  // Beyond [-746, 710] the result is 0 or inf; clamping keeps n in [-1077, 1025].
-  const { n, r, q } = expCore(e, clamp(e, x, -746, 710));
-  e.get(r, q).f.f64x2Add();
-  e.f64(1).f.f64x2Add();
-  scaleBy2n(e, n);
-}
-
-/**
- * exp(x) of local `x` ≤ 0 (clamped to [-746, 0]) as two locals hi + lo, |lo| ≤ ulp(hi)/2 (about
- * 2^-57 relative error together); scaled by 2^n, so exact unless subnormal.
- */
-function expSplit(e: Emit, x: number): { hi: number; lo: number } {
-  const { f } = e;
-  const { n, r, q } = expCore(e, clamp(e, x, -746, 0));
-  // v = r + q, then 1 + v exactly as pHi + pLo (with v's own rounding error).
-  e.get(r, q).f.f64x2Add();
-  const v = e.set();
-  e.f64(1).get(v).f.f64x2Add();
-  const pHi = e.set();
-  e.f64(1).get(pHi).f.f64x2Sub().localGet(v).f64x2Add();
-  e.get(r, v).f.f64x2Sub().localGet(q).f64x2Add();
-  f.f64x2Add();
-  const pLo = e.set();
-  e.get(pHi);
-  scaleBy2n(e, n);
-  const hi = e.set();
-  e.get(pLo);
-  scaleBy2n(e, n);
-  return { hi, lo: e.set() };
-}
-
-/** exp(x), lanewise: exp(-inf) = 0, exp(inf) = inf, overflow → inf, subnormal results rounded once. */
-export const f64x2Exp: SimdUnary = (f, scratch) =>
-  emit64(f, scratch, (e) => {
-    const x = e.set();
-    expOf(e, x);
-  });
-
-/** Pushes expm1(x) for local `x`. */
-function expm1Of(e: Emit, x: number): void {
-  const { f } = e;
-  // Below -38, expm1 rounds to -1; above 710 it overflows.
-  const { n, r, q } = expCore(e, clamp(e, x, -38, 710));
-  // expm1(x) = 2^n·(t + r + q) with t + tLo = 1 − 2^-n (t rounds for n > 53 and n < -53); 2^-n
-  // is taken no smaller than 2^-1000, where it no longer matters.
-  e.get(n).f.f64x2Neg();
-  e.f64(-1000).f.f64x2Pmax();
-  pow2(e);
-  const twoMinusN = e.set();
-  e.f64(1).get(twoMinusN).f.f64x2Sub();
-  const t = e.set();
-  // Knuth's two-sum: t + tLo = 1 − 2^-n exactly (1 − t alone is inexact once t rounds below -2^53).
-  e.get(t).f64(1).f.f64x2Sub();
-  const bb = e.set();
-  e.f64(1).get(t, bb).f.f64x2Sub().f64x2Sub();
-  e.get(twoMinusN, bb).f.f64x2Add().f64x2Sub();
-  const tLo = e.set();
-  // Fast two-sum: sum = t + r exactly as sum + err (|t| ≥ |r| whenever t ≠ 0).
-  e.get(t, r).f.f64x2Add();
-  const sum = e.tee();
-  e.get(t).get(sum).f.f64x2Sub();
-  e.get(r).f.f64x2Add();
-  e.get(q).f.f64x2Add();
-  e.get(tLo).f.f64x2Add();
-  f.f64x2Add();
-  scaleBy2n(e, n);
-  // expm1 keeps the sign of x (and of -0).
-  e.signOf(x).f.v128Or();
-}
-
-/** expm1(x) = exp(x) − 1, lanewise, accurate near 0. expm1(-0) = -0. */
-export const f64x2Expm1: SimdUnary = (f, scratch) =>
-  emit64(f, scratch, (e) => {
-    const x = e.set();
-    expm1Of(e, x);
-  });
+/** exp, expm1 and the logistic sigmoid in f64x2 (see `expFunctions`). */
+export const {
+  exp: f64x2Exp,
+  expm1: f64x2Expm1,
+  logistic: f64x2Logistic,
+} = expFunctions(F64_EXP, "f64x2");
 
 /**
  * tanh(a) = a + a³·T(a²) for |a| < `TANH_SERIES_LIMIT`: the Taylor coefficients of tanh up to
@@ -239,7 +149,7 @@ export const f64x2Tanh: SimdUnary = (f, scratch) =>
     const a = e.set();
     e.get(a, a).f.f64x2Add();
     const twoA = e.set();
-    expm1Of(e, twoA);
+    expm1Of(e, twoA, F64_EXP);
     const t = e.tee();
     e.get(t).f64(2).f.f64x2Add().f64x2Div();
     e.get(a, a).f.f64x2Mul();
@@ -248,30 +158,6 @@ export const f64x2Tanh: SimdUnary = (f, scratch) =>
     e.hornerF64(z, TANH_T).get(z, a).f.f64x2Mul().f64x2Mul().f64x2Add();
     e.get(a).f64(TANH_SERIES_LIMIT).f.f64x2Ge().v128Bitselect();
     e.signOf(x).f.v128Or();
-  });
-
-/**
- * The logistic sigmoid 1/(1 + exp(−x)), lanewise. With u = exp(−|x|) = uHi + uLo and
- * 1 + u = d + dLo (both exact splits), σ = num/(d + dLo) for num = u (x < 0) or 1, evaluated as
- * q + (numLo − q·dLo)/d, q = num/d: about the error of one division.
- */
-export const f64x2Logistic: SimdUnary = (f, scratch) =>
-  emit64(f, scratch, (e) => {
-    const x = e.set();
-    e.get(x).f.f64x2Abs().f64x2Neg();
-    const u = expSplit(e, e.set());
-    e.f64(1).get(u.hi).f.f64x2Add();
-    const d = e.set();
-    e.f64(1).get(d).f.f64x2Sub().localGet(u.hi).f64x2Add().localGet(u.lo).f64x2Add();
-    const dLo = e.set();
-    e.get(x).f64(0).f.f64x2Lt();
-    const negative = e.set();
-    e.get(u.hi).f64(1).get(negative).f.v128Bitselect();
-    e.get(d).f.f64x2Div();
-    const q = e.tee();
-    e.get(u.lo, negative).f.v128And();
-    e.get(q, dLo).f.f64x2Mul().f64x2Sub();
-    e.get(d).f.f64x2Div().f64x2Add();
   });
 
 /**

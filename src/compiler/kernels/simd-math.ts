@@ -34,6 +34,7 @@
  * slower).
  */
 import { emit, halves, type Emit, type SimdBinary, type SimdUnary } from "./simd-math-core.js";
+import { expFunctions, type ExpPrecision } from "./simd-math-exp.js";
 import { logFunctions, splitLogScaled, type LogPrecision } from "./simd-math-log.js";
 
 export {
@@ -77,154 +78,42 @@ const TANH_Q = [0.2261287122964859, 0.0024041254073381424, 2.4183332243410405e-6
 /** Float32 tanh is 1 from 9.0109 on; the kernel gives exactly 1 from 9.066 on. */
 const TANH_CLAMP = 9.2;
 
-// ── exp, expm1 ───────────────────────────────────────────────────────────────────────────
+// ── exp, expm1, logistic ───────────────────────────────────────────────────────────────
 
-interface ExpCore {
-  /** The exponent n as i32 lanes. */
-  n: number;
-  /** The reduced argument r (float32). */
-  r: number;
-  /** expm1(r + c) − r, c the rounding error of r: exp(x) = 2^n·(1 + r + q). */
-  q: number;
-}
-
-/**
- * Reduces the lanes of local `x` (clamped by the caller to [-150, 128]·ln2, or NaN) as
- * x = n·ln2 + r + c with n = nearest(x·log2 e), |r| ≤ ln2/2 and c the rounding error of r
- * (Cody–Waite with `LN2_HI`·n exact), and evaluates q = r²·P(r) + c·(1 + r).
- */
-function expCore(e: Emit, x: number): ExpCore {
-  const { f } = e;
-  // Adding 1.5·2^23 rounds to an integer, which then sits in the low mantissa bits.
-  e.get(x).f32(LOG2E).f.f32x4Mul();
-  e.f32(ROUND_F32).f.f32x4Add();
-  const rounded = e.tee();
-  e.f32(ROUND_F32).f.f32x4Sub();
-  const nf = e.set();
-  e.get(x, nf).f32(LN2_HI).f.f32x4Mul().f32x4Sub();
-  const hi = e.tee();
-  e.get(nf).f32(LN2_LO).f.f32x4Mul();
-  const lo = e.tee();
-  f.f32x4Sub();
-  const r = e.set();
-  e.get(hi, r).f.f32x4Sub();
-  e.get(lo).f.f32x4Sub();
-  const c = e.set();
-  e.hornerF32(r, EXPM1_P).get(r, r).f.f32x4Mul().f32x4Mul();
-  e.get(r).f32(1).f.f32x4Add();
-  e.get(c).f.f32x4Mul().f32x4Add();
-  const q = e.set();
-  e.get(rounded).i32(ROUND_F32_BITS).f.i32x4Sub();
-  return { n: e.set(), r, q };
-}
+const F32_EXP: ExpPrecision = {
+  ln2Hi: LN2_HI,
+  ln2Lo: LN2_LO,
+  coefficients: EXPM1_P,
+  round: (e, x) => {
+    // Adding 1.5·2^23 rounds to an integer, which then sits in the low mantissa bits.
+    e.get(x).float(LOG2E).op("mul");
+    e.float(ROUND_F32).op("add");
+    const rounded = e.tee();
+    e.float(ROUND_F32).op("sub");
+    const nf = e.set();
+    e.get(rounded).i32(ROUND_F32_BITS).f.i32x4Sub();
+    return { nf, n: e.set() };
+  },
+  scale: (e, n) => e.scaleBy2n(n),
+  pow2Neg: (e, n) => {
+    e.i32(0).get(n).f.i32x4Sub();
+    e.i32(-100).f.i32x4MaxS();
+    e.pow2();
+  },
+  // Beyond [-104, 89] exp is 0 or inf (n stays in [-150, 128]); expm1 rounds to -1 below -18.
+  exp: [-104, 89],
+  expm1: [-18, 89],
+};
 
 /**
- * Pushes `x` clamped to [lo, hi] and pops it into a new local. NaN stays NaN: pmax(x, lo) is
- * `x < lo ? lo : x` and pmin(x, hi) is `hi < x ? hi : x` (single instructions, unlike min/max).
+ * exp, expm1 and the logistic sigmoid in f32x4 (see `expFunctions`); logistic is subnormal
+ * below x ≈ -87.3 and 0 below -103.9.
  */
-function clamp(e: Emit, x: number, lo: number, hi: number): number {
-  e.get(x).f32(lo).f.f32x4Pmax();
-  e.f32(hi).f.f32x4Pmin();
-  return e.set();
-}
-
-/** Pushes exp(x) for the f32 lanes of local `x` (any values). */
-function expOf(e: Emit, x: number): void {
-  // Beyond [-104, 89] the result is 0 or inf; clamping keeps n in [-150, 128].
-  const { n, r, q } = expCore(e, clamp(e, x, -104, 89));
-  e.get(r, q).f.f32x4Add();
-  e.f32(1).f.f32x4Add();
-  e.scaleBy2n(n);
-}
-
-/**
- * exp(x) of local `x`, clamped to [lo, hi] (within [-104, 89]), as two locals hi + lo
- * (|lo| ≤ ulp(hi)/2, about 2^-30 relative error together); scaled by 2^n, so exact unless
- * subnormal.
- */
-function expSplit(e: Emit, x: number, lo: number, hi: number): { hi: number; lo: number } {
-  const { f } = e;
-  const { n, r, q } = expCore(e, clamp(e, x, lo, hi));
-  // v = r + q exactly as v + vErr; 1 + v exactly as pHi + pLo.
-  e.get(r, q).f.f32x4Add();
-  const v = e.set();
-  e.f32(1).get(v).f.f32x4Add();
-  const pHi = e.set();
-  e.f32(1).get(pHi).f.f32x4Sub().localGet(v).f32x4Add();
-  e.get(r, v).f.f32x4Sub().localGet(q).f32x4Add();
-  f.f32x4Add();
-  const pLo = e.set();
-  e.get(pHi).scaleBy2n(n);
-  const eHi = e.set();
-  e.get(pLo).scaleBy2n(n);
-  return { hi: eHi, lo: e.set() };
-}
-
-/** exp(x), lanewise. exp(-inf) = 0, exp(inf) = inf, overflow → inf, subnormal results exact. */
-export const f32x4Exp: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
-    const x = e.set();
-    expOf(e, x);
-  });
-
-/** Pushes expm1(x) for local `x`. */
-function expm1Of(e: Emit, x: number): void {
-  const { f } = e;
-  // Below -18, expm1 rounds to -1; above 89 it overflows.
-  const { n, r, q } = expCore(e, clamp(e, x, -18, 89));
-  // expm1(x) = 2^n·(t + r + q) with t = 1 − 2^-n; tLo corrects t when 1 − 2^-n rounds (n > 24).
-  e.i32(0).get(n).f.i32x4Sub();
-  e.i32(-100).f.i32x4MaxS();
-  e.pow2();
-  const twoMinusN = e.set();
-  e.f32(1).get(twoMinusN).f.f32x4Sub();
-  const t = e.set();
-  e.f32(1).get(t).f.f32x4Sub();
-  e.get(twoMinusN).f.f32x4Sub();
-  const tLo = e.set();
-  // Fast two-sum: sum = t + r exactly as sum + err (|t| ≥ |r| whenever t ≠ 0).
-  e.get(t, r).f.f32x4Add();
-  const sum = e.tee();
-  e.get(t).get(sum).f.f32x4Sub();
-  e.get(r).f.f32x4Add();
-  e.get(q).f.f32x4Add();
-  e.get(tLo).f.f32x4Add();
-  f.f32x4Add();
-  e.scaleBy2n(n);
-  // expm1 keeps the sign of x (and of -0).
-  e.signOf(x).f.v128Or();
-}
-
-/** expm1(x) = exp(x) − 1, lanewise, accurate near 0. expm1(-0) = -0. */
-export const f32x4Expm1: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
-    const x = e.set();
-    expm1Of(e, x);
-  });
-
-/**
- * The logistic sigmoid 1 / (1 + exp(-x)), lanewise; subnormal below x ≈ -87.3, 0 below -103.9.
- * With u = exp(-|x|) = uHi + uLo and 1 + u = d + dLo (both exact splits), σ = num/(d + dLo) for
- * num = u (x < 0) or 1, evaluated as q + (numLo − q·dLo)/d, q = num/d.
- */
-export const f32x4Logistic: SimdUnary = (f, scratch) =>
-  emit(f, scratch, (e) => {
-    const x = e.set();
-    e.get(x).f.f32x4Abs().f32x4Neg();
-    const u = expSplit(e, e.set(), -104, 0);
-    e.f32(1).get(u.hi).f.f32x4Add();
-    const d = e.set();
-    e.f32(1).get(d).f.f32x4Sub().localGet(u.hi).f32x4Add().localGet(u.lo).f32x4Add();
-    const dLo = e.set();
-    e.get(x).f32(0).f.f32x4Lt();
-    const negative = e.set();
-    e.get(u.hi).f32(1).get(negative).f.v128Bitselect();
-    e.get(d).f.f32x4Div();
-    const q = e.tee();
-    e.get(u.lo, negative).f.v128And();
-    e.get(q, dLo).f.f32x4Mul().f32x4Sub();
-    e.get(d).f.f32x4Div().f32x4Add();
-  });
+export const {
+  exp: f32x4Exp,
+  expm1: f32x4Expm1,
+  logistic: f32x4Logistic,
+} = expFunctions(F32_EXP, "f32x4");
 
 /** Splats each of `values` (pooled constants) into a new local. */
 function splats(e: Emit, values: readonly number[]): number[] {
