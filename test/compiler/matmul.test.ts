@@ -408,6 +408,20 @@ describe("matmul kernels", () => {
     }
   });
 
+  it("applies the epilogue to the stored tile, after the accumulators are stored", () => {
+    const module = new ModuleBuilder();
+    module.importMemory({ minPages: 1 });
+    const epilogue = { bias: true, activation: "relu" as const };
+    emitMatmul(module, "mm", { ...baseSpec("float32", [12, 8, 8]), epilogue });
+    const text = toText(module);
+    const micro = text.slice(text.indexOf("(func $mm$micro_")).split("(func ")[1]!;
+    const stored = micro.indexOf("store the valid part of the tile");
+    const epilogueAt = micro.indexOf("epilogue on the last k slice");
+    expect(stored).toBeGreaterThan(0);
+    expect(epilogueAt).toBeGreaterThan(stored);
+    expect(micro.slice(epilogueAt)).toContain("f32x4.max");
+  });
+
   it("picks 6-row blocks with fused multiply-adds and 4-row blocks without", () => {
     for (const dtype of ["float32", "float64"] as const) {
       const lanes = dtype === "float32" ? 4 : 2;

@@ -28,7 +28,8 @@
  * - **Cache blocking**: k is cut into `kc`-deep slices (the micro-panels stay in L1), the packed
  *   A block (`mc × kc`) is sized for L2 and the packed B block (`kc × nc`) for L2/L3.
  * - **Epilogue**: on the last k slice, the micro-kernel adds a bias row vector and applies ReLU
- *   in registers before its store; earlier slices accumulate into C.
+ *   to its tile right after storing it (reading it back from L1: done on the accumulators, the
+ *   code after the loop made TurboFan spill them inside it); earlier slices accumulate into C.
  *
  * Edge sizes (`m mod MR`, `n mod NR`), strides, and the block counts are all constants of the
  * generated code; only the loop counters are run-time values.
@@ -334,8 +335,17 @@ function emitMicroKernel(
     });
   }
 
+  f.comment("store the valid part of the tile");
+  for (let r = 0; r < rows; r++) {
+    for (let v = 0; v < vectors; v++) {
+      storeVector(f, ops, plan, c, r * ldc + v * 16, acc[r]![v]!, validIn(v));
+    }
+  }
+
   if (plan.bias || plan.relu) {
-    f.comment("epilogue on the last k slice");
+    // A pass over the stored tile (in L1) rather than over the accumulators: code after the
+    // loop that keeps the accumulators live makes TurboFan spill them inside the loop.
+    f.comment("epilogue on the last k slice, over the stored tile");
     f.localGet(mode).i32Const(Mode.Epilogue).i32And();
     f.if(() => {
       if (plan.bias) {
@@ -347,7 +357,7 @@ function emitMicroKernel(
       if (plan.relu) f.v128Const(zeroVector).localSet(av);
       for (let r = 0; r < rows; r++) {
         for (let v = 0; v < vectors; v++) {
-          f.localGet(acc[r]![v]!);
+          loadVector(f, ops, plan, c, r * ldc + v * 16, validIn(v));
           if (plan.bias) {
             f.localGet(bv[v]!);
             ops.add(f);
@@ -357,16 +367,10 @@ function emitMicroKernel(
             ops.max(f);
           }
           f.localSet(acc[r]![v]!);
+          storeVector(f, ops, plan, c, r * ldc + v * 16, acc[r]![v]!, validIn(v));
         }
       }
     });
-  }
-
-  f.comment("store the valid part of the tile");
-  for (let r = 0; r < rows; r++) {
-    for (let v = 0; v < vectors; v++) {
-      storeVector(f, ops, plan, c, r * ldc + v * 16, acc[r]![v]!, validIn(v));
-    }
   }
   return f;
 }
