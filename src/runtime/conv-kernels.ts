@@ -9,8 +9,12 @@
  * are one product whose [O, N·P] result is reordered).
  *
  * The rows of a block of the column matrix are laid out by one WebAssembly call per range of
- * rows (`block`, a loop over `rows` calls reading a descriptor), the ranges split over the
- * threads like any other kernel. Where the output is as wide as the input and the stride is 1
+ * rows (`block`, a loop over `rows` calls reading a descriptor). On several threads, blocks of
+ * examples run side by side ("lanes": each lane has its own column block, descriptor and
+ * scratch), each block laid out and multiplied whole by one thread; split over the threads
+ * instead, a block's product was cut into pieces too narrow for the micro-kernel (a 2-thread
+ * forward convolution of a small CNN ran 1.7× slower that way). A convolution with too little
+ * work, or a kernel gradient, runs one block at a time with its rows and product split. Where the output is as wide as the input and the stride is 1
  * ("same" convolutions, and the kernel gradients whose window is a whole image), a row's values
  * for one image are one contiguous run of the image, copied at once, with its padding columns
  * zeroed afterwards; otherwise each output row is a run of its own.
@@ -116,10 +120,16 @@ export function fastConv(
   // Blocks stay big enough to split over the threads. Kernel gradients (the transposed layout,
   // few columns and long rows) take all examples at once.
   const perExample = rows * P;
-  const cachedExamples = Math.floor(columnBlockBytes / (perExample * item));
-  const parallelExamples =
-    threadCount() > 1 ? Math.ceil(minimumParallelWork / (Og * perExample)) : 1;
-  const block = transposed ? outN : Math.min(outN, Math.max(1, cachedExamples, parallelExamples));
+  const cachedExamples = Math.max(1, Math.floor(columnBlockBytes / (perExample * item)));
+  // On several threads, blocks of examples run side by side, each block's columns and product
+  // on one thread: no hand-off between the two, and products as wide as a block (split over
+  // the threads, a block's product is cut into pieces too small to run at full speed).
+  const threads = threadCount();
+  const lanes =
+    !transposed && threads > 1 && outN > 1 && Og * perExample * outN >= minimumParallelWork
+      ? Math.min(threads, outN)
+      : 1;
+  const block = transposed ? outN : Math.min(outN, cachedExamples, Math.ceil(outN / lanes));
   // The product writes the NCHW result directly (batched over the examples) when each example
   // has enough output positions to fill the micro-kernel's columns; else it is one [Og, N'·P]
   // product, reordered afterwards.
@@ -152,33 +162,38 @@ export function fastConv(
           b: { batchStride: P, rowStride: n, colStride: 1 },
           c: { batchStride: O * P, rowStride: P },
         };
-    const threads = Og * rows * n >= minimumParallelWork ? threadCount() : 1;
-    return matmulKernel(spec, threads);
+    const parts = lanes === 1 && Og * rows * n >= minimumParallelWork ? threads : 1;
+    return matmulKernel(spec, parts);
   };
   const full = productOf(block);
   const last = outN % block === 0 ? full : productOf(outN % block);
   const scratch = [...full.scratchBytes, ...last.scratchBytes].reduce((a, b) => Math.max(a, b));
+  // Per lane: a block of columns, an im2col descriptor, and the scratch of its product's parts.
+  const inner = transposed ? OW : KW;
+  const descriptorLength = Slot.Fixed + 3 * inner;
+  const perLane = (bytes: number): number[] => Array.from({ length: lanes }, () => bytes);
   const { offsets, total } = layout([
     lhs.size * item,
     rhs.size * item,
-    rows * block * P * item,
     // The product: [Og, N'·P], or the NCHW result unless it has a place.
     (!direct ? Og * columns : output === undefined ? outN * O * P : 0) * item,
-    4 * (Slot.Fixed + 3 * Math.max(KW, OW)),
-    ...full.parts.map(() => scratch),
+    ...perLane(rows * block * P * item),
+    ...perLane(4 * descriptorLength),
+    ...perLane(scratch * full.parts.length),
   ]);
   reserve(total);
   const xAt = placeArrayIn(lhs, offsets[0]!, total);
   const wAt = placeArrayIn(rhs, offsets[1]!, total);
-  const [, , colsAt, productAt, descriptorAt] = offsets as [number, number, number, number, number];
+  const productAt = offsets[2]!;
+  const colsAt = offsets.slice(3, 3 + lanes);
+  const descriptorAt = offsets.slice(3 + lanes, 3 + 2 * lanes);
+  const scratchAt = offsets.slice(3 + 2 * lanes);
   const module = im2colKernel(dtype);
   const planeBytes = H * W * item;
   // What the rows of a block share (the source and the block's size are set per block), and
   // for each inner index (kw; ow when transposed) its valid output columns and source offset.
-  const inner = transposed ? OW : KW;
-  const descriptor = memoryView("int32", descriptorAt, Slot.Fixed + 3 * inner);
+  const descriptors = descriptorAt.map((at) => memoryView("int32", at, descriptorLength));
   const shared: [Slot, number][] = [
-    [Slot.Dst, colsAt],
     [Slot.H, H],
     [Slot.RowBytes, W * item],
     [Slot.PadH, ph],
@@ -207,13 +222,16 @@ export function fastConv(
           [Slot.MidScale, dh],
         ]) as [Slot, number][]),
   ];
-  for (const [at, value] of shared) descriptor[at] = value;
-  for (let i = 0; i < inner; i++) {
-    // Kernel column kw over the output columns, or output column ow over the kernel's.
-    const shiftW = transposed ? i * sw - pw : i * dw - pw;
-    const range = transposed ? validRange(KW, dw, shiftW, W) : validRange(OW, sw, shiftW, W);
-    descriptor.set([...range, shiftW * item], Slot.Fixed + 3 * i);
-  }
+  descriptors.forEach((descriptor, lane) => {
+    descriptor[Slot.Dst] = colsAt[lane]!;
+    for (const [at, value] of shared) descriptor[at] = value;
+    for (let i = 0; i < inner; i++) {
+      // Kernel column kw over the output columns, or output column ow over the kernel's.
+      const shiftW = transposed ? i * sw - pw : i * dw - pw;
+      const range = transposed ? validRange(KW, dw, shiftW, W) : validRange(OW, sw, shiftW, W);
+      descriptor.set([...range, shiftW * item], Slot.Fixed + 3 * i);
+    }
+  });
   // Every element of the result is written below.
   const result =
     output === undefined
@@ -223,47 +241,56 @@ export function fastConv(
     const c0 = G > 1 ? group * I : 0;
     const n0 = B > 1 ? group * outN : 0;
     const xGroup = xAt + (n0 * C + c0) * planeBytes;
-    for (let first = 0; first < outN; first += block) {
-      const examples = Math.min(block, outN - first);
-      const product = examples === block ? full : last;
-      // Workers asleep wake up while this thread lays out the columns.
-      if (product.parts.length > 1) wakeWorkers();
+    for (let start = 0; start < outN; start += block * lanes) {
+      // The blocks of this round, one per lane.
+      const round: { lane: number; first: number; examples: number }[] = [];
+      for (let lane = 0; lane < lanes && start + lane * block < outN; lane++) {
+        const first = start + lane * block;
+        round.push({ lane, first, examples: Math.min(block, outN - first) });
+      }
+      // Workers asleep wake up while this thread lays out the descriptors.
+      if (round.length > 1 || full.parts.length > 1) wakeWorkers();
       // Rows (input feature, kh, kw): for each example of the block, the OH × OW output
       // positions; transposed, rows (example, oh, ow): for each input feature, the KH × KW
-      // window. Ranges of rows on the threads.
-      descriptor[Slot.Src] = xGroup + first * C * planeBytes;
-      if (!transposed) {
-        descriptor[Slot.Count] = examples;
-        descriptor[Slot.DstRowBytes] = examples * P * item;
-      }
+      // window. One block's rows are split over the threads when it runs alone.
       const count = transposed ? columns : rows;
-      runKernelParallel(
-        "conv_general_dilated",
-        module,
-        splitRange(
-          count,
-          Math.min(count, loopParts(examples * perExample, minimumParallelColumns)),
-          1,
-        ).map(([row, n]) => ({ name: "block", args: [descriptorAt, row, row + n] })),
-      );
-      // Where the block's product goes: its columns of [Og, N'·P], or its examples' channels
-      // of this group in the NCHW result.
-      const c = !direct
-        ? productAt + first * P * item
-        : (output ?? productAt) + (first * O + group * Og) * P * item;
-      runKernelParallel(
-        "conv_general_dilated",
-        product.module,
-        product.parts.map((part, i) => ({
-          name: `part${i}`,
-          args: [
-            wAt + (group * Og * rows + part.a) * item,
-            colsAt + part.b * item,
-            c + part.c * item,
-            offsets[5 + i]!,
-          ],
-        })),
-      );
+      const layoutCalls = round.flatMap(({ lane, first, examples }) => {
+        const descriptor = descriptors[lane]!;
+        descriptor[Slot.Src] = xGroup + first * C * planeBytes;
+        if (!transposed) {
+          descriptor[Slot.Count] = examples;
+          descriptor[Slot.DstRowBytes] = examples * P * item;
+        }
+        const pieces =
+          lanes > 1 ? 1 : Math.min(count, loopParts(examples * perExample, minimumParallelColumns));
+        return splitRange(count, pieces, 1).map(([row, n]) => ({
+          name: "block",
+          args: [descriptorAt[lane]!, row, row + n],
+        }));
+      });
+      runKernelParallel("conv_general_dilated", module, layoutCalls);
+      // Each block's product (the last block may be smaller: another module), to its columns
+      // of [Og, N'·P], or its examples' channels of this group in the NCHW result.
+      for (const product of [full, last]) {
+        const calls = round
+          .filter(({ examples }) => (examples === block ? full : last) === product)
+          .flatMap(({ lane, first }) => {
+            const c = !direct
+              ? productAt + first * P * item
+              : (output ?? productAt) + (first * O + group * Og) * P * item;
+            return product.parts.map((part, i) => ({
+              name: `part${i}`,
+              args: [
+                wAt + (group * Og * rows + part.a) * item,
+                colsAt[lane]! + part.b * item,
+                c + part.c * item,
+                scratchAt[lane]! + i * scratch,
+              ],
+            }));
+          });
+        if (calls.length > 0) runKernelParallel("conv_general_dilated", product.module, calls);
+        if (last === full) break;
+      }
     }
     if (direct) continue;
     // [Og, outN·P] → result[n, group·Og + o, :]

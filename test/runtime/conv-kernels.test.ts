@@ -282,6 +282,55 @@ describe("WebAssembly convolution = the definition", () => {
     }
   });
 
+  it("runs blocks of examples side by side on the threads: the same bits as one thread", () => {
+    const threads = config().threads;
+    // Enough multiply-adds to split (≥ 4M) and small column blocks: several rounds of blocks,
+    // the last round short and its last block smaller. 16×16 outputs (one product per example,
+    // writing NCHW directly) and strided 5×5 ones (one [O, N·P] product, reordered), eagerly and
+    // compiled (the result written into the call's arena).
+    const setups: [Case, number][] = [
+      [
+        {
+          lhs: [7, 16, 16, 16],
+          rhs: [24, 16, 3, 3],
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        },
+        300 * 1024,
+      ],
+      [{ lhs: [50, 16, 15, 15], rhs: [24, 16, 3, 3], strides: [3, 3] }, 300 * 1024],
+    ];
+    try {
+      setups.forEach(([c, blockBytes], i) => {
+        const options = {
+          ...(c.strides && { strides: c.strides }),
+          ...(c.padding && { padding: c.padding }),
+        };
+        const x = random(c.lhs, 10 + i);
+        const w = random(c.rhs, 20 + i);
+        config({ threads: 1 });
+        const one = values(lax.conv(x, w, options));
+        const expected = reference(x, w, c);
+        one.forEach((v, j) => expect(Math.abs(v - expected[j]!)).toBeLessThan(1e-12));
+        const previous = setColumnBlockBytes(blockBytes);
+        try {
+          for (const t of [2, 3]) {
+            config({ threads: t });
+            expect(values(lax.conv(x, w, options)), `threads ${t}`).toEqual(one);
+            const compiled = jit((a: NDArray, b: NDArray) => lax.conv(a, b, options));
+            expect(values(compiled(x, w)), `compiled, threads ${t}`).toEqual(one);
+          }
+        } finally {
+          setColumnBlockBytes(previous);
+        }
+      });
+    } finally {
+      config({ threads });
+    }
+  });
+
   it("gradients of a network-sized convolution (both layouts) equal the definition's", () => {
     const c: Case = {
       lhs: [16, 8, 14, 14],
