@@ -288,6 +288,11 @@ describe.each([
     check(specOf(dtype, [5, 9, 7], { batch: 3 }));
     check({ ...specOf(dtype, [6, 10, 12], { batch: 4 }), b: layout(12, 10, false, 0) });
     check({ ...specOf(dtype, [6, 10, 12], { batch: 2, tb: true }), a: layout(6, 12, true, 0) });
+    // A shared by the batch and one packed block: packed once for every product and every
+    // column block (nc = 16 cuts n = 40 in three).
+    const blocking = { nc: 16 };
+    check({ ...specOf(dtype, [9, 40, 12], { batch: 3, blocking }), a: layout(9, 12, false, 0) });
+    check({ ...specOf(dtype, [9, 40, 12], { batch: 3, blocking }), a: layout(9, 12, true, 0) });
   });
 
   it("adds the bias and applies relu on the last k slice only", () => {

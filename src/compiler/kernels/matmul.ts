@@ -541,6 +541,11 @@ export function emitMatmul(module: ModuleBuilder, name: string, spec: MatmulSpec
     minLocal(f, remaining, limit);
   };
 
+  // An A shared by the whole batch (stride 0: a convolution's kernel, a broadcast weight) that
+  // is one packed block (one k slice, one block of rows) is packed once, not per product.
+  const packAOnce = packA !== undefined && plan.a.batchStride === 0 && plan.slices === 1 && m <= mc;
+  if (packAOnce) f.localGet(aPtr).localGet(packedA).i32Const(m).i32Const(k).call(packA);
+
   countedLoop(bi, batch, 1, () => {
     countedLoop(jc, n, nc, () => {
       clamp(jc, n, nc);
@@ -562,7 +567,7 @@ export function emitMatmul(module: ModuleBuilder, name: string, spec: MatmulSpec
         countedLoop(ic, m, mc, () => {
           clamp(ic, m, mc);
           f.localSet(rows);
-          if (packA !== undefined) {
+          if (packA !== undefined && !packAOnce) {
             offsetPointer(aPtr, [
               [ic, plan.a.rowStride],
               [pc, plan.a.colStride],
