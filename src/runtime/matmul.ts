@@ -6,7 +6,6 @@
 import type { DotGeneralParams } from "../primitives/dot.js";
 import { installFastDot } from "../primitives/dot.js";
 import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
-import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
 import { useFusedMultiplyAdd } from "./config.js";
 import { splitRange, threadCount, wakeWorkers, type KernelModule } from "./threads.js";
@@ -18,7 +17,7 @@ import {
   layout,
   memoryView,
   reserve,
-  residentAddress,
+  isResident,
   runKernelParallel,
 } from "./wasm-memory.js";
 
@@ -120,11 +119,23 @@ export function matmulKernel(spec: MatmulSpec, parts: number): CompiledMatmul {
   return kernel;
 }
 
-/** One stride for a group of axes, when they are consecutive and ascending in a row-major layout. */
-function groupStride(axes: readonly number[], strides: readonly number[]): number | undefined {
-  if (axes.length === 0) return 0;
-  for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1]! + 1) return undefined;
-  return strides[axes[axes.length - 1]!]!;
+/**
+ * One stride for a group of axes (enumerated with the last fastest), when the group is one
+ * arithmetic progression in `strides`: each axis steps as far as the next one's whole extent
+ * (axes of length 1 do not count). 0 for an empty group.
+ */
+function groupStride(
+  axes: readonly number[],
+  shape: readonly number[],
+  strides: readonly number[],
+): number | undefined {
+  const used = axes.filter((a) => shape[a] !== 1);
+  if (used.length === 0) return 0;
+  for (let i = 0; i + 1 < used.length; i++) {
+    const [a, b] = [used[i]!, used[i + 1]!];
+    if (strides[a] !== strides[b]! * shape[b]!) return undefined;
+  }
+  return strides[used[used.length - 1]!]!;
 }
 
 const sizeOf = (x: ConcreteArray, axes: readonly number[]): number =>
@@ -134,23 +145,46 @@ function freeAxes(ndim: number, used: readonly number[]): number[] {
   return Array.from({ length: ndim }, (_, i) => i).filter((i) => !used.includes(i));
 }
 
+/** Where a kernel reads an operand: `address` in kernel memory, or `data` to copy to `at`. */
+interface Operand {
+  /** The storage to copy in, with the operand's first element at `first` of it. */
+  data?: ConcreteArray["data"];
+  /** The operand's first element in kernel memory, when it lives there already. */
+  address?: number;
+  /** Elements of `data` before the operand's first element. */
+  first: number;
+  /** Bytes to reserve for `data`. */
+  bytes: number;
+  /** Element strides of the three axis groups. */
+  strides: number[];
+}
+
 /**
- * Where a kernel reads `x`, and the strides of three axis groups in it: `x` itself when it lives
- * in kernel memory already (`address`), else data to copy in. When a group cannot be one stride,
- * the data is first permuted into group order.
+ * Where a kernel reads `x`, and the strides of three axis groups in it. A view (a transpose, a
+ * slice, a broadcast) whose groups are each one stride is read in place: its storage, where it
+ * lives in kernel memory, or else the part of it the view reaches, copied in whole (packing
+ * folds the strides). Otherwise the elements are first permuted into group order.
  */
-function operand(
-  x: ConcreteArray,
-  groups: readonly (readonly number[])[],
-): { data?: ConcreteArray["data"]; address?: number; bytes: number; strides: number[] } {
-  const rowMajor = contiguousStrides(x.shape);
-  const strides = groups.map((g) => groupStride(g, rowMajor));
-  const bytes = x.size * x.data.BYTES_PER_ELEMENT;
+function operand(x: ConcreteArray, groups: readonly (readonly number[])[]): Operand {
+  const item = x.data.BYTES_PER_ELEMENT;
+  const strides = groups.map((g) => groupStride(g, x.shape, x.strides));
   if (strides.every((s) => s !== undefined)) {
-    const address = residentAddress(x);
-    return address === undefined
-      ? { data: x.contiguousData(), bytes, strides: strides as number[] }
-      : { address, bytes: 0, strides: strides as number[] };
+    // The storage the view reaches, [lo, hi] in elements.
+    let [lo, hi] = [x.offset, x.offset];
+    x.shape.forEach((d, i) => {
+      const reach = (d - 1) * x.strides[i]!;
+      if (reach < 0) lo += reach;
+      else hi += reach;
+    });
+    if (isResident(x)) {
+      const address = x.data.byteOffset + x.offset * item;
+      return { address, first: 0, bytes: 0, strides: strides as number[] };
+    }
+    // A view of a small part of a large storage is permuted instead (fewer bytes to move).
+    if (hi - lo + 1 <= 4 * x.size) {
+      const data = x.data.subarray(lo, hi + 1);
+      return { data, first: x.offset - lo, bytes: data.byteLength, strides: strides as number[] };
+    }
   }
   const perm = groups.flat();
   const permuted = view(
@@ -160,7 +194,13 @@ function operand(
     x.offset,
   );
   const sizes = groups.map((g) => sizeOf(x, g));
-  return { data: permuted.toTypedArray(), bytes, strides: [sizes[1]! * sizes[2]!, sizes[2]!, 1] };
+  const data = permuted.toTypedArray();
+  return {
+    data,
+    first: 0,
+    bytes: data.byteLength,
+    strides: [sizes[1]! * sizes[2]!, sizes[2]!, 1],
+  };
 }
 
 /** What a product may apply to each element of C before storing it. */
@@ -231,11 +271,11 @@ export function matmulWithEpilogue(
     ...kernel.scratchBytes,
   ]);
   reserve(total);
-  const aAt = a.address ?? offsets[0]!;
-  const bAt = b.address ?? offsets[1]!;
+  const aAt = a.address ?? offsets[0]! + a.first * itemBytes;
+  const bAt = b.address ?? offsets[1]! + b.first * itemBytes;
   const cAt = output ?? offsets[2]!;
-  if (a.data !== undefined) copyIn(a.data, aAt);
-  if (b.data !== undefined) copyIn(b.data, bAt);
+  if (a.data !== undefined) copyIn(a.data, offsets[0]!);
+  if (b.data !== undefined) copyIn(b.data, offsets[1]!);
   if (bias !== undefined) copyIn(bias.contiguousData(), offsets[3]!);
   const calls = kernel.parts.map((part, i) => ({
     name: `part${i}`,

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkGrads, grad, jit, np, type NDArray } from "../../src/index.js";
+import type { ConcreteArray } from "../../src/runtime/concrete.js";
 
 /** Deterministic values in [-1, 1). */
 function values(shape: number[], seed: number, dtype: "float32" | "float64"): NDArray {
@@ -71,6 +72,33 @@ describe("dot_general on the WebAssembly kernels", () => {
       expectNear(got, reference(at, bt), tol);
     });
   }
+
+  it("reads strided views in place: the bits of their contiguous copies", () => {
+    const copyOf = (x: NDArray): NDArray =>
+      np.array(x.toTypedArray(), { dtype: "float32" }).reshape(x.shape);
+    const b = values([3, 45, 66], 2, "float32");
+    const views: [string, NDArray][] = [
+      ["a transpose", np.swapaxes(values([3, 45, 70], 1, "float32"), 1, 2)],
+      ["every other row", values([3, 140, 45], 3, "float32").get(":, ::2")],
+      ["rows reversed", values([3, 70, 45], 4, "float32").get(":, ::-1")],
+      ["a small slice of a large array", values([3, 700, 45], 5, "float32").get(":, 100:170")],
+      ["a broadcast", np.broadcastTo(values([1, 70, 45], 6, "float32"), [3, 70, 45])],
+    ];
+    for (const [name, a] of views) {
+      expect((a as ConcreteArray).isContiguous, name).toBe(false);
+      const want = Array.from(np.matmul(copyOf(a), b).toTypedArray());
+      expect(Array.from(np.matmul(a, b).toTypedArray()), name).toEqual(want);
+      // The same view as the right operand (its transpose, k × n).
+      const at = np.swapaxes(a, 1, 2);
+      const left = values([3, 30, 45], 8, "float32");
+      const wantRight = Array.from(np.matmul(left, copyOf(at)).toTypedArray());
+      expect(Array.from(np.matmul(left, at).toTypedArray()), name).toEqual(wantRight);
+    }
+    // Views of arrays in a compiled call's kernel memory.
+    const a = values([3, 45, 70], 7, "float32");
+    const f = (x: NDArray): NDArray => np.matmul(np.swapaxes(np.tanh(x), 1, 2), b);
+    expect(Array.from(jit(f)(a).toTypedArray())).toEqual(Array.from(f(a).toTypedArray()));
+  });
 
   it("kernel memory grows for large operands, and earlier kernels keep working", () => {
     const small = [values([1, 40, 40], 7, "float32"), values([1, 40, 40], 8, "float32")] as const;
