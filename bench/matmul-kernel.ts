@@ -12,6 +12,11 @@
  *
  * Options: `--quick` (fewer sizes), `--tfjs` (adds TensorFlow.js wasm `matMul` on the f32 sizes),
  * `--sweep` (tries blocking variants for f32 512 and f64 512).
+ *
+ * `--compare '[{"mr":4},{}]'` instead times the listed blockings (each over the default; `{}` is
+ * the default) in interleaved rounds, so that a shared machine's slow spells hit every variant
+ * alike, and prints each one's best, 75th percentile and median GFLOP/s. With `--shape m,n,k`
+ * (default 512,512,512), `--layout nn|tn|nt`, `--dtype float64`, `--bias`, `--unfused`.
  */
 import { cpus } from "node:os";
 import {
@@ -27,8 +32,14 @@ import { relaxedSimdSupported } from "../src/runtime/relaxed-simd.js";
 import { WebAssembly, type WasmMemory } from "../src/runtime/webassembly.js";
 import { measure } from "./measure.js";
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const quick = args.has("--quick");
+/** The value after option `name`, if given. */
+const option = (name: string): string | undefined => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
 
 type Float = Float32Array | Float64Array;
 type Layout = "nn" | "tn" | "nt";
@@ -292,9 +303,61 @@ if (relaxedSimdSupported()) {
   });
 }
 
-console.log(`Machine: ${cpus()[0]?.model ?? "?"}, node ${process.version}, single thread`);
+/** `--compare`: the blockings in interleaved rounds (see the header). */
+function compare(variants: Partial<MatmulBlocking>[]): void {
+  const [m, n, k] = (option("--shape") ?? "512,512,512").split(",").map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  const dtype = option("--dtype") === "float64" ? "float64" : "float32";
+  const layout = (option("--layout") ?? "nn") as Layout;
+  const fusedMultiplyAdd = relaxedSimdSupported() && !args.has("--unfused");
+  const extra = { fusedMultiplyAdd, ...(args.has("--bias") && { epilogue: { bias: true } }) };
+  const specs = variants.map((blocking) => ({
+    ...specOf(dtype, [m, n, k], layout, 1, extra),
+    blocking,
+  }));
+  const prepared = specs.map(prepare);
+  // The same operands for every variant, so that their results can be compared.
+  for (const p of prepared.slice(1)) {
+    p.a.set(prepared[0]!.a);
+    p.b.set(prepared[0]!.b);
+    if (p.bias !== undefined) p.bias.set(prepared[0]!.bias!);
+  }
+  const flops = matmulFlops(specs[0]!);
+  const reps = Math.max(3, Math.round(3e8 / flops));
+  for (const p of prepared) for (let i = 0; i < reps; i++) p.run();
+  const first = prepared[0]!.result();
+  const samples = prepared.map(() => [] as number[]);
+  for (let round = 0; round < 20; round++) {
+    prepared.forEach((p, i) => {
+      const start = performance.now();
+      for (let r = 0; r < reps; r++) p.run();
+      samples[i]!.push((reps * flops) / ((performance.now() - start) * 1e6));
+    });
+  }
+  console.log(`${dtype} ${m}×${n}×${k} ${layout}${fusedMultiplyAdd ? " FMA" : ""}, 20 rounds:`);
+  specs.forEach((spec, i) => {
+    const s = samples[i]!.sort((a, b) => a - b);
+    const blocking = show({ ...defaultMatmulBlocking(dtype, fusedMultiplyAdd), ...spec.blocking });
+    const error = maxRelativeError(prepared[i]!.result(), first);
+    console.log(
+      `  ${blocking}: best ${fmt(s[19]!)} p75 ${fmt(s[15]!)} median ${fmt(s[10]!)}` +
+        `  (vs the first: ${error.toExponential(1)})`,
+    );
+  });
+}
+
 const show = (b: MatmulBlocking): string =>
   `mr=${b.mr} nr=${b.nr} kc=${b.kc} mc=${b.mc} nc=${b.nc} unroll=${b.unroll}`;
+const compared = option("--compare");
+if (compared !== undefined) {
+  compare(JSON.parse(compared) as Partial<MatmulBlocking>[]);
+  process.exit(0);
+}
+
+console.log(`Machine: ${cpus()[0]?.model ?? "?"}, node ${process.version}, single thread`);
 for (const [label, dtype] of [
   ["f32", "float32"],
   ["f64", "float64"],
