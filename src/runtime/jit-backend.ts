@@ -23,10 +23,13 @@ import {
 import { instantiate, type Executable, type WasmStep } from "./executor.js";
 import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
 import { useFusedMultiplyAdd } from "./config.js";
-import type { ModuleBuilder } from "../compiler/wasm/module.js";
+import { ModuleBuilder } from "../compiler/wasm/module.js";
+import { emitMatmul, planMatmul } from "../compiler/kernels/matmul.js";
+import type { AbstractValue } from "../core/aval.js";
+import type { DotGeneralParams } from "../primitives/dot.js";
 import { functionToText } from "../compiler/wasm/text.js";
 import { compileWholeFunction, elementsLimit, qualifies } from "./program-function.js";
-import { matmulMinimumWork } from "./matmul.js";
+import { matmulMinimumWork, plannedProductSpec } from "./matmul.js";
 
 /** How a program runs: through the executor, or as one generated JavaScript function. */
 type Mode = "executor" | "inline";
@@ -224,14 +227,42 @@ function codeOf(
           ? controlCode(k, control)
           : compiled !== undefined
             ? functionToText(module, compiled.function)
-            : k.kind === "matmul"
-              ? `// runs the SIMD matmul kernel; its epilogue adds the bias${k.equations.length > 2 ? " and applies relu" : ""} before each store`
-              : code === undefined
+            : (productCode(k, kernelName(k, i)) ??
+              (code === undefined
                 ? `// runs the ${k.equations[0]!.primitive.name} kernel`
-                : code.source;
+                : code.source));
       return [...header, body].join("\n");
     })
     .join("\n\n");
+}
+
+/**
+ * A product's code: the WebAssembly of the matmul kernel it runs (its operands row-major, as a
+ * compiled call's are), or what runs it instead; undefined for other kernels.
+ */
+function productCode(k: Kernel, name: string): string | undefined {
+  const [dot, add, relu] = k.equations as [Equation, Equation?, Equation?];
+  if (dot.primitive.name !== "dot_general" || (k.kind !== "matmul" && k.kind !== "single")) {
+    return undefined;
+  }
+  const [lhs, rhs] = dot.inputs.map((a) => a.aval) as [AbstractValue, AbstractValue];
+  const epilogue = { bias: add !== undefined, relu: relu !== undefined };
+  const spec = plannedProductSpec(lhs, rhs, dot.params as DotGeneralParams, epilogue);
+  if (spec === undefined)
+    return "// a plain loop (an integer product, or too small for the kernel)";
+  const module = new ModuleBuilder();
+  module.importMemory({ minPages: 1 });
+  emitMatmul(module, name, spec);
+  const { mr, nr } = planMatmul(spec);
+  const applied = [epilogue.bias && "adds the bias", epilogue.relu && "applies relu"].filter(
+    Boolean,
+  );
+  return [
+    `// the SIMD matmul kernel: A and B packed into panels, a ${mr}×${nr} register-blocked` +
+      ` micro-kernel${applied.length > 0 ? `; its epilogue ${applied.join(" and ")}` : ""}` +
+      `; on several threads a large product is split by rows, columns or batch`,
+    ...module.functions.map((f) => functionToText(module, f)),
+  ].join("\n");
 }
 
 /** A loop's or branch's generated code: how it runs, then each compiled body, indented. */

@@ -6,6 +6,7 @@
 import type { DotGeneralParams } from "../primitives/dot.js";
 import { installFastDot } from "../primitives/dot.js";
 import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
+import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
 import { useFusedMultiplyAdd } from "./config.js";
 import { splitRange, threadCount, wakeWorkers, type KernelModule } from "./threads.js";
@@ -138,7 +139,7 @@ function groupStride(
   return strides[used[used.length - 1]!]!;
 }
 
-const sizeOf = (x: ConcreteArray, axes: readonly number[]): number =>
+const sizeOf = (x: { shape: readonly number[] }, axes: readonly number[]): number =>
   axes.reduce((n, a) => n * x.shape[a]!, 1);
 
 function freeAxes(ndim: number, used: readonly number[]): number[] {
@@ -211,6 +212,100 @@ export interface MatmulEpilogue {
   relu?: boolean;
 }
 
+/** A product's sizes, and its operands' axis groups (batch, rows, depth / batch, depth, columns). */
+interface ProductShape {
+  dtype: "float32" | "float64";
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  aGroups: number[][];
+  bGroups: number[][];
+}
+
+/**
+ * The product `dot_general` makes of operands with these shapes and dtypes, when the kernels
+ * take it: float operands of one dtype, enough multiply-adds, and (with a bias) one free axis
+ * of the right operand for the bias to run along.
+ */
+function productOf(
+  lhs: { shape: readonly number[]; dtype: string },
+  rhs: { shape: readonly number[]; dtype: string },
+  params: DotGeneralParams,
+  bias: boolean,
+): ProductShape | undefined {
+  const dtype = lhs.dtype;
+  if ((dtype !== "float32" && dtype !== "float64") || rhs.dtype !== dtype) return undefined;
+  const [lc, rc] = params.contracting;
+  const [lb, rb] = params.batch;
+  const lf = freeAxes(lhs.shape.length, [...lc, ...lb]);
+  const rf = freeAxes(rhs.shape.length, [...rc, ...rb]);
+  const [batch, m, k, n] = [sizeOf(lhs, lb), sizeOf(lhs, lf), sizeOf(lhs, lc), sizeOf(rhs, rf)];
+  if (batch * m * n * k < matmulMinimumWork || (bias && rf.length !== 1)) return undefined;
+  return {
+    dtype,
+    batch,
+    m,
+    n,
+    k,
+    aGroups: [[...lb], lf, [...lc]],
+    bGroups: [[...rb], [...rc], rf],
+  };
+}
+
+/** The kernel spec of a product whose operands have these group strides. */
+function specOf(
+  product: ProductShape,
+  a: readonly number[],
+  b: readonly number[],
+  bias: boolean,
+  relu: boolean,
+): MatmulSpec {
+  const { dtype, batch, m, n, k } = product;
+  return {
+    dtype,
+    batch,
+    m,
+    n,
+    k,
+    a: { batchStride: a[0]!, rowStride: a[1]!, colStride: a[2]! },
+    b: { batchStride: b[0]!, rowStride: b[1]!, colStride: b[2]! },
+    fusedMultiplyAdd: useFusedMultiplyAdd(),
+    ...((bias || relu) && { epilogue: { bias, activation: relu ? "relu" : "none" } }),
+  };
+}
+
+/**
+ * The kernel spec a compiled call runs for `dot_general` of operands with these avals, whose
+ * arrays are row-major there (or undefined where the plain loop takes the product): for showing
+ * the kernel's code (`lower(...).code`).
+ */
+export function plannedProductSpec(
+  lhs: { shape: readonly number[]; dtype: string },
+  rhs: { shape: readonly number[]; dtype: string },
+  params: DotGeneralParams,
+  epilogue: { bias: boolean; relu: boolean },
+): MatmulSpec | undefined {
+  const product = productOf(lhs, rhs, params, epilogue.bias);
+  if (product === undefined) return undefined;
+  const rowMajor = (
+    x: { shape: readonly number[] },
+    groups: readonly (readonly number[])[],
+  ): number[] => {
+    const strides = groups.map((g) => groupStride(g, x.shape, contiguousStrides(x.shape)));
+    if (strides.every((s) => s !== undefined)) return strides as number[];
+    const [, rows, cols] = groups.map((g) => sizeOf(x, g)) as [number, number, number];
+    return [rows * cols, cols, 1];
+  };
+  return specOf(
+    product,
+    rowMajor(lhs, product.aGroups),
+    rowMajor(rhs, product.bGroups),
+    epilogue.bias,
+    epilogue.relu,
+  );
+}
+
 /**
  * `dot_general` on the WebAssembly kernels, with an optional epilogue (bias, relu) applied
  * before each element is stored; rounding is that of the separate operations (the bias add and
@@ -228,36 +323,15 @@ export function matmulWithEpilogue(
   epilogue: MatmulEpilogue = {},
   output?: number,
 ): ConcreteArray | undefined {
-  const dtype = lhs.dtype;
-  if ((dtype !== "float32" && dtype !== "float64") || rhs.dtype !== dtype) return undefined;
-  const [lc, rc] = params.contracting;
-  const [lb, rb] = params.batch;
-  const lf = freeAxes(lhs.ndim, [...lc, ...lb]);
-  const rf = freeAxes(rhs.ndim, [...rc, ...rb]);
-  const batch = sizeOf(lhs, lb);
-  const m = sizeOf(lhs, lf);
-  const k = sizeOf(lhs, lc);
-  const n = sizeOf(rhs, rf);
-  if (batch * m * n * k < matmulMinimumWork) return undefined;
   const bias = epilogue.bias;
-  // A bias runs along C's columns: B must have one free axis, as long as the bias.
-  if (bias !== undefined && (rf.length !== 1 || bias.dtype !== dtype || bias.size !== n))
-    return undefined;
-  const a = operand(lhs, [lb, lf, lc]);
-  const b = operand(rhs, [rb, rc, rf]);
-  const spec: MatmulSpec = {
-    dtype,
-    batch,
-    m,
-    n,
-    k,
-    a: { batchStride: a.strides[0]!, rowStride: a.strides[1]!, colStride: a.strides[2]! },
-    b: { batchStride: b.strides[0]!, rowStride: b.strides[1]!, colStride: b.strides[2]! },
-    fusedMultiplyAdd: useFusedMultiplyAdd(),
-    ...((bias !== undefined || epilogue.relu === true) && {
-      epilogue: { bias: bias !== undefined, activation: epilogue.relu === true ? "relu" : "none" },
-    }),
-  };
+  const product = productOf(lhs, rhs, params, bias !== undefined);
+  if (product === undefined) return undefined;
+  const { dtype, batch, m, n, k } = product;
+  // A bias runs along C's columns: it must be as long as they are, of C's dtype.
+  if (bias !== undefined && (bias.dtype !== dtype || bias.size !== n)) return undefined;
+  const a = operand(lhs, product.aGroups);
+  const b = operand(rhs, product.bGroups);
+  const spec = specOf(product, a.strides, b.strides, bias !== undefined, epilogue.relu === true);
   const itemBytes = dtype === "float32" ? 4 : 8;
   const outCount = batch * m * n;
   const threads = batch * m * n * k >= minimumParallelWork ? threadCount() : 1;

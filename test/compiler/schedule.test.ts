@@ -157,6 +157,27 @@ describe("matmul epilogues", () => {
     expectJitExact((x, w, b) => [f(x!, w!, b!)], [x, w, b]);
   });
 
+  it("shows the matmul kernel's WebAssembly in .code: packing, micro-kernels, the driver", () => {
+    const f = (x: NDArray, w: NDArray, b: NDArray): NDArray => np.tanh(np.matmul(x, w).add(b));
+    const code = jit(f).lower(x, w, b).code;
+    const name = "kernel1_matmul_bias";
+    for (const part of ["$pack_a", "$pack_b", "$macro", " "]) {
+      expect(code).toContain(`(func $${name}${part}`);
+    }
+    expect(code).toMatch(/\(func \$kernel1_matmul_bias\$micro_\d+x8/);
+    expect(code).toMatch(/register-blocked micro-kernel; its epilogue adds the bias/);
+    expect(code).toContain("v128.load32_splat");
+    // A product the kernels do not take (too small, or of integers) says what runs it instead.
+    for (const [a, c] of [
+      [np.ones([30, 32]), np.ones([32, 32])],
+      [np.ones([64, 64], { dtype: "int32" }), np.ones([64, 64], { dtype: "int32" })],
+    ] as const) {
+      const other = jit((p: NDArray, q: NDArray) => np.matmul(p, q)).lower(a, c).code;
+      expect(other).toContain("a plain loop");
+      expect(other).not.toContain("$pack_a");
+    }
+  });
+
   it("relu as max(x, 0) joins the epilogue; -0 and NaN come out as eagerly", () => {
     const f = (x: NDArray, w: NDArray, b: NDArray): NDArray =>
       np.maximum(np.matmul(x, w).add(b), 0);
