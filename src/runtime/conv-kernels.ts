@@ -73,21 +73,66 @@ function validRange(
   return [lo, hi];
 }
 
+/** How a convolution runs on the kernels: its sizes, its blocks of examples and its products. */
+export interface ConvPlan {
+  readonly dtype: "float32" | "float64";
+  readonly item: number;
+  readonly H: number;
+  readonly W: number;
+  readonly KH: number;
+  readonly KW: number;
+  readonly OH: number;
+  readonly OW: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly ph: number;
+  readonly pw: number;
+  readonly C: number;
+  readonly O: number;
+  readonly I: number;
+  readonly G: number;
+  readonly B: number;
+  readonly groups: number;
+  readonly outN: number;
+  readonly Og: number;
+  /** Output positions per example. */
+  readonly P: number;
+  /** Rows of the column matrix (input features × window). */
+  readonly rows: number;
+  /** Columns of the column matrix (examples × positions). */
+  readonly columns: number;
+  readonly perExample: number;
+  /** Kernel gradients: rows are (example, oh, ow) windows, columns a whole image's. */
+  readonly transposed: boolean;
+  /** Blocks of examples run side by side, one per thread (1: one block at a time). */
+  readonly lanes: number;
+  /** Examples per block. */
+  readonly block: number;
+  /** The product writes the NCHW result directly (else [Og, N'·P], reordered after). */
+  readonly direct: boolean;
+  /** The product of a block of `examples`, and how many parts it is split in. */
+  spec(examples: number): MatmulSpec;
+  parts(examples: number): number;
+}
+
 /**
- * `conv_general_dilated` (NCH… input, OIH… kernel) on the WebAssembly kernels, `undefined` for
- * the cases they do not take. With `output` (a byte address in a compiled call's arena) the
- * result is written there and returned as a view of it.
+ * The plan of `conv_general_dilated` of operands with these shapes (NCH… input, OIH… kernel)
+ * and dtypes on the kernels, for `threads` threads; undefined for the cases they do not take.
  */
-export function fastConv(
-  lhs: ConcreteArray,
-  rhs: ConcreteArray,
+export function planConv(
+  lhs: { shape: readonly number[]; dtype: string },
+  rhs: { shape: readonly number[]; dtype: string },
   p: ConvParams,
   shape: readonly number[],
-  output?: number,
-): ConcreteArray | undefined {
-  const dtype = lhs.dtype;
-  const spatial = lhs.ndim - 2;
-  if ((dtype !== "float32" && dtype !== "float64") || rhs.dtype !== dtype) return undefined;
+  threads: number,
+): ConvPlan | undefined {
+  const spatial = lhs.shape.length - 2;
+  if ((lhs.dtype !== "float32" && lhs.dtype !== "float64") || rhs.dtype !== lhs.dtype) {
+    return undefined;
+  }
+  const dtype: "float32" | "float64" = lhs.dtype;
   if ((spatial !== 1 && spatial !== 2) || p.lhsDilation.some((d) => d !== 1)) return undefined;
   // Two spatial dimensions, H first (1-d convolutions have H = 1).
   const two = <T>(list: readonly T[], one: T): [T, T] =>
@@ -109,22 +154,20 @@ export function fastConv(
   const outN = N / B;
   const Og = O / groups;
   const P = OH * OW;
-  const K = KH * KW;
-  const rows = I * K;
+  const rows = I * KH * KW;
   const columns = outN * P;
   if (Og * rows * columns * groups < minimumWork || P === 0 || rows === 0) return undefined;
   const item = dtype === "float32" ? 4 : 8;
   const transposed = KW > OW;
   // Examples per block of columns: im2col writes a block, the product packs it while it is
   // still in cache (the whole column matrix of a network's convolution runs to tens of MB).
-  // Blocks stay big enough to split over the threads. Kernel gradients (the transposed layout,
-  // few columns and long rows) take all examples at once.
+  // Kernel gradients (the transposed layout, few columns and long rows) take all examples at
+  // once.
   const perExample = rows * P;
   const cachedExamples = Math.max(1, Math.floor(columnBlockBytes / (perExample * item)));
   // On several threads, blocks of examples run side by side, each block's columns and product
   // on one thread: no hand-off between the two, and products as wide as a block (split over
   // the threads, a block's product is cut into pieces too small to run at full speed).
-  const threads = threadCount();
   const lanes =
     !transposed && threads > 1 && outN > 1 && Og * perExample * outN >= minimumParallelWork
       ? Math.min(threads, outN)
@@ -134,11 +177,11 @@ export function fastConv(
   // has enough output positions to fill the micro-kernel's columns; else it is one [Og, N'·P]
   // product, reordered afterwards.
   const direct = !transposed && P >= minimumDirectPositions;
-  const productOf = (examples: number): CompiledMatmul => {
+  const spec = (examples: number): MatmulSpec => {
     const n = examples * P;
     const common = { dtype, m: Og, k: rows, fusedMultiplyAdd: useFusedMultiplyAdd() };
     const a = { batchStride: 0, rowStride: rows, colStride: 1 };
-    const spec: MatmulSpec = !direct
+    return !direct
       ? {
           ...common,
           // Columns laid out [N'·P, I·K] (runs along the kernel width: the kernel gradients,
@@ -162,9 +205,63 @@ export function fastConv(
           b: { batchStride: P, rowStride: n, colStride: 1 },
           c: { batchStride: O * P, rowStride: P },
         };
-    const parts = lanes === 1 && Og * rows * n >= minimumParallelWork ? threads : 1;
-    return matmulKernel(spec, parts);
   };
+  const parts = (examples: number): number =>
+    lanes === 1 && Og * rows * examples * P >= minimumParallelWork ? threads : 1;
+  return {
+    dtype,
+    item,
+    H,
+    W,
+    KH,
+    KW,
+    OH,
+    OW,
+    sh,
+    sw,
+    dh,
+    dw,
+    ph,
+    pw,
+    C,
+    O,
+    I,
+    G,
+    B,
+    groups,
+    outN,
+    Og,
+    P,
+    rows,
+    columns,
+    perExample,
+    transposed,
+    lanes,
+    block,
+    direct,
+    spec,
+    parts,
+  };
+}
+
+/**
+ * `conv_general_dilated` (NCH… input, OIH… kernel) on the WebAssembly kernels, `undefined` for
+ * the cases they do not take. With `output` (a byte address in a compiled call's arena) the
+ * result is written there and returned as a view of it.
+ */
+export function fastConv(
+  lhs: ConcreteArray,
+  rhs: ConcreteArray,
+  p: ConvParams,
+  shape: readonly number[],
+  output?: number,
+): ConcreteArray | undefined {
+  const plan = planConv(lhs, rhs, p, shape, threadCount());
+  if (plan === undefined) return undefined;
+  const { dtype, item, H, W, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw, C, O, I, G, B } = plan;
+  const { groups, outN, Og, P, rows, columns, perExample, transposed, lanes, block, direct } = plan;
+  const productOf = (examples: number): CompiledMatmul =>
+    matmulKernel(plan.spec(examples), plan.parts(examples));
   const full = productOf(block);
   const last = outN % block === 0 ? full : productOf(outN % block);
   const scratch = [...full.scratchBytes, ...last.scratchBytes].reduce((a, b) => Math.max(a, b));

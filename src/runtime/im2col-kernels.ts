@@ -6,6 +6,7 @@
  * of rows of a block, reading their arguments from an int32 descriptor (`Slot`).
  */
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
+import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import { zeroVector } from "../compiler/kernels/matmul-pack.js";
 import { emitRunLoop } from "./gather-kernels.js";
 import type { KernelModule } from "./threads.js";
@@ -23,6 +24,13 @@ const kernels = new Map<string, KernelModule>();
 export function im2colKernel(dtype: "float32" | "float64"): KernelModule {
   let kernel = kernels.get(dtype);
   if (kernel !== undefined) return kernel;
+  kernel = compileKernel(im2colModule(dtype).build({ names: false }));
+  kernels.set(dtype, kernel);
+  return kernel;
+}
+
+/** The module of `im2colKernel` (`rows` and `block`), unbuilt (for its text). */
+export function im2colModule(dtype: "float32" | "float64"): ModuleBuilder {
   const item = dtype === "float32" ? 4 : 8;
   const module = kernelModuleBuilder();
   const { f, p } = addI32Function(
@@ -238,9 +246,7 @@ export function im2colKernel(dtype: "float32" | "float64"): KernelModule {
     }),
   );
   emitBlock(module, f);
-  kernel = compileKernel(module.build({ names: false }));
-  kernels.set(dtype, kernel);
-  return kernel;
+  return module;
 }
 
 /**
@@ -278,7 +284,7 @@ export type Slot = (typeof Slot)[keyof typeof Slot];
  * `rows` call with its arguments from the descriptor at `desc` (`Slot`). Ranges of rows run on
  * different threads.
  */
-function emitBlock(module: ReturnType<typeof kernelModuleBuilder>, rows: FunctionBuilder): void {
+function emitBlock(module: ModuleBuilder, rows: FunctionBuilder): void {
   const f = module.addFunction("block", {
     params: ["i32", "i32", "i32"],
     paramNames: ["desc", "start", "end"],

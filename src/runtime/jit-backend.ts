@@ -24,7 +24,11 @@ import { instantiate, type Executable, type WasmStep } from "./executor.js";
 import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
 import { useFusedMultiplyAdd } from "./config.js";
 import { ModuleBuilder } from "../compiler/wasm/module.js";
-import { emitMatmul, planMatmul } from "../compiler/kernels/matmul.js";
+import { emitMatmul, planMatmul, type MatmulSpec } from "../compiler/kernels/matmul.js";
+import type { ConvParams } from "../primitives/conv.js";
+import { planConv } from "./conv-kernels.js";
+import { im2colModule } from "./im2col-kernels.js";
+import { threadCount } from "./threads.js";
 import type { AbstractValue } from "../core/aval.js";
 import type { DotGeneralParams } from "../primitives/dot.js";
 import { functionToText } from "../compiler/wasm/text.js";
@@ -228,6 +232,7 @@ function codeOf(
           : compiled !== undefined
             ? functionToText(module, compiled.function)
             : (productCode(k, kernelName(k, i)) ??
+              convCode(k, kernelName(k, i)) ??
               (code === undefined
                 ? `// runs the ${k.equations[0]!.primitive.name} kernel`
                 : code.source));
@@ -250,9 +255,6 @@ function productCode(k: Kernel, name: string): string | undefined {
   const spec = plannedProductSpec(lhs, rhs, dot.params as DotGeneralParams, epilogue);
   if (spec === undefined)
     return "// a plain loop (an integer product, or too small for the kernel)";
-  const module = new ModuleBuilder();
-  module.importMemory({ minPages: 1 });
-  emitMatmul(module, name, spec);
   const { mr, nr } = planMatmul(spec);
   const applied = [epilogue.bias && "adds the bias", epilogue.relu && "applies relu"].filter(
     Boolean,
@@ -261,7 +263,48 @@ function productCode(k: Kernel, name: string): string | undefined {
     `// the SIMD matmul kernel: A and B packed into panels, a ${mr}×${nr} register-blocked` +
       ` micro-kernel${applied.length > 0 ? `; its epilogue ${applied.join(" and ")}` : ""}` +
       `; on several threads a large product is split by rows, columns or batch`,
-    ...module.functions.map((f) => functionToText(module, f)),
+    ...matmulText(spec, name),
+  ].join("\n");
+}
+
+/** The functions of a matmul kernel module for `spec`, as text. */
+function matmulText(spec: MatmulSpec, name: string): string[] {
+  const module = new ModuleBuilder();
+  module.importMemory({ minPages: 1 });
+  emitMatmul(module, name, spec);
+  return module.functions.map((f) => functionToText(module, f));
+}
+
+/**
+ * A convolution's code: how its blocks of examples run, the im2col module that lays out their
+ * columns, and the matmul kernel of a whole block (for this configuration's threads); undefined
+ * for other kernels.
+ */
+function convCode(k: Kernel, name: string): string | undefined {
+  const eq = k.equations[0]!;
+  if (eq.primitive.name !== "conv_general_dilated") return undefined;
+  const [lhs, rhs] = eq.inputs.map((a) => a.aval) as [AbstractValue, AbstractValue];
+  const shape = eq.outputs[0]!.aval.shape;
+  const plan = planConv(lhs, rhs, eq.params as ConvParams, shape, threadCount());
+  if (plan === undefined) {
+    return "// a JavaScript loop over the windows (the kernels do not take this case)";
+  }
+  const { block, lanes, outN, rows, P, direct, transposed } = plan;
+  const im2col = im2colModule(plan.dtype);
+  const spec = plan.spec(block);
+  const { mr, nr } = planMatmul(spec);
+  return [
+    `// im2col lays out a column matrix of ${rows} rows for a block of ${block} of the ` +
+      `${outN} examples${transposed ? " (transposed: its rows are output windows)" : ""}, ` +
+      `${lanes > 1 ? `${lanes} blocks side by side on the threads` : "one block at a time"}; ` +
+      `the matmul kernel (${mr}×${nr} micro-kernel) multiplies the kernel by it and writes ` +
+      (direct
+        ? `each example's ${P} output positions straight into the NCHW result`
+        : "an [O, N·P] product, reordered to NCHW after"),
+    "// im2col:",
+    ...im2col.functions.map((f) => functionToText(im2col, f)),
+    "// the product of a block:",
+    ...matmulText(spec, `${name}$product`),
   ].join("\n");
 }
 

@@ -6,7 +6,7 @@
  * network-sized convolution.
  */
 import { describe, expect, it } from "vitest";
-import { config, grad, jit, lax, type NDArray } from "../../src/index.js";
+import { config, grad, jit, lax, np, type NDArray } from "../../src/index.js";
 import { setColumnBlockBytes } from "../../src/runtime/conv-kernels.js";
 import { expectClose } from "../helpers/assertions.js";
 import { random, values } from "../helpers/numeric.js";
@@ -326,6 +326,35 @@ describe("WebAssembly convolution = the definition", () => {
           setColumnBlockBytes(previous);
         }
       });
+    } finally {
+      config({ threads });
+    }
+  });
+
+  it("shows its kernels in .code: im2col, the product of a block, how the blocks run", () => {
+    const threads = config().threads;
+    const options = {
+      padding: [
+        [1, 1],
+        [1, 1],
+      ] as [number, number][],
+    };
+    const x = random([8, 16, 14, 14], 1);
+    const w = random([32, 16, 3, 3], 2);
+    const f = (a: NDArray, b: NDArray): NDArray => np.tanh(lax.conv(a, b, options));
+    try {
+      for (const t of [1, 2]) {
+        config({ threads: t });
+        const code = jit(f).lower(x, w).code;
+        expect(code).toContain("im2col lays out a column matrix of 144 rows");
+        expect(code).toContain(t === 1 ? "one block at a time" : "2 blocks side by side");
+        expect(code).toContain("straight into the NCHW result");
+        expect(code).toContain("(func $block");
+        expect(code).toMatch(/\(func \$kernel0_conv_general_dilated\$product\$micro_\d+x\d+/);
+      }
+      // A case the kernels leave to the general path says so.
+      const dilated = jit((a: NDArray, b: NDArray) => lax.conv(a, b, { lhsDilation: [2, 2] }));
+      expect(dilated.lower(x, w).code).toContain("a JavaScript loop over the windows");
     } finally {
       config({ threads });
     }
