@@ -233,9 +233,7 @@ function codeOf(
             ? functionToText(module, compiled.function)
             : (productCode(k, kernelName(k, i)) ??
               convCode(k, kernelName(k, i)) ??
-              (code === undefined
-                ? `// runs the ${k.equations[0]!.primitive.name} kernel`
-                : code.source));
+              (code === undefined ? otherCode(k) : code.source));
       return [...header, body].join("\n");
     })
     .join("\n\n");
@@ -265,6 +263,20 @@ function productCode(k: Kernel, name: string): string | undefined {
       `; on several threads a large product is split by rows, columns or batch`,
     ...matmulText(spec, name),
   ].join("\n");
+}
+
+/** Primitives whose results view their operand's storage (reshape: where the layout allows). */
+const viewPrimitives = new Set(["broadcast_in_dim", "reshape", "transpose", "slice", "rev"]);
+
+/** What runs a kernel that has no generated code of its own. */
+function otherCode(k: Kernel): string {
+  const name = k.equations[0]!.primitive.name;
+  if (k.equations.length === 1 && viewPrimitives.has(name)) {
+    return name === "reshape"
+      ? "// a view of its operand (no code runs), or a copy where its layout cannot be viewed"
+      : "// a view of its operand: it shares its storage, and no code runs";
+  }
+  return `// runs the ${name} kernel`;
 }
 
 /** The functions of a matmul kernel module for `spec`, as text. */

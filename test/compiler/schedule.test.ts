@@ -167,6 +167,8 @@ describe("matmul epilogues", () => {
     expect(code).toMatch(/\(func \$kernel1_matmul_bias\$micro_\d+x8/);
     expect(code).toMatch(/register-blocked micro-kernel; its epilogue adds the bias/);
     expect(code).toContain("v128.load32_splat");
+    // The bias's broadcast is a view of it: no code.
+    expect(code).toMatch(/kernel0_broadcast_in_dim[^\n]*\n[^\n]*\n\/\/ a view of its operand/);
     // A product the kernels do not take (too small, or of integers) says what runs it instead.
     for (const [a, c] of [
       [np.ones([30, 32]), np.ones([32, 32])],
