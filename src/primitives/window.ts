@@ -201,11 +201,14 @@ function planWindows(shapeList: readonly number[], p: WindowParams): WindowPlan 
   };
 }
 
-/** Plans by operand shape and parameters: a compiled program meets the same ones every call. */
+/**
+ * Plans by operand shape and parameters: a compiled program meets the same ones every call (and
+ * `lower(...).code` plans the kernel it shows with them).
+ */
 const plans = new Map<string, WindowPlan>();
 const maximumPlans = 32;
 
-function cachedPlan(shape: readonly number[], p: WindowParams): WindowPlan {
+export function cachedPlan(shape: readonly number[], p: WindowParams): WindowPlan {
   const key = JSON.stringify([shape, p.windowDimensions, p.windowStrides, p.padding]);
   let plan = plans.get(key);
   if (plan === undefined) {

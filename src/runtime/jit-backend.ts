@@ -28,6 +28,8 @@ import { emitMatmul, planMatmul, type MatmulSpec } from "../compiler/kernels/mat
 import type { ConvParams } from "../primitives/conv.js";
 import { planConv } from "./conv-kernels.js";
 import { im2colModule } from "./im2col-kernels.js";
+import { plannedWindowModule } from "./window-kernels.js";
+import type { WindowMode, WindowParams } from "../primitives/window.js";
 import { threadCount } from "./threads.js";
 import type { AbstractValue } from "../core/aval.js";
 import type { DotGeneralParams } from "../primitives/dot.js";
@@ -276,8 +278,29 @@ function otherCode(k: Kernel): string {
       ? "// a view of its operand (no code runs), or a copy where its layout cannot be viewed"
       : "// a view of its operand: it shares its storage, and no code runs";
   }
+  const mode = windowModes[name];
+  if (mode !== undefined) {
+    // The operand whose windows are searched: the first input of reduce_window_max, the
+    // second of its derivatives (`select_and_…_add(t, x)`).
+    const x = k.equations[0]!.inputs[mode === "max" ? 0 : 1]!.aval;
+    const params = k.equations[0]!.params as WindowParams;
+    const module = plannedWindowModule(mode, x.shape, x.dtype, params);
+    if (module === undefined) return "// a JavaScript loop over the windows";
+    return [
+      "// the SIMD windows kernel: four windows of a row at a time, without branches; windows " +
+        "that reach into the padding run on the JavaScript loop",
+      ...module.functions.map((f) => functionToText(module, f)),
+    ].join("\n");
+  }
   return `// runs the ${name} kernel`;
 }
+
+/** The window primitives and the mode of the windows kernel each runs. */
+const windowModes: Record<string, WindowMode | undefined> = {
+  reduce_window_max: "max",
+  select_and_gather_add: "gather",
+  select_and_scatter_add: "scatter",
+};
 
 /** The functions of a matmul kernel module for `spec`, as text. */
 function matmulText(spec: MatmulSpec, name: string): string[] {

@@ -9,7 +9,9 @@
  * results are identical. Windows that reach into the padding stay with that loop.
  */
 import type { ConcreteArray } from "./concrete.js";
+import type { ModuleBuilder } from "../compiler/wasm/module.js";
 import {
+  cachedPlan,
   installFastWindows,
   runWindows,
   windowShape,
@@ -56,6 +58,31 @@ function windowKernel(mode: WindowMode, step: number, deltas: Int32Array): Kerne
   const key = `${mode}:${step}:${deltas.join(",")}`;
   const cached = kernels.get(key);
   if (cached !== undefined) return cached;
+  const kernel = compileKernel(windowModule(mode, step, deltas).build({ names: false }));
+  kernels.set(key, kernel);
+  return kernel;
+}
+
+/**
+ * The module a window primitive of mode `mode` runs on a float32 operand of shape `shape`
+ * (row-major, as in a compiled call), unbuilt (for its text); undefined where the JavaScript
+ * loop takes it.
+ */
+export function plannedWindowModule(
+  mode: WindowMode,
+  shape: readonly number[],
+  dtype: string,
+  params: WindowParams,
+): ModuleBuilder | undefined {
+  if (dtype !== "float32" || shape.length === 0 || shapeSize(shape) < minimumElements) {
+    return undefined;
+  }
+  const { step, deltas } = cachedPlan(shape, params);
+  return windowModule(mode, step === 1 || step === 2 ? step : 0, deltas);
+}
+
+/** The module of `windowKernel`. */
+function windowModule(mode: WindowMode, step: number, deltas: Int32Array): ModuleBuilder {
   const module = kernelModuleBuilder();
   const { f, p } = addI32Function(
     module,
@@ -228,9 +255,7 @@ function windowKernel(mode: WindowMode, step: number, deltas: Int32Array): Kerne
       f.localGet(r).i32Const(1).i32Add().localSet(r).br(nextRow);
     });
   });
-  const kernel = compileKernel(module.build({ names: false }));
-  kernels.set(key, kernel);
-  return kernel;
+  return module;
 }
 
 function fastWindows(

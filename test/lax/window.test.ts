@@ -246,6 +246,19 @@ describe("reduceWindow under jit", () => {
     const report = String(jit(grad(f)).lower(x).report());
     expect(report).toMatch(/kernel0_select_and_scatter_add\s+select_and_scatter_add\s+-\s+960/);
   });
+
+  it("shows the windows kernel each window primitive runs in .code", () => {
+    const f = (y: NDArray): NDArray => nn.maxPool(y, [2, 2]).sum();
+    const x = random([4, 8, 32, 32], 3).astype("float32");
+    const forward = jit(f).lower(x).code;
+    expect(forward).toContain("the SIMD windows kernel");
+    expect(forward).toMatch(/;; max over windows of rows[^\n]*\n\s*\(func \$windows/);
+    expect(jit(grad(f)).lower(x).code).toContain("scatter over windows of rows");
+    // float64, and operands too small for the kernel, stay on the JavaScript loop.
+    for (const y of [x.astype("float64"), random([1, 2, 40, 40], 4).astype("float32")]) {
+      expect(jit(f).lower(y).code).toContain("a JavaScript loop over the windows");
+    }
+  });
 });
 
 describe("reduceWindow min and sum", () => {
