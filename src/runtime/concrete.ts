@@ -41,6 +41,17 @@ export class ConcreteArray extends NDArray {
     return true;
   }
 
+  /** @internal The elements `[lo, hi]` of the storage this view reaches (inclusive). */
+  get reach(): [number, number] {
+    let [lo, hi] = [this.offset, this.offset];
+    this.shape.forEach((d, i) => {
+      const step = (d - 1) * this.strides[i]!;
+      if (step < 0) lo += step;
+      else hi += step;
+    });
+    return [lo, hi];
+  }
+
   /** @internal The operand form used by the strided loops. */
   get operand(): Operand {
     return { data: this.data, strides: this.strides, offset: this.offset };

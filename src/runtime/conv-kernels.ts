@@ -319,15 +319,16 @@ export function fastConv(
           [Slot.MidScale, dh],
         ]) as [Slot, number][]),
   ];
+  const innerEntries = Array.from({ length: inner }, (_, i) => {
+    // Kernel column kw over the output columns, or output column ow over the kernel's.
+    const shiftW = transposed ? i * sw - pw : i * dw - pw;
+    const range = transposed ? validRange(KW, dw, shiftW, W) : validRange(OW, sw, shiftW, W);
+    return [...range, shiftW * item];
+  }).flat();
   descriptors.forEach((descriptor, lane) => {
     descriptor[Slot.Dst] = colsAt[lane]!;
     for (const [at, value] of shared) descriptor[at] = value;
-    for (let i = 0; i < inner; i++) {
-      // Kernel column kw over the output columns, or output column ow over the kernel's.
-      const shiftW = transposed ? i * sw - pw : i * dw - pw;
-      const range = transposed ? validRange(KW, dw, shiftW, W) : validRange(OW, sw, shiftW, W);
-      descriptor.set([...range, shiftW * item], Slot.Fixed + 3 * i);
-    }
+    descriptor.set(innerEntries, Slot.Fixed);
   });
   // Every element of the result is written below.
   const result =

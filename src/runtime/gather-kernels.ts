@@ -274,6 +274,12 @@ function emitStridedCopy(
   });
 }
 
+/**
+ * A strided view is staged by copying the storage it reaches when that is at most this many
+ * times its own size (else its elements are gathered one by one).
+ */
+export const maximumReach = 4;
+
 /** Rows at least this long are copied by `memory.copy`, shorter ones by vectors. */
 const longRowBytes = 512;
 
@@ -303,14 +309,8 @@ function gather(x: ConcreteArray, offset: number, spare: number): boolean {
   if (isResident(x)) {
     base = x.data.byteOffset + x.offset * item;
   } else {
-    // The storage the view reaches, [lo, hi] in elements.
-    let [lo, hi] = [x.offset, x.offset];
-    dims.forEach((d, i) => {
-      const reach = (d - 1) * strides![i]!;
-      if (reach < 0) lo += reach;
-      else hi += reach;
-    });
-    if (hi - lo + 1 > 4 * x.size) return false;
+    const [lo, hi] = x.reach;
+    if (hi - lo + 1 > maximumReach * x.size) return false;
     reserve(spare + (hi - lo + 1) * item);
     copyIn(x.data.subarray(lo, hi + 1), spare);
     base = spare + (x.offset - lo) * item;

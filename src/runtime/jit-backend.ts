@@ -289,7 +289,7 @@ function otherCode(k: Kernel): string {
     return [
       "// the SIMD windows kernel: four windows of a row at a time, without branches; windows " +
         "that reach into the padding run on the JavaScript loop",
-      ...module.functions.map((f) => functionToText(module, f)),
+      ...moduleText(module),
     ].join("\n");
   }
   return `// runs the ${name} kernel`;
@@ -302,12 +302,16 @@ const windowModes: Record<string, WindowMode | undefined> = {
   select_and_scatter_add: "scatter",
 };
 
+/** Each function of a kernel module, as text. */
+const moduleText = (module: ModuleBuilder): string[] =>
+  module.functions.map((f) => functionToText(module, f));
+
 /** The functions of a matmul kernel module for `spec`, as text. */
 function matmulText(spec: MatmulSpec, name: string): string[] {
   const module = new ModuleBuilder();
   module.importMemory({ minPages: 1 });
   emitMatmul(module, name, spec);
-  return module.functions.map((f) => functionToText(module, f));
+  return moduleText(module);
 }
 
 /**
@@ -337,7 +341,7 @@ function convCode(k: Kernel, name: string): string | undefined {
         ? `each example's ${P} output positions straight into the NCHW result`
         : "an [O, N·P] product, reordered to NCHW after"),
     "// im2col:",
-    ...im2col.functions.map((f) => functionToText(im2col, f)),
+    ...moduleText(im2col),
     "// the product of a block:",
     ...matmulText(spec, `${name}$product`),
   ].join("\n");

@@ -8,6 +8,7 @@ import { installFastDot } from "../primitives/dot.js";
 import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
 import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
+import { maximumReach } from "./gather-kernels.js";
 import { useFusedMultiplyAdd } from "./config.js";
 import { splitRange, threadCount, wakeWorkers, type KernelModule } from "./threads.js";
 import {
@@ -146,7 +147,7 @@ function freeAxes(ndim: number, used: readonly number[]): number[] {
   return Array.from({ length: ndim }, (_, i) => i).filter((i) => !used.includes(i));
 }
 
-/** Where a kernel reads an operand: `address` in kernel memory, or `data` to copy to `at`. */
+/** Where a kernel reads an operand: at `address` in kernel memory, or `data` copied in. */
 interface Operand {
   /** The storage to copy in, with the operand's first element at `first` of it. */
   data?: ConcreteArray["data"];
@@ -170,19 +171,13 @@ function operand(x: ConcreteArray, groups: readonly (readonly number[])[]): Oper
   const item = x.data.BYTES_PER_ELEMENT;
   const strides = groups.map((g) => groupStride(g, x.shape, x.strides));
   if (strides.every((s) => s !== undefined)) {
-    // The storage the view reaches, [lo, hi] in elements.
-    let [lo, hi] = [x.offset, x.offset];
-    x.shape.forEach((d, i) => {
-      const reach = (d - 1) * x.strides[i]!;
-      if (reach < 0) lo += reach;
-      else hi += reach;
-    });
     if (isResident(x)) {
       const address = x.data.byteOffset + x.offset * item;
       return { address, first: 0, bytes: 0, strides: strides as number[] };
     }
     // A view of a small part of a large storage is permuted instead (fewer bytes to move).
-    if (hi - lo + 1 <= 4 * x.size) {
+    const [lo, hi] = x.reach;
+    if (hi - lo + 1 <= maximumReach * x.size) {
       const data = x.data.subarray(lo, hi + 1);
       return { data, first: x.offset - lo, bytes: data.byteLength, strides: strides as number[] };
     }
@@ -194,14 +189,17 @@ function operand(x: ConcreteArray, groups: readonly (readonly number[])[]): Oper
     perm.map((p) => x.strides[p]!),
     x.offset,
   );
-  const sizes = groups.map((g) => sizeOf(x, g));
   const data = permuted.toTypedArray();
-  return {
-    data,
-    first: 0,
-    bytes: data.byteLength,
-    strides: [sizes[1]! * sizes[2]!, sizes[2]!, 1],
-  };
+  return { data, first: 0, bytes: data.byteLength, strides: groupOrderStrides(x, groups) };
+}
+
+/** The group strides of `x`'s elements laid out row-major in group order. */
+function groupOrderStrides(
+  x: { shape: readonly number[] },
+  groups: readonly (readonly number[])[],
+): number[] {
+  const [, rows, cols] = groups.map((g) => sizeOf(x, g)) as [number, number, number];
+  return [rows * cols, cols, 1];
 }
 
 /** What a product may apply to each element of C before storing it. */
@@ -293,9 +291,9 @@ export function plannedProductSpec(
     groups: readonly (readonly number[])[],
   ): number[] => {
     const strides = groups.map((g) => groupStride(g, x.shape, contiguousStrides(x.shape)));
-    if (strides.every((s) => s !== undefined)) return strides as number[];
-    const [, rows, cols] = groups.map((g) => sizeOf(x, g)) as [number, number, number];
-    return [rows * cols, cols, 1];
+    return strides.every((s) => s !== undefined)
+      ? (strides as number[])
+      : groupOrderStrides(x, groups);
   };
   return specOf(
     product,

@@ -74,12 +74,17 @@ export function plannedWindowModule(
   dtype: string,
   params: WindowParams,
 ): ModuleBuilder | undefined {
-  if (dtype !== "float32" || shape.length === 0 || shapeSize(shape) < minimumElements) {
-    return undefined;
-  }
+  if (shape.length === 0 || !takes(dtype, shapeSize(shape))) return undefined;
   const { step, deltas } = cachedPlan(shape, params);
-  return windowModule(mode, step === 1 || step === 2 ? step : 0, deltas);
+  return windowModule(mode, stepClass(step), deltas);
 }
+
+/** Whether the kernels take an operand of this dtype and size (else the JavaScript loop). */
+const takes = (dtype: string, size: number): boolean =>
+  dtype === "float32" && size >= minimumElements;
+
+/** The stride class a kernel is specialised for: 1 and 2 by vector loads, 0 for any other. */
+const stepClass = (step: number): number => (step === 1 || step === 2 ? step : 0);
 
 /** The module of `windowKernel`. */
 function windowModule(mode: WindowMode, step: number, deltas: Int32Array): ModuleBuilder {
@@ -266,7 +271,7 @@ function fastWindows(
   out: TypedArray,
   address: number | undefined,
 ): boolean {
-  if (x.dtype !== "float32" || x.size < minimumElements) return false;
+  if (!takes(x.dtype, x.size)) return false;
   const { deltas, entries, step } = plan;
   const inside = plan.end - plan.first;
   const rows = entries.length / 2;
@@ -292,7 +297,7 @@ function fastWindows(
   if (mode === "scatter") zeroFill(dst, out.byteLength);
   runKernelParallel(
     "reduce_window_max",
-    windowKernel(mode, step === 1 || step === 2 ? step : 0, deltas),
+    windowKernel(mode, stepClass(step), deltas),
     splitRange(rows, Math.min(rows, parts), 1).map(([first, count]) => ({
       name: "windows",
       args: [src, otherAt, entriesAt, first, first + count, inside, step, dst],
