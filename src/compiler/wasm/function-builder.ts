@@ -22,6 +22,12 @@ import {
   type ValueType,
 } from "./opcodes.js";
 import {
+  VectorConstants,
+  type FunctionRef,
+  type GlobalRef,
+  type ModuleServices,
+} from "./vector-constants.js";
+import {
   SimdOpcode,
   simdLaneOpcodes,
   simdMemoryOpcodes,
@@ -34,11 +40,7 @@ import {
 /** The type of a block's result: a value type, or `undefined` for none. */
 export type BlockType = ValueType | undefined;
 
-/** Anything with a function index (a `FunctionBuilder`, an imported function), or the index. */
-export type FunctionRef = number | { readonly index: number };
-
-/** Anything with a global index (what `ModuleBuilder.addGlobal` returns), or the index. */
-export type GlobalRef = number | { readonly index: number };
+export type { FunctionRef, GlobalRef, ModuleServices } from "./vector-constants.js";
 
 /** A comment attached to the instruction that starts at byte `offset` of a function's code. */
 export interface InstructionComment {
@@ -121,24 +123,11 @@ for (const [name, [code, align]] of Object.entries(atomicOpcodes)) {
   memoryInfo.set(name, { prefix: Opcode.atomicPrefix, code, align, atomic: true });
 }
 
-const v128Scratch = new DataView(new ArrayBuffer(16));
-const v128Bytes = new Uint8Array(v128Scratch.buffer);
-
-/** What a function builder asks of its module. */
-export interface ModuleServices {
-  /** The global holding a v128 constant (one per distinct value). */
-  constant(bytes: Uint8Array): GlobalRef;
-  /** The imported function `module.field`, if the module declares it. */
-  imported(module: string, field: string): FunctionRef | undefined;
-}
-
 /**
  * The hand-written part of `FunctionBuilder`: locals, comments, control flow and the
- * instructions with immediates. Use `FunctionBuilder`, which adds one method per table entry.
+ * instructions with immediates (vector constants: `VectorConstants`). Use `FunctionBuilder`, which adds one method per table entry.
  */
-export class FunctionBuilderCore {
-  /** The instruction bytes written so far (without the final `end`). */
-  readonly code = new ByteBuffer(128);
+export class FunctionBuilderCore extends VectorConstants {
   /** Per-instruction comments, in code order. */
   readonly comments: InstructionComment[] = [];
   /** Declared locals after the parameters, by local index minus the parameter count. */
@@ -159,8 +148,10 @@ export class FunctionBuilderCore {
     /** Index of its signature in the module's type section. */
     readonly typeIndex: number,
     /** What the function needs of its module (see `v128Constant`, `imported`). */
-    private readonly moduleServices: ModuleServices,
-  ) {}
+    moduleServices: ModuleServices,
+  ) {
+    super(moduleServices);
+  }
 
   /** Number of locals, parameters included. */
   get localCount(): number {
@@ -355,42 +346,6 @@ export class FunctionBuilderCore {
     return this;
   }
 
-  /** Pushes a v128 from its 16 bytes (lane 0 first, little-endian). */
-  v128Const(bytes: ArrayLike<number>): this {
-    if (bytes.length !== 16)
-      throw new RangeError(`v128Const: expected 16 bytes, got ${bytes.length}.`);
-    this.code.byte(Opcode.simdPrefix).u32(SimdOpcode.const).bytes(bytes);
-    return this;
-  }
-
-  /** Pushes a v128 with four i32 lanes. */
-  i32x4Const(a: number, b: number, c: number, d: number): this {
-    v128Scratch.setInt32(0, a, true);
-    v128Scratch.setInt32(4, b, true);
-    v128Scratch.setInt32(8, c, true);
-    v128Scratch.setInt32(12, d, true);
-    return this.v128Const(v128Bytes);
-  }
-
-  /** Pushes a v128 with four f32 lanes. */
-  f32x4Const(a: number, b: number, c: number, d: number): this {
-    v128Scratch.setFloat32(0, a, true);
-    v128Scratch.setFloat32(4, b, true);
-    v128Scratch.setFloat32(8, c, true);
-    v128Scratch.setFloat32(12, d, true);
-    return this.v128Const(v128Bytes);
-  }
-
-  /**
-   * Pushes the v128 `bytes` from the module's pool of constants: an immutable global per
-   * distinct value, read with `global.get`. V8 rebuilds a `v128.const` at each use, even in a
-   * loop, with three instructions (two on the vector units), which dominates code that uses many
-   * constants (polynomials); a global it reads with one load, shared by the uses in a loop body.
-   */
-  v128Constant(bytes: Uint8Array): this {
-    return this.globalGet(this.moduleServices.constant(bytes));
-  }
-
   /**
    * The function the module imports as `module.field`, for `call`. Imports come before every
    * defined function, so code that needs one asks for it here and the module's creator declares
@@ -405,32 +360,6 @@ export class FunctionBuilderCore {
       );
     }
     return found;
-  }
-
-  /** Like `i32x4Const`, from the module's pool of constants (see `v128Constant`). */
-  i32x4Constant(a: number, b: number, c: number, d: number): this {
-    [a, b, c, d].forEach((v, i) => v128Scratch.setInt32(4 * i, v | 0, true));
-    return this.v128Constant(v128Bytes);
-  }
-
-  /** Like `f32x4Const`, from the module's pool of constants (see `v128Constant`). */
-  f32x4Constant(a: number, b: number, c: number, d: number): this {
-    [a, b, c, d].forEach((v, i) => v128Scratch.setFloat32(4 * i, v, true));
-    return this.v128Constant(v128Bytes);
-  }
-
-  /** Like `f64x2Const`, from the module's pool of constants (see `v128Constant`). */
-  f64x2Constant(a: number, b: number): this {
-    v128Scratch.setFloat64(0, a, true);
-    v128Scratch.setFloat64(8, b, true);
-    return this.v128Constant(v128Bytes);
-  }
-
-  /** Pushes a v128 with two f64 lanes. */
-  f64x2Const(a: number, b: number): this {
-    v128Scratch.setFloat64(0, a, true);
-    v128Scratch.setFloat64(8, b, true);
-    return this.v128Const(v128Bytes);
   }
 
   // ── memory and tables of instructions ────────────────────────────────────────────────────
