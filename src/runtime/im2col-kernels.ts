@@ -2,7 +2,7 @@
  * The im2col kernels of the WebAssembly convolution (`conv-kernels.ts`): `rows` lays out the rows
  * of the column matrix for a range of planes (runs copied and padding zero-filled by vector
  * loops; where the output is as wide as the input at stride 1, a plane's rows are one copy with
- * the padding columns zeroed afterwards), and `block(desc, start, end)` runs `rows` for a range
+ * the padding columns zeroed afterwards, those between two rows by one masked vector store), and `block(desc, start, end)` runs `rows` for a range
  * of rows of a block, reading their arguments from an int32 descriptor (`Slot`).
  */
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
@@ -136,6 +136,18 @@ export function im2colModule(dtype: "float32" | "float64"): ModuleBuilder {
     last,
   );
   f.localGet(first).localGet(last).i32LtS().localGet(fast).i32And().localSet(fast);
+  // A seam (the padding columns of two neighbouring rows, `outW − hi + lo` elements) is zeroed
+  // by one masked vector store where it fits a vector and a row is at least a vector long (the
+  // store's other lanes then lie in the next row), else element runs each row.
+  const seams = f.addLocal("i32", "seams");
+  const lastSeam = f.addLocal("i32", "lastSeam");
+  const mask = f.addLocal("v128", "mask");
+  f.localGet(p.outW).localGet(p.hi).i32Sub().localGet(p.lo).i32Add().i32Const(item).i32Mul();
+  f.localTee(bytes).i32Const(16).i32LeS();
+  f.localGet(p.outW).i32Const(item).i32Mul().i32Const(16).i32GeS().i32And().localSet(seams);
+  // mask: the seam's 4-byte lanes (lane < bytes / 4).
+  f.i32x4Constant(0, 1, 2, 3).localGet(bytes).i32Const(2).i32ShrU().op("i32x4.splat");
+  f.op("i32x4.lt_s").localSet(mask);
   /** Bytes from the start of a plane's output to output row `row` (a local), column `column`. */
   const offsetOf = (row: number, column: () => void): void => {
     f.localGet(row).localGet(p.outW).i32Mul();
@@ -165,24 +177,56 @@ export function im2colModule(dtype: "float32" | "float64"): ModuleBuilder {
         f.i32Add();
       });
       f.localGet(first).localSet(oh);
-      forRange(oh, last, () => {
-        zeros(
-          () => {
-            f.localGet(p.dst);
-            offsetOf(oh, () => f.i32Const(0));
-            f.i32Add();
-          },
-          () => f.localGet(p.lo),
-        );
-        zeros(
-          () => {
+      f.localGet(seams);
+      f.if(
+        () => {
+          // The padding columns between two rows (row oh's right, row oh + 1's left) are one
+          // seam of at most a vector: each zeroed by one masked store (its other lanes are
+          // kept), then the first row's left and the last row's right ends.
+          zeros(
+            () => {
+              f.localGet(p.dst);
+              offsetOf(first, () => f.i32Const(0));
+              f.i32Add();
+            },
+            () => f.localGet(p.lo),
+          );
+          f.localGet(last).i32Const(1).i32Sub().localSet(lastSeam);
+          forRange(oh, lastSeam, () => {
             f.localGet(p.dst);
             offsetOf(oh, () => f.localGet(p.hi));
-            f.i32Add();
-          },
-          () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
-        );
-      });
+            f.i32Add().localTee(at);
+            f.localGet(at).v128Load().localGet(mask).op("v128.andnot").v128Store();
+          });
+          zeros(
+            () => {
+              f.localGet(p.dst);
+              offsetOf(oh, () => f.localGet(p.hi));
+              f.i32Add();
+            },
+            () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
+          );
+        },
+        () =>
+          forRange(oh, last, () => {
+            zeros(
+              () => {
+                f.localGet(p.dst);
+                offsetOf(oh, () => f.i32Const(0));
+                f.i32Add();
+              },
+              () => f.localGet(p.lo),
+            );
+            zeros(
+              () => {
+                f.localGet(p.dst);
+                offsetOf(oh, () => f.localGet(p.hi));
+                f.i32Add();
+              },
+              () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
+            );
+          }),
+      );
       zeros(
         () => {
           f.localGet(p.dst);

@@ -177,6 +177,31 @@ const cases: [string, Case][] = [
       ],
     },
   ],
+  // The padding columns between two rows are zeroed by one masked vector store where they fit
+  // one (here 4 float32s; float64 takes the element loops) and a row is a vector long.
+  [
+    "2-d, same size, 4 padding columns between rows",
+    {
+      lhs: [4, 6, 10, 12],
+      rhs: [8, 6, 3, 5],
+      padding: [
+        [1, 1],
+        [4, 0],
+      ],
+    },
+  ],
+  // Rows of 3: shorter than a float32 vector (element loops), a float64 vector and a half.
+  [
+    "2-d, same size, rows narrower than a vector",
+    {
+      lhs: [16, 8, 9, 3],
+      rhs: [8, 8, 3, 3],
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+    },
+  ],
   ["1-d, same size", { lhs: [8, 6, 100], rhs: [10, 6, 5], padding: [[2, 2]] }],
   [
     "1-d, same size, taps wholly in the padding",
