@@ -94,6 +94,11 @@ export interface WindowPlan {
   edgeRows: Int32Array;
   /** Whether windows overlap (an element can be in several). */
   overlapping: boolean;
+  /**
+   * Whether the windows tile the operand: every element lies in exactly one (windows as large
+   * as their strides, no padding, sizes divisible; max pooling's usual case).
+   */
+  tiling: boolean;
 }
 
 /**
@@ -198,6 +203,13 @@ function planWindows(shapeList: readonly number[], p: WindowParams): WindowPlan 
       (row) => rowInside[row] === 0 || first > 0 || end < n,
     ),
     overlapping: p.windowDimensions.some((size, a) => size > p.windowStrides[a]!),
+    tiling: p.windowDimensions.every(
+      (size, a) =>
+        size === p.windowStrides[a] &&
+        p.padding[a]![0] === 0 &&
+        p.padding[a]![1] === 0 &&
+        shapeList[a]! % size === 0,
+    ),
   };
 }
 

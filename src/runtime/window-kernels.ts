@@ -6,7 +6,10 @@
  * first NaN — with no branches: on activations the comparisons of a scalar loop are about as
  * unpredictable as coin flips, and their mispredictions made it slower than the copies it
  * replaces. The same elements are chosen as by the JavaScript loop (`primitives/window.ts`), so
- * results are identical. Windows that reach into the padding stay with that loop.
+ * results are identical. Windows that reach into the padding stay with that loop. Where the
+ * windows tile the operand (2×2 max pooling at stride 2), the scatter of the derivative writes
+ * every element once, its window's value or zero, by vector stores: no zero fill first and no
+ * element added to lane by lane.
  */
 import type { ConcreteArray } from "./concrete.js";
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
@@ -54,11 +57,16 @@ const kernels = new Map<string, KernelModule>();
  * `dst[element]`. Reads of the operand may reach `4·step` elements past a row's last window (the
  * caller leaves room); writes, and reads of `other`, stay in the rows' windows.
  */
-function windowKernel(mode: WindowMode, step: number, deltas: Int32Array): KernelModule {
-  const key = `${mode}:${step}:${deltas.join(",")}`;
+function windowKernel(
+  mode: WindowMode,
+  step: number,
+  deltas: Int32Array,
+  tiling: boolean,
+): KernelModule {
+  const key = `${mode}:${step}:${deltas.join(",")}:${tiling}`;
   const cached = kernels.get(key);
   if (cached !== undefined) return cached;
-  const kernel = compileKernel(windowModule(mode, step, deltas).build({ names: false }));
+  const kernel = compileKernel(windowModule(mode, step, deltas, tiling).build({ names: false }));
   kernels.set(key, kernel);
   return kernel;
 }
@@ -75,25 +83,38 @@ export function plannedWindowModule(
   params: WindowParams,
 ): ModuleBuilder | undefined {
   if (shape.length === 0 || !takes(dtype, shapeSize(shape))) return undefined;
-  const { step, deltas } = cachedPlan(shape, params);
-  return windowModule(mode, stepClass(step), deltas);
+  const { step, deltas, tiling } = cachedPlan(shape, params);
+  return windowModule(mode, stepClass(step), deltas, tiles(mode, tiling));
 }
 
 /** Whether the kernels take an operand of this dtype and size (else the JavaScript loop). */
 const takes = (dtype: string, size: number): boolean =>
   dtype === "float32" && size >= minimumElements;
 
+/**
+ * Whether a kernel writes every element of a scatter's result (windows that tile the operand:
+ * each element is its window's source value or zero), so nothing is zero-filled first and no
+ * element is read back to add to.
+ */
+const tiles = (mode: WindowMode, tiling: boolean): boolean => mode === "scatter" && tiling;
+
 /** The stride class a kernel is specialised for: 1 and 2 by vector loads, 0 for any other. */
 const stepClass = (step: number): number => (step === 1 || step === 2 ? step : 0);
 
 /** The module of `windowKernel`. */
-function windowModule(mode: WindowMode, step: number, deltas: Int32Array): ModuleBuilder {
+function windowModule(
+  mode: WindowMode,
+  step: number,
+  deltas: Int32Array,
+  tiling: boolean,
+): ModuleBuilder {
   const module = kernelModuleBuilder();
   const { f, p } = addI32Function(
     module,
     "windows",
     ["src", "other", "entries", "first", "last", "n", "step", "dst"],
-    `${mode} over windows of rows of a float32 array (offsets ${deltas.join(", ")})`,
+    `${mode} over windows of rows of a float32 array (offsets ${deltas.join(", ")})` +
+      (tiling ? ", windows tiling it: every element written" : ""),
   );
   const r = f.addLocal("i32", "r");
   const j = f.addLocal("i32", "j");
@@ -138,8 +159,11 @@ function windowModule(mode: WindowMode, step: number, deltas: Int32Array): Modul
     index();
     f.i32Const(4).i32Mul().i32Add();
   };
-  /** The race of a vector of windows: `best` and `choice` (element indices) for j. */
-  const choose = (): void => {
+  /**
+   * The race of a vector of windows: `best` and `choice` for j (element indices, or with
+   * `absolute` false the chosen offsets among `deltas`).
+   */
+  const choose = (absolute = true): void => {
     f.localGet(base).localGet(j).localGet(p.step).i32Mul().i32Add().localSet(origin);
     element(p.src, () => f.localGet(origin));
     f.localSet(at);
@@ -169,9 +193,95 @@ function windowModule(mode: WindowMode, step: number, deltas: Int32Array): Modul
       f.i32x4Constant(d, d, d, d).localGet(choice).localGet(take).op("v128.bitselect");
       f.localSet(choice);
     }
+    if (!absolute) return;
     // The chosen elements' indices: origin + lanes + offset.
     f.localGet(origin).op("i32x4.splat").localGet(lanes).op("i32x4.add");
     f.localGet(choice).op("i32x4.add").localSet(choice);
+  };
+  const source = f.addLocal("v128", "source");
+  const value = f.addLocal("f32", "value");
+  const chosen = f.addLocal("i32", "chosen");
+  /**
+   * Tiling scatters, four whole windows: each element of each window is its window's source
+   * value where chosen, else zero (+ 0 turns a −0 into the +0 that adding it to zero gives).
+   */
+  const storeTiles = (): void => {
+    choose(false);
+    element(p.other, () => f.localGet(out).localGet(j).i32Add());
+    f.v128Load(0, 4).f32x4Const(0, 0, 0, 0).op("f32x4.add").localSet(source);
+    /** Pushes the source values of the windows whose element `e` was chosen, zeros elsewhere. */
+    const masked = (e: number): void => {
+      const d = deltas[e]!;
+      f.localGet(source).localGet(choice).i32x4Constant(d, d, d, d).op("i32x4.eq").op("v128.and");
+    };
+    /** Pushes the byte address of element `delta` of lane 0's window. */
+    const corner = (delta: number): void => {
+      element(p.dst, () => f.localGet(origin).i32Const(delta).i32Add());
+    };
+    if (step === 1) {
+      // Windows one element wide: the four lanes' elements are neighbours.
+      deltas.forEach((d, e) => {
+        corner(d);
+        masked(e);
+        f.v128Store(0, 4);
+      });
+    } else if (step === 2) {
+      // Windows two wide: elements e (left column) and e + 1 (right) of the four windows
+      // interleave into eight neighbours.
+      for (let e = 0; e < deltas.length; e += 2) {
+        for (const half of [0, 1]) {
+          corner(deltas[e]!);
+          masked(e);
+          masked(e + 1);
+          const pick = half === 0 ? [0, 4, 1, 5] : [2, 6, 3, 7];
+          f.i8x16Shuffle(pick.flatMap((lane) => [0, 1, 2, 3].map((b) => 4 * lane + b)));
+          f.v128Store(16 * half, 4);
+        }
+      }
+    } else {
+      for (let lane = 0; lane < 4; lane++) {
+        deltas.forEach((d, e) => {
+          element(p.dst, () =>
+            f
+              .localGet(origin)
+              .localGet(p.step)
+              .i32Const(lane)
+              .i32Mul()
+              .i32Add()
+              .i32Const(d)
+              .i32Add(),
+          );
+          masked(e);
+          f.laneOp("f32x4.extract_lane", lane).memoryOp("f32.store", 0, 4);
+        });
+      }
+    }
+  };
+  /** Tiling scatters, the windows of a row of fewer than four one by one. */
+  const storeTileLanes = (): void => {
+    choose(false);
+    for (let lane = 0; lane < 4; lane++) {
+      f.localGet(j).i32Const(lane).i32Add().localGet(p.n).i32LtS();
+      f.if(() => {
+        element(p.other, () => f.localGet(out).localGet(j).i32Add().i32Const(lane).i32Add());
+        f.memoryOp("f32.load", 0, 4).f32Const(0).op("f32.add").localSet(value);
+        f.localGet(choice).laneOp("i32x4.extract_lane", lane).localSet(chosen);
+        for (const d of deltas) {
+          element(p.dst, () =>
+            f
+              .localGet(origin)
+              .localGet(p.step)
+              .i32Const(lane)
+              .i32Mul()
+              .i32Add()
+              .i32Const(d)
+              .i32Add(),
+          );
+          f.localGet(value).f32Const(0).localGet(chosen).i32Const(d).i32Eq().select();
+          f.memoryOp("f32.store", 0, 4);
+        }
+      });
+    }
   };
   /** Stores four whole windows' results (max, gather). */
   const storeVector = (): void => {
@@ -229,27 +339,36 @@ function windowModule(mode: WindowMode, step: number, deltas: Int32Array): Modul
       f.block((done) => {
         f.loop((next) => {
           f.localGet(j).i32Const(4).i32Add().localGet(p.n).i32GtS().brIf(done);
-          choose();
-          if (mode === "scatter") storeLanes();
-          else storeVector();
+          if (tiling) storeTiles();
+          else {
+            choose();
+            if (mode === "scatter") storeLanes();
+            else storeVector();
+          }
           f.localGet(j).i32Const(4).i32Add().localSet(j).br(next);
         });
       });
       // The last 1–3: again the row's last four when it has four (the same values written
-      // twice), lane by lane otherwise and for scatters (which must add once).
+      // twice), lane by lane otherwise and for scatters that add (which must add once).
       f.localGet(j).localGet(p.n).i32LtS();
       f.if(() => {
-        if (mode !== "scatter") {
+        if (mode !== "scatter" || tiling) {
           f.localGet(p.n).i32Const(4).i32GeS();
           f.if(
             () => {
               f.localGet(p.n).i32Const(4).i32Sub().localSet(j);
-              choose();
-              storeVector();
+              if (tiling) storeTiles();
+              else {
+                choose();
+                storeVector();
+              }
             },
             () => {
-              choose();
-              storeLanes();
+              if (tiling) storeTileLanes();
+              else {
+                choose();
+                storeLanes();
+              }
             },
           );
         } else {
@@ -294,10 +413,11 @@ function fastWindows(
   const src = placeArrayIn(x, offsets[0]!, total);
   const otherAt = other === undefined ? 0 : placeArrayIn(other, offsets[1]!, total);
   copyIn(entries, entriesAt);
-  if (mode === "scatter") zeroFill(dst, out.byteLength);
+  const tiling = tiles(mode, plan.tiling);
+  if (mode === "scatter" && !tiling) zeroFill(dst, out.byteLength);
   runKernelParallel(
     "reduce_window_max",
-    windowKernel(mode, stepClass(step), deltas),
+    windowKernel(mode, stepClass(step), deltas, tiling),
     splitRange(rows, Math.min(rows, parts), 1).map(([first, count]) => ({
       name: "windows",
       args: [src, otherAt, entriesAt, first, first + count, inside, step, dst],

@@ -4,7 +4,8 @@
  * window (or the first NaN) is chosen, padding never is. Sizes on both sides of the WebAssembly
  * kernels' threshold, strides 1, 2 and 3 (the kernels' three load paths), rows of fewer than four
  * windows and rows whose last vector is partial, overlapping windows, padding on every side; ties,
- * NaN and −∞. Compiled calls (results in the arena) and two threads give the same bits.
+ * NaN and −∞; windows that tile the operand. Compiled calls (results in the arena) and two threads
+ * give the same bits.
  */
 import { describe, expect, it } from "vitest";
 import { config, grad, jit, jvp, lax, nn, np, vjp, vmap, type NDArray } from "../../src/index.js";
@@ -98,6 +99,17 @@ const cases: [string, Case][] = [
     "window along a middle axis only",
     { shape: [32, 24, 16], window: [1, 3, 1], strides: [1, 2, 1] },
   ],
+  // Windows that tile the operand (the scatter writes every element, no zero fill first), with
+  // each of the kernels' three store paths.
+  [
+    "tiling, rows of 3 windows (no whole vector)",
+    { shape: [64, 16, 6], window: [1, 2, 2], strides: [1, 2, 2] },
+  ],
+  [
+    "tiling, windows one element wide",
+    { shape: [32, 24, 16], window: [1, 2, 1], strides: [1, 2, 1] },
+  ],
+  ["tiling, 3×3 stride 3", { shape: [8, 4, 18, 21], window: [1, 1, 3, 3], strides: [1, 1, 3, 3] }],
   ["1-d, window larger than the operand", { shape: [5], window: [7], padding: [[3, 3]] }],
   ["1-d, long", { shape: [9000], window: [5], strides: [2], padding: [[2, 2]] }],
 ];
@@ -135,7 +147,11 @@ describe("reduceWindow max and its derivatives = the definition", () => {
         const [, tangent] = jvp((y: NDArray) => f(y), [x], [t]);
         const tv = values(t);
         expect(values(tangent as NDArray)).toEqual(chosen.map((i) => (i < 0 ? 0 : tv[i]!)));
-        const ct = random(outShape, 6).astype("float32");
+        // Some cotangents −0: the derivative holds +0 there (zero plus −0), as by the definition.
+        const ct = np
+          .array(values(random(outShape, 6)).map((v, i) => (i % 11 === 4 ? -0 : v)))
+          .astype("float32")
+          .reshape(outShape);
         const [, back] = vjp(f, x);
         const [cotangent] = back(ct) as [NDArray];
         const sums = new Float32Array(xv.length);
