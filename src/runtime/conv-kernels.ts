@@ -38,6 +38,7 @@ import { loopParts, splitRange, threadCount, wakeWorkers } from "./threads.js";
 import { layout, memoryView, reserve, runKernelParallel } from "./wasm-memory.js";
 import { placeArrayIn, stridedCopy } from "./gather-kernels.js";
 import { im2colKernel, Slot } from "./im2col-kernels.js";
+import { dotProducts, dotScratchBytes, prefersDots } from "./dot-kernels.js";
 
 /** Convolutions with fewer multiply-adds stay on the general path. */
 const minimumWork = 64 * 1024;
@@ -112,6 +113,11 @@ export interface ConvPlan {
   readonly block: number;
   /** The product writes the NCHW result directly (else [Og, N'·P], reordered after). */
   readonly direct: boolean;
+  /**
+   * The product is Og × N'·P dot products (`dot-kernels.ts`): kernel gradients with few outputs
+   * (a first layer's: its input channels × taps) and long sums (examples × positions).
+   */
+  readonly dots: boolean;
   /** The product of a block of `examples`, and how many parts it is split in. */
   spec(examples: number): MatmulSpec;
   parts(examples: number): number;
@@ -177,6 +183,7 @@ export function planConv(
   // has enough output positions to fill the micro-kernel's columns; else it is one [Og, N'·P]
   // product, reordered afterwards.
   const direct = !transposed && P >= minimumDirectPositions;
+  const dots = transposed && prefersDots(Og, columns, rows);
   const spec = (examples: number): MatmulSpec => {
     const n = examples * P;
     const common = { dtype, m: Og, k: rows, fusedMultiplyAdd: useFusedMultiplyAdd() };
@@ -239,6 +246,7 @@ export function planConv(
     lanes,
     block,
     direct,
+    dots,
     spec,
     parts,
   };
@@ -262,9 +270,14 @@ export function fastConv(
   const { groups, outN, Og, P, rows, columns, perExample, transposed, lanes, block, direct } = plan;
   const productOf = (examples: number): CompiledMatmul =>
     matmulKernel(plan.spec(examples), plan.parts(examples));
-  const full = productOf(block);
-  const last = outN % block === 0 ? full : productOf(outN % block);
-  const scratch = [...full.scratchBytes, ...last.scratchBytes].reduce((a, b) => Math.max(a, b));
+  // Dot products take the whole product at once (one block, one lane).
+  const full = plan.dots ? undefined : productOf(block);
+  const last = full === undefined || outN % block === 0 ? full : productOf(outN % block);
+  const scratch =
+    full === undefined || last === undefined
+      ? dotScratchBytes(Og, columns)
+      : [...full.scratchBytes, ...last.scratchBytes].reduce((a, b) => Math.max(a, b));
+  const productParts = full?.parts.length ?? 1;
   // Per lane: a block of columns, an im2col descriptor, and the scratch of its product's parts.
   const inner = transposed ? OW : KW;
   const descriptorLength = Slot.Fixed + 3 * inner;
@@ -276,7 +289,7 @@ export function fastConv(
     (!direct ? Og * columns : output === undefined ? outN * O * P : 0) * item,
     ...perLane(rows * block * P * item),
     ...perLane(4 * descriptorLength),
-    ...perLane(scratch * full.parts.length),
+    ...perLane(scratch * productParts),
   ]);
   reserve(total);
   const xAt = placeArrayIn(lhs, offsets[0]!, total);
@@ -347,7 +360,7 @@ export function fastConv(
         round.push({ lane, first, examples: Math.min(block, outN - first) });
       }
       // Workers asleep wake up while this thread lays out the descriptors.
-      if (round.length > 1 || full.parts.length > 1) wakeWorkers();
+      if (round.length > 1 || productParts > 1) wakeWorkers();
       // Rows (input feature, kh, kw): for each example of the block, the OH × OW output
       // positions; transposed, rows (example, oh, ow): for each input feature, the KH × KW
       // window. One block's rows are split over the threads when it runs alone.
@@ -367,6 +380,13 @@ export function fastConv(
         }));
       });
       runKernelParallel("conv_general_dilated", module, layoutCalls);
+      if (full === undefined || last === undefined) {
+        // One block (all examples, transposed): its [Og, N'·P] product by dot products.
+        const a = wAt + group * Og * rows * item;
+        const at = { a, b: colsAt[0]!, c: productAt, lda: rows, ldb: rows, ldc: columns };
+        dotProducts(dtype, useFusedMultiplyAdd(), Og, columns, rows, at, scratchAt[0]!);
+        continue;
+      }
       // Each block's product (the last block may be smaller: another module), to its columns
       // of [Og, N'·P], or its examples' channels of this group in the NCHW result.
       for (const product of [full, last]) {

@@ -27,6 +27,7 @@ import { ModuleBuilder } from "../compiler/wasm/module.js";
 import { emitMatmul, planMatmul, type MatmulSpec } from "../compiler/kernels/matmul.js";
 import type { ConvParams } from "../primitives/conv.js";
 import { planConv } from "./conv-kernels.js";
+import { dotModule } from "./dot-kernels.js";
 import { im2colModule } from "./im2col-kernels.js";
 import { plannedWindowModule } from "./window-kernels.js";
 import type { WindowMode, WindowParams } from "../primitives/window.js";
@@ -330,6 +331,17 @@ function convCode(k: Kernel, name: string): string | undefined {
   }
   const { block, lanes, outN, rows, P, direct, transposed } = plan;
   const im2col = im2colModule(plan.dtype);
+  if (plan.dots) {
+    return [
+      `// im2col lays out a column matrix of ${plan.columns} rows (output windows) of ` +
+        `${rows} elements for all ${outN} examples; the [O, N·P] product is ` +
+        `${plan.Og} × ${plan.columns} dot products ${rows} long, reordered to NCHW after`,
+      "// im2col:",
+      ...moduleText(im2col),
+      "// the dot products:",
+      ...moduleText(dotModule(plan.dtype, useFusedMultiplyAdd())),
+    ].join("\n");
+  }
   const spec = plan.spec(block);
   const { mr, nr } = planMatmul(spec);
   return [
