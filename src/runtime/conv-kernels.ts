@@ -3,10 +3,11 @@
  * dilation (forward passes, and the kernel and input gradients of stride-1 convolutions) on
  * WebAssembly: the input windows are laid out as a column matrix in kernel memory (runs copied
  * and padding zero-filled by vector loops) and multiplied there by the SIMD matmul, so the
- * columns never pass through JavaScript. The arithmetic is the matmul's, as in the general path.
- * The product is batched over the examples, with C's strides putting each example's output
- * channels where they belong in the NCHW result (kernel gradients, with few output positions,
- * are one product whose [O, N·P] result is reordered).
+ * columns never pass through JavaScript. The arithmetic is the matmul's, as in the general path,
+ * except for kernel gradients with long sums to few outputs, which are dot products
+ * (`dot-kernels.ts`). The product is batched over the examples, with C's strides putting each
+ * example's output channels where they belong in the NCHW result (kernel gradients, with few
+ * output positions, are one product whose [O, N·P] result is reordered).
  *
  * The rows of a block of the column matrix are laid out by one WebAssembly call per range of
  * rows (`block`, a loop over `rows` calls reading a descriptor). On several threads, blocks of
