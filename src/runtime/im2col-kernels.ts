@@ -337,38 +337,31 @@ function emitBlock(module: ModuleBuilder, rows: FunctionBuilder): void {
   });
   const [desc, start, end] = [0, 1, 2];
   const r = f.addLocal("i32", "r");
-  const k = f.addLocal("i32", "k");
+  const outer = f.addLocal("i32", "outer");
+  const mid = f.addLocal("i32", "mid");
   const inner = f.addLocal("i32", "inner");
-  const table = f.addLocal("i32", "table");
   const slot = (s: Slot): void => {
     f.localGet(desc).i32Load(4 * s, 2);
   };
+  // Row r splits into (outer, mid, inner) once; the next rows count them on (no division).
+  f.localGet(start);
+  slot(Slot.Inner);
+  f.i32RemU().localSet(inner);
+  f.localGet(start);
+  slot(Slot.Inner);
+  f.i32DivU().localTee(mid);
+  slot(Slot.Mid);
+  f.i32DivU().localSet(outer);
+  f.localGet(mid);
+  slot(Slot.Mid);
+  f.i32RemU().localSet(mid);
   f.localGet(start).localSet(r);
   f.block((done) => {
     f.loop((next) => {
       f.localGet(r).localGet(end).i32GeU().brIf(done);
-      // k = r mod (Mid·Inner), inner = k mod Inner; the inner index's entry of the table.
-      f.localGet(r);
-      slot(Slot.Mid);
-      slot(Slot.Inner);
-      f.i32Mul().i32RemU().localSet(k);
-      f.localGet(k);
-      slot(Slot.Inner);
-      f.i32RemU().localSet(inner);
-      f.localGet(desc)
-        .i32Const(4 * Slot.Fixed)
-        .i32Add()
-        .localGet(inner)
-        .i32Const(12)
-        .i32Mul()
-        .i32Add()
-        .localSet(table);
       // src + outer·OuterStep
       slot(Slot.Src);
-      f.localGet(r);
-      slot(Slot.Mid);
-      slot(Slot.Inner);
-      f.i32Mul().i32DivU();
+      f.localGet(outer);
       slot(Slot.OuterStep);
       f.i32Mul().i32Add();
       // dst + r·DstRowBytes
@@ -380,10 +373,8 @@ function emitBlock(module: ModuleBuilder, rows: FunctionBuilder): void {
       slot(Slot.SrcStep);
       slot(Slot.OutH);
       slot(Slot.StrideH);
-      // shiftH = mid·MidScale − PadH, mid = k / Inner
-      f.localGet(k);
-      slot(Slot.Inner);
-      f.i32DivU();
+      // shiftH = mid·MidScale − PadH
+      f.localGet(mid);
       slot(Slot.MidScale);
       f.i32Mul();
       slot(Slot.PadH);
@@ -391,12 +382,29 @@ function emitBlock(module: ModuleBuilder, rows: FunctionBuilder): void {
       slot(Slot.H);
       slot(Slot.RowBytes);
       slot(Slot.OutW);
-      f.localGet(table).i32Load(0, 2);
-      f.localGet(table).i32Load(4, 2);
-      f.localGet(table).i32Load(8, 2);
+      // The inner index's entry of the table: lo, hi, srcW.
+      for (const field of [0, 4, 8]) {
+        f.localGet(desc).localGet(inner).i32Const(12).i32Mul().i32Add();
+        f.i32Load(4 * Slot.Fixed + field, 2);
+      }
       slot(Slot.StrideW);
       f.call(rows);
-      f.localGet(r).i32Const(1).i32Add().localSet(r).br(next);
+      f.localGet(r).i32Const(1).i32Add().localSet(r);
+      // inner += 1, carrying into mid and outer.
+      f.localGet(inner).i32Const(1).i32Add().localTee(inner);
+      slot(Slot.Inner);
+      f.i32Eq();
+      f.if(() => {
+        f.i32Const(0).localSet(inner);
+        f.localGet(mid).i32Const(1).i32Add().localTee(mid);
+        slot(Slot.Mid);
+        f.i32Eq();
+        f.if(() => {
+          f.i32Const(0).localSet(mid);
+          f.localGet(outer).i32Const(1).i32Add().localSet(outer);
+        });
+      });
+      f.br(next);
     });
   });
 }
