@@ -4,7 +4,8 @@
  * first element to its last; maxima and minima propagate NaN as it does), so the results are the
  * same bit for bit: sums over leading axes (column sums, as bias gradients are) two columns at a
  * time in float64 lanes, without first transposing the input; any axes on a loop nest whose
- * innermost runs go two at a time (two runs, or two neighbouring accumulators, per float64x2).
+ * innermost runs go several at a time (four or two runs side by side, or two neighbouring
+ * accumulators, in float64x2 lanes).
  */
 import { installFastReduceExtremum, installFastReduceSum } from "../primitives/reduce.js";
 import type { FunctionBuilder } from "../compiler/wasm/function-builder.js";
@@ -117,9 +118,9 @@ export type Accumulation = "sum" | "max" | "min";
  * `sums(src, acc, d0…d3, a0…a3)`: for every element of the contiguous `d0×…×d3` input in
  * row-major order, `acc[i0·a0 + … + i3·a3] += x` in float64 (byte strides into the
  * accumulators; 0 on summed axes) — the order and precision of the JavaScript loop. Where the
- * innermost axis is summed, its run is added in a register, one element after another, and two
- * runs bound for different accumulators (a bias gradient's channels) side by side in the lanes
- * of a float64x2 — the same order for each sum, twice the additions in flight.
+ * innermost axis is summed, its run is added in a register, one element after another, and four
+ * (or two) runs bound for different accumulators (a bias gradient's channels) side by side in
+ * the lanes of float64x2s — the same order for each sum, four times the additions in flight.
  */
 function sumKernelFor(dtype: "float32" | "float64", op: Accumulation = "sum"): KernelModule {
   const key = `${dtype}:${op}`;
@@ -139,7 +140,9 @@ function sumKernelFor(dtype: "float32" | "float64", op: Accumulation = "sum"): K
   const counters = Array.from({ length: maxRank }, (_, a) => f.addLocal("i32", `i${a}`));
   const sum = f.addLocal("f64", "sum");
   const pair = f.addLocal("v128", "pair");
+  const pair2 = f.addLocal("v128", "pair2");
   const next = f.addLocal("i32", "next");
+  const starts = [next, ...[1, 2, 3].map((r) => f.addLocal("i32", `start${r}`))];
   /** Pushes the element at `address` (a local) as float64. */
   const loadAt = (address: number): void => {
     f.localGet(address);
@@ -183,114 +186,166 @@ function sumKernelFor(dtype: "float32" | "float64", op: Accumulation = "sum"): K
       combine();
       f.memoryOp("f64.store", 0, 8);
     } else if (axis === maxRank - 2) {
-      // A summed innermost axis: its run accumulates in a register. Where the next run goes to
-      // another accumulator, the two runs add side by side in the lanes of a float64x2 (each
-      // still in input order): two dependency chains instead of one.
+      // A summed innermost axis: its run accumulates in a register. Where the next runs go to
+      // other accumulators, four (or two) runs add side by side in the lanes of float64x2s
+      // (each still in input order): four dependency chains instead of one.
       const [inner, count, stride] = [axis + 1, 2 + axis, 2 + maxRank + axis];
-      f.localGet(2 + 2 * maxRank - 1).i32Eqz();
-      f.localGet(stride).i32Const(0).i32Ne().i32And();
-      f.localGet(counters[axis]!).i32Const(1).i32Add().localGet(count).i32LtU().i32And();
-      f.if(
-        () => {
-          // pair = (acc[p], acc[p + stride]); next = the second run's first element.
-          f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).op("f64x2.splat");
-          f.localGet(pointers[axis]!).localGet(stride).i32Add().memoryOp("f64.load", 0, 8);
-          f.laneOp("f64x2.replace_lane", 1).localSet(pair);
+      /** Pushes whether the next `runs` runs are bound for accumulators of their own. */
+      const sideBySide = (runs: number): void => {
+        f.localGet(2 + 2 * maxRank - 1).i32Eqz();
+        f.localGet(stride).i32Const(0).i32Ne().i32And();
+        f.localGet(counters[axis]!)
+          .i32Const(runs - 1)
+          .i32Add()
+          .localGet(count)
+          .i32LtU()
+          .i32And();
+      };
+      /** Adds `runs` (2 or 4) runs side by side, then moves this axis past them. */
+      const runsSideBySide = (runs: 2 | 4): void => {
+        const vectors = runs === 2 ? [pair] : [pair, pair2];
+        // Accumulators acc[p + r·stride] into the lanes; starts[r]: run r's first element.
+        vectors.forEach((vector, v) => {
+          for (const lane of [0, 1]) {
+            f.localGet(pointers[axis]!);
+            f.localGet(stride)
+              .i32Const(2 * v + lane)
+              .i32Mul()
+              .i32Add();
+            f.memoryOp("f64.load", 0, 8);
+            if (lane === 0) f.op("f64x2.splat");
+            else f.laneOp("f64x2.replace_lane", 1);
+          }
+          f.localSet(vector);
+        });
+        f.localGet(src).localSet(starts[0]!);
+        for (let r = 1; r < runs; r++) {
           f.localGet(src)
             .localGet(2 + inner)
-            .i32Const(item)
+            .i32Const(item * r)
             .i32Mul()
             .i32Add()
-            .localSet(next);
-          f.i32Const(0).localSet(counters[inner]!);
-          f.loop((again) => {
-            f.localGet(pair);
-            loadAt(src);
+            .localSet(starts[r]!);
+        }
+        f.i32Const(0).localSet(counters[inner]!);
+        f.loop((again) => {
+          vectors.forEach((vector, v) => {
+            f.localGet(vector);
+            loadAt(starts[2 * v]!);
             f.op("f64x2.splat");
-            loadAt(next);
+            loadAt(starts[2 * v + 1]!);
             f.laneOp("f64x2.replace_lane", 1);
             combinePair();
-            f.localSet(pair);
-            f.localGet(src).i32Const(item).i32Add().localSet(src);
-            f.localGet(next).i32Const(item).i32Add().localSet(next);
-            f.localGet(counters[inner]!).i32Const(1).i32Add().localTee(counters[inner]!);
-            f.localGet(2 + inner)
-              .i32LtU()
-              .brIf(again);
+            f.localSet(vector);
           });
-          f.localGet(pointers[axis]!).localGet(pair).laneOp("f64x2.extract_lane", 0);
-          f.memoryOp("f64.store", 0, 8);
-          f.localGet(pointers[axis]!).localGet(stride).i32Add();
-          f.localGet(pair).laneOp("f64x2.extract_lane", 1).memoryOp("f64.store", 0, 8);
-          // The second run is done: src past it, and this axis one step further.
-          f.localGet(next).localSet(src);
-          f.localGet(pointers[axis]!).localGet(stride).i32Add().localSet(pointers[axis]!);
-          f.localGet(counters[axis]!).i32Const(1).i32Add().localSet(counters[axis]!);
-        },
+          for (const start of starts.slice(0, runs)) {
+            f.localGet(start).i32Const(item).i32Add().localSet(start);
+          }
+          f.localGet(counters[inner]!).i32Const(1).i32Add().localTee(counters[inner]!);
+          f.localGet(2 + inner)
+            .i32LtU()
+            .brIf(again);
+        });
+        vectors.forEach((vector, v) => {
+          for (const lane of [0, 1]) {
+            f.localGet(pointers[axis]!);
+            f.localGet(stride)
+              .i32Const(2 * v + lane)
+              .i32Mul()
+              .i32Add();
+            f.localGet(vector).laneOp("f64x2.extract_lane", lane).memoryOp("f64.store", 0, 8);
+          }
+        });
+        // The last run is done: src past it, and this axis runs − 1 steps on (the nest takes
+        // the last).
+        f.localGet(starts[runs - 1]!).localSet(src);
+        f.localGet(pointers[axis]!)
+          .localGet(stride)
+          .i32Const(runs - 1)
+          .i32Mul()
+          .i32Add();
+        f.localSet(pointers[axis]!);
+        f.localGet(counters[axis]!)
+          .i32Const(runs - 1)
+          .i32Add()
+          .localSet(counters[axis]!);
+      };
+      sideBySide(4);
+      f.if(
+        () => runsSideBySide(4),
         () => {
-          f.localGet(2 + 2 * maxRank - 1).i32Eqz();
+          sideBySide(2);
           f.if(
+            () => runsSideBySide(2),
             () => {
-              f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).localSet(sum);
-              f.i32Const(0).localSet(counters[axis + 1]!);
-              f.loop((inner) => {
-                f.localGet(sum);
-                loadX();
-                combine();
-                f.localSet(sum);
-                f.localGet(counters[axis + 1]!)
-                  .i32Const(1)
-                  .i32Add()
-                  .localTee(counters[axis + 1]!);
-                f.localGet(2 + axis + 1)
-                  .i32LtU()
-                  .brIf(inner);
-              });
-              f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
-            },
-            () => {
-              // A kept innermost axis with contiguous accumulators: two elements at a time.
-              f.localGet(2 + 2 * maxRank - 1)
-                .i32Const(8)
-                .i32Eq();
+              f.localGet(2 + 2 * maxRank - 1).i32Eqz();
               f.if(
                 () => {
-                  f.localGet(pointers[axis]!).localSet(next);
-                  f.i32Const(0).localSet(counters[inner]!);
-                  f.block((done) => {
-                    f.loop((again) => {
-                      f.localGet(counters[inner]!).i32Const(2).i32Add();
-                      f.localGet(2 + inner)
-                        .i32GtU()
-                        .brIf(done);
-                      f.localGet(next);
-                      f.localGet(next).memoryOp("v128.load", 0, 8);
-                      f.localGet(src);
-                      loadPair(f, f32);
-                      combinePair();
-                      f.memoryOp("v128.store", 0, 8);
-                      f.localGet(src)
-                        .i32Const(2 * item)
-                        .i32Add()
-                        .localSet(src);
-                      f.localGet(next).i32Const(16).i32Add().localSet(next);
-                      f.localGet(counters[inner]!).i32Const(2).i32Add().localSet(counters[inner]!);
-                      f.br(again);
-                    });
-                  });
-                  // An odd last element.
-                  f.localGet(counters[inner]!)
-                    .localGet(2 + inner)
-                    .i32LtU();
-                  f.if(() => {
-                    f.localGet(next);
-                    f.localGet(next).memoryOp("f64.load", 0, 8);
+                  f.localGet(pointers[axis]!).memoryOp("f64.load", 0, 8).localSet(sum);
+                  f.i32Const(0).localSet(counters[axis + 1]!);
+                  f.loop((inner) => {
+                    f.localGet(sum);
                     loadX();
                     combine();
-                    f.memoryOp("f64.store", 0, 8);
+                    f.localSet(sum);
+                    f.localGet(counters[axis + 1]!)
+                      .i32Const(1)
+                      .i32Add()
+                      .localTee(counters[axis + 1]!);
+                    f.localGet(2 + axis + 1)
+                      .i32LtU()
+                      .brIf(inner);
                   });
+                  f.localGet(pointers[axis]!).localGet(sum).memoryOp("f64.store", 0, 8);
                 },
-                () => descend(),
+                () => {
+                  // A kept innermost axis with contiguous accumulators: two elements at a time.
+                  f.localGet(2 + 2 * maxRank - 1)
+                    .i32Const(8)
+                    .i32Eq();
+                  f.if(
+                    () => {
+                      f.localGet(pointers[axis]!).localSet(next);
+                      f.i32Const(0).localSet(counters[inner]!);
+                      f.block((done) => {
+                        f.loop((again) => {
+                          f.localGet(counters[inner]!).i32Const(2).i32Add();
+                          f.localGet(2 + inner)
+                            .i32GtU()
+                            .brIf(done);
+                          f.localGet(next);
+                          f.localGet(next).memoryOp("v128.load", 0, 8);
+                          f.localGet(src);
+                          loadPair(f, f32);
+                          combinePair();
+                          f.memoryOp("v128.store", 0, 8);
+                          f.localGet(src)
+                            .i32Const(2 * item)
+                            .i32Add()
+                            .localSet(src);
+                          f.localGet(next).i32Const(16).i32Add().localSet(next);
+                          f.localGet(counters[inner]!)
+                            .i32Const(2)
+                            .i32Add()
+                            .localSet(counters[inner]!);
+                          f.br(again);
+                        });
+                      });
+                      // An odd last element.
+                      f.localGet(counters[inner]!)
+                        .localGet(2 + inner)
+                        .i32LtU();
+                      f.if(() => {
+                        f.localGet(next);
+                        f.localGet(next).memoryOp("f64.load", 0, 8);
+                        loadX();
+                        combine();
+                        f.memoryOp("f64.store", 0, 8);
+                      });
+                    },
+                    () => descend(),
+                  );
+                },
               );
             },
           );

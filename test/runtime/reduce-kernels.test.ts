@@ -116,7 +116,11 @@ describe("sums, maxima and minima over any axes on the kernel", () => {
         [
           [8, 16, 14, 14],
           [0, 2, 3],
-        ], // a convolution's bias gradient
+        ], // a convolution's bias gradient (runs of four channels side by side)
+        [
+          [6, 7, 9, 9],
+          [0, 2, 3],
+        ], // 7 channels: four side by side, then two, then one
         [[64, 100], [1]],
         [
           [5, 6, 7, 8],
