@@ -154,6 +154,26 @@ export function im2colModule(dtype: "float32" | "float64"): ModuleBuilder {
     column();
     f.i32Add().i32Const(item).i32Mul();
   };
+  /** Zeros output row `row`'s padding columns on the left (`[0, lo)`). */
+  const zeroLeft = (row: number): void =>
+    zeros(
+      () => {
+        f.localGet(p.dst);
+        offsetOf(row, () => f.i32Const(0));
+        f.i32Add();
+      },
+      () => f.localGet(p.lo),
+    );
+  /** Zeros output row `row`'s padding columns on the right (`[hi, outW)`). */
+  const zeroRight = (row: number): void =>
+    zeros(
+      () => {
+        f.localGet(p.dst);
+        offsetOf(row, () => f.localGet(p.hi));
+        f.i32Add();
+      },
+      () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
+    );
   f.i32Const(0).localSet(plane);
   f.localGet(fast);
   f.if(() =>
@@ -183,14 +203,7 @@ export function im2colModule(dtype: "float32" | "float64"): ModuleBuilder {
           // The padding columns between two rows (row oh's right, row oh + 1's left) are one
           // seam of at most a vector: each zeroed by one masked store (its other lanes are
           // kept), then the first row's left and the last row's right ends.
-          zeros(
-            () => {
-              f.localGet(p.dst);
-              offsetOf(first, () => f.i32Const(0));
-              f.i32Add();
-            },
-            () => f.localGet(p.lo),
-          );
+          zeroLeft(first);
           f.localGet(last).i32Const(1).i32Sub().localSet(lastSeam);
           forRange(oh, lastSeam, () => {
             f.localGet(p.dst);
@@ -198,33 +211,12 @@ export function im2colModule(dtype: "float32" | "float64"): ModuleBuilder {
             f.i32Add().localTee(at);
             f.localGet(at).v128Load().localGet(mask).op("v128.andnot").v128Store();
           });
-          zeros(
-            () => {
-              f.localGet(p.dst);
-              offsetOf(oh, () => f.localGet(p.hi));
-              f.i32Add();
-            },
-            () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
-          );
+          zeroRight(oh);
         },
         () =>
           forRange(oh, last, () => {
-            zeros(
-              () => {
-                f.localGet(p.dst);
-                offsetOf(oh, () => f.i32Const(0));
-                f.i32Add();
-              },
-              () => f.localGet(p.lo),
-            );
-            zeros(
-              () => {
-                f.localGet(p.dst);
-                offsetOf(oh, () => f.localGet(p.hi));
-                f.i32Add();
-              },
-              () => f.localGet(p.outW).localGet(p.hi).i32Sub(),
-            );
+            zeroLeft(oh);
+            zeroRight(oh);
           }),
       );
       zeros(

@@ -201,17 +201,18 @@ function sumKernelFor(dtype: "float32" | "float64", op: Accumulation = "sum"): K
           .i32LtU()
           .i32And();
       };
+      /** Pushes the address of the accumulator of run `r` from here (acc[p + r·stride]). */
+      const accumulator = (r: number): void => {
+        f.localGet(pointers[axis]!);
+        f.localGet(stride).i32Const(r).i32Mul().i32Add();
+      };
       /** Adds `runs` (2 or 4) runs side by side, then moves this axis past them. */
       const runsSideBySide = (runs: 2 | 4): void => {
         const vectors = runs === 2 ? [pair] : [pair, pair2];
         // Accumulators acc[p + r·stride] into the lanes; starts[r]: run r's first element.
         vectors.forEach((vector, v) => {
           for (const lane of [0, 1]) {
-            f.localGet(pointers[axis]!);
-            f.localGet(stride)
-              .i32Const(2 * v + lane)
-              .i32Mul()
-              .i32Add();
+            accumulator(2 * v + lane);
             f.memoryOp("f64.load", 0, 8);
             if (lane === 0) f.op("f64x2.splat");
             else f.laneOp("f64x2.replace_lane", 1);
@@ -248,11 +249,7 @@ function sumKernelFor(dtype: "float32" | "float64", op: Accumulation = "sum"): K
         });
         vectors.forEach((vector, v) => {
           for (const lane of [0, 1]) {
-            f.localGet(pointers[axis]!);
-            f.localGet(stride)
-              .i32Const(2 * v + lane)
-              .i32Mul()
-              .i32Add();
+            accumulator(2 * v + lane);
             f.localGet(vector).laneOp("f64x2.extract_lane", lane).memoryOp("f64.store", 0, 8);
           }
         });

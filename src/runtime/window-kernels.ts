@@ -198,6 +198,12 @@ function windowModule(
     f.localGet(origin).op("i32x4.splat").localGet(lanes).op("i32x4.add");
     f.localGet(choice).op("i32x4.add").localSet(choice);
   };
+  /** Pushes the byte address of element `delta` of lane `lane`'s window. */
+  const laneElement = (lane: number, delta: number): void => {
+    element(p.dst, () =>
+      f.localGet(origin).localGet(p.step).i32Const(lane).i32Mul().i32Add().i32Const(delta).i32Add(),
+    );
+  };
   const source = f.addLocal("v128", "source");
   const value = f.addLocal("f32", "value");
   const chosen = f.addLocal("i32", "chosen");
@@ -241,16 +247,7 @@ function windowModule(
     } else {
       for (let lane = 0; lane < 4; lane++) {
         deltas.forEach((d, e) => {
-          element(p.dst, () =>
-            f
-              .localGet(origin)
-              .localGet(p.step)
-              .i32Const(lane)
-              .i32Mul()
-              .i32Add()
-              .i32Const(d)
-              .i32Add(),
-          );
+          laneElement(lane, d);
           masked(e);
           f.laneOp("f32x4.extract_lane", lane).memoryOp("f32.store", 0, 4);
         });
@@ -267,16 +264,7 @@ function windowModule(
         f.memoryOp("f32.load", 0, 4).f32Const(0).op("f32.add").localSet(value);
         f.localGet(choice).laneOp("i32x4.extract_lane", lane).localSet(chosen);
         for (const d of deltas) {
-          element(p.dst, () =>
-            f
-              .localGet(origin)
-              .localGet(p.step)
-              .i32Const(lane)
-              .i32Mul()
-              .i32Add()
-              .i32Const(d)
-              .i32Add(),
-          );
+          laneElement(lane, d);
           f.localGet(value).f32Const(0).localGet(chosen).i32Const(d).i32Eq().select();
           f.memoryOp("f32.store", 0, 4);
         }
