@@ -4,7 +4,7 @@
  * through the trace stack.
  */
 import type { NDArray } from "../core/array.js";
-import { allocate, itemSize } from "../core/dtype.js";
+import { allocate, allocateUninitialized, itemSize } from "../core/dtype.js";
 import { Literal, Var, type Atom, type Equation, type Program } from "../core/ir.js";
 import type { CondParams, ScanParams, WhileParams } from "../lax/control-primitives.js";
 import type { ScanLoop } from "./scan-loop.js";
@@ -393,7 +393,8 @@ function controlStep(kernel: Kernel, { compileSub, wholeLoop }: Subprograms): St
     const consts = inputs.slice(0, p.numConsts);
     let carry: NDArray[] = inputs.slice(p.numConsts, p.numConsts + p.numCarry);
     const xs = inputs.slice(p.numConsts + p.numCarry);
-    const ys = yAvals.map((a) => allocate(a.dtype, p.length * a.size));
+    // Every element is written below (one slice a step).
+    const ys = yAvals.map((a) => allocateUninitialized(a.dtype, p.length * a.size));
     for (let step = 0; step < p.length; step++) {
       const t = p.reverse ? p.length - 1 - step : step;
       const outs = body([...consts, ...carry, ...xs.map((x) => sliceAt(x, t))]);
