@@ -88,8 +88,19 @@ export const cond: Primitive<CondParams> = definePrimitive<CondParams>({
         p.outputs.map((_, i) => i < nOut),
       ),
     );
-    // Every branch returns every branch's residuals (zeros for the others').
-    const residualAvals = splits.map((s) => s.residuals.map((v) => v.aval));
+    // A residual that is one of the operands (a weight the branch reads) is passed to the
+    // tangent cond as that operand: returned by the known cond instead, it would be a new array,
+    // which a loop around the cond stacks once per step.
+    const operandOf = splits.map((s, i) =>
+      s.residuals.map((v) => {
+        const j = jvps[i]!.invars.indexOf(v);
+        return j < operands.length ? j : -1;
+      }),
+    );
+    const forwarded = [...new Set(operandOf.flat().filter((j) => j >= 0))].sort((a, b) => a - b);
+    // Every branch returns every branch's other residuals (zeros for the others').
+    const returned = splits.map((s, i) => s.residuals.filter((_, r) => operandOf[i]![r]! < 0));
+    const residualAvals = returned.map((vars) => vars.map((v) => v.aval));
     const allResiduals = residualAvals.flat();
     const offsets = residualAvals.map((_, i) =>
       residualAvals.slice(0, i).reduce((n, r) => n + r.length, 0),
@@ -100,7 +111,7 @@ export const cond: Primitive<CondParams> = definePrimitive<CondParams>({
         "cond",
         (xs) => {
           const r = runProgram(s.known, xs);
-          const own = r.slice(nOut);
+          const own = r.slice(nOut).filter((_, k) => operandOf[i]![k]! < 0);
           const residuals = residualAvals.flatMap((avals, j) => (j === i ? own : avals.map(zeros)));
           return [...r.slice(0, nOut), ...residuals];
         },
@@ -116,14 +127,28 @@ export const cond: Primitive<CondParams> = definePrimitive<CondParams>({
         "cond",
         (xs) => {
           const own = xs.slice(offsets[i]!, offsets[i]! + residualAvals[i]!.length);
-          return runProgram(s.unknown, [...own, ...xs.slice(allResiduals.length)]);
+          const given = xs.slice(allResiduals.length, allResiduals.length + forwarded.length);
+          let next = 0;
+          const branchResiduals = operandOf[i]!.map((j) =>
+            j >= 0 ? given[forwarded.indexOf(j)]! : own[next++]!,
+          );
+          return runProgram(s.unknown, [
+            ...branchResiduals,
+            ...xs.slice(allResiduals.length + forwarded.length),
+          ]);
         },
-        [...allResiduals, ...tangentInputs.map((t) => t.aval)],
+        [
+          ...allResiduals,
+          ...forwarded.map((j) => operandAvals[j]!),
+          ...tangentInputs.map((t) => t.aval),
+        ],
       ),
     );
-    const tangentOuts = bind(cond, [index!, ...residuals, ...tangentInputs], {
-      branches: tangentBranches,
-    });
+    const tangentOuts = bind(
+      cond,
+      [index!, ...residuals, ...forwarded.map((j) => operands[j]!), ...tangentInputs],
+      { branches: tangentBranches },
+    );
     let k = 0;
     return [outs, outAvals.map((a) => (isFloat(a) ? tangentOuts[k++]! : null))];
   },

@@ -224,6 +224,9 @@ export function withFreshOutputs(eq: Equation, replace: readonly boolean[]): Equ
   );
 }
 
+/** Primitives whose result is a view of their operand (no copy at run time). */
+const viewPrimitives = new Set(["transpose", "reshape", "broadcast_in_dim"]);
+
 /**
  * Partial evaluation: equations whose inputs are all known go to `known`; the rest to `unknown`,
  * which reads the known values it needs as residuals. A loop or branch with some unknown inputs
@@ -282,6 +285,25 @@ export function partialEval(
       }
     } else needs(a);
   });
+  // A residual that is a view of other known values (a transpose, reshape or broadcast of a
+  // weight) is computed again in `unknown` from those values: free at run time, and a loop
+  // around the split then keeps the value itself (a loop constant stays one) instead of a copy
+  // of it per step.
+  const producers = new Map<Var, Equation>();
+  knownEqs.forEach((eq) => eq.outputs.forEach((v) => producers.set(v, eq)));
+  const recomputed = new Set<Equation>();
+  for (let more = true; more; ) {
+    more = false;
+    for (const r of [...residualSet]) {
+      const eq = producers.get(r);
+      if (eq === undefined || !viewPrimitives.has(eq.primitive.name)) continue;
+      residualSet.delete(r);
+      recomputed.add(eq);
+      eq.inputs.forEach(needs);
+      more = true;
+    }
+  }
+  if (recomputed.size > 0) unknownEqs.unshift(...knownEqs.filter((eq) => recomputed.has(eq)));
   const residuals = [...residualSet];
   const knownProgram = eliminateDeadCode(
     new Program(

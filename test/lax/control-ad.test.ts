@@ -469,6 +469,50 @@ describe("int and bool outputs of cond and scan carry no tangent", () => {
   }
 });
 
+describe("what reverse mode through a loop saves per step", () => {
+  // An RNN-like scan whose step reads Wᵀ (in both branches of a cond): the backward pass needs Wᵀ
+  // at every step, but it is a view of the loop constant W, so the forward scan stacks no copy of
+  // it (50 of them); the gradient is the unrolled loop's.
+  const steps = 50;
+  const w = np.arange(9).reshape([3, 3]).astype("float64").mul(0.1);
+  const xs = np.linspace(-1, 1, steps * 3, { dtype: "float64" }).reshape([steps, 1, 3]);
+  const step = (w: NDArray, h: NDArray, x: NDArray, positive: boolean): NDArray =>
+    positive ? np.tanh(np.matmul(x.add(h), w.T)) : np.matmul(h, w.T).mul(0.5);
+  const loss = (w: NDArray): NDArray =>
+    lax
+      .scan(
+        (h: NDArray, x: NDArray): [NDArray, NDArray] => {
+          const next = lax.cond(
+            x.sum().gt(0),
+            (hh: NDArray) => step(w, hh, x, true),
+            (hh: NDArray) => step(w, hh, x, false),
+            h,
+          ) as NDArray;
+          return [next, next.sum()];
+        },
+        np.zeros([1, 3], { dtype: "float64" }),
+        xs,
+      )[1]
+      .sum();
+  const unrolled = (w: NDArray): NDArray => {
+    let h = np.zeros([1, 3], { dtype: "float64" });
+    let total = np.array(0, { dtype: "float64" });
+    for (let t = 0; t < steps; t++) {
+      const x = xs.get(t);
+      h = step(w, h, x, (x.sum().item() as number) > 0);
+      total = total.add(h.sum());
+    }
+    return total;
+  };
+
+  it("stacks no per-step copy of a view of a loop constant; the gradient is the loop's", () => {
+    const text = makeProgram(grad(loss))(w).toString();
+    expect(text).not.toContain(`f64[${steps},3,3]`);
+    expectClose(grad(loss)(w), grad(unrolled)(w), tight);
+    expectClose(jit(grad(loss))(w), grad(unrolled)(w), tight);
+  });
+});
+
 describe("partial evaluation of loops and branches with some unknown inputs", () => {
   /** Runs `program`, and its split by `knownInputs`, on `args`: both give the same outputs. */
   function expectSplitAgrees(
@@ -538,6 +582,20 @@ describe("partial evaluation of loops and branches with some unknown inputs", ()
       );
     const program = makeProgram(f)(a, b);
     expectSplitAgrees(program, [true, false], [true, false], [a, b]);
+  });
+
+  it("a residual that is a view of a known input is computed again, not saved", () => {
+    // tanh(x·Wᵀ): the tangent reads Wᵀ; the split saves W (an input) and transposes it again.
+    const w = np.arange(6).reshape([2, 3]).astype("float64").mul(0.1);
+    const x = np.array([[0.5, -1, 2]], { dtype: "float64" });
+    const jvpOf = makeProgram(
+      (w: NDArray, x: NDArray, dx: NDArray) =>
+        jvp((xx: NDArray) => np.tanh(np.matmul(xx, w.T)), [x], [dx])[1],
+    )(w, x, x);
+    const split = partialEval(jvpOf, [true, true, false], [false]);
+    expect(split.residuals.map((v) => v.aval.shape)).not.toContainEqual([3, 2]);
+    expect(split.residuals).toContain(jvpOf.invars[0]);
+    expectSplitAgrees(jvpOf, [true, true, false], [false], [w, x, x.mul(-2)]);
   });
 
   it("an output expected known that depends on an unknown input is a typed error", () => {
