@@ -7,7 +7,8 @@
 import { AbstractValue } from "../core/aval.js";
 import type { NDArray } from "../core/array.js";
 import { ShapeError } from "../core/errors.js";
-import { Equation, Program } from "../core/ir.js";
+import { Equation, Program, Var } from "../core/ir.js";
+import { eliminateDeadCode } from "../compiler/passes/dce.js";
 import { definePrimitive, type Primitive, type PrimitiveExample } from "../core/primitive.js";
 import { bind, bind1 } from "../core/trace.js";
 import * as ops from "../primitives/ops.js";
@@ -131,10 +132,34 @@ export const scan: Primitive<ScanParams> = definePrimitive<ScanParams>({
       jvpBody.invars.map((_, i) => i < nc + nk + nx),
       jvpBody.outputs.map((_, i) => i < nk + ny),
     );
-    // Residuals that are consts of the loop stay consts; the others are stacked per step.
+    // Residuals that are consts of the loop stay consts. Those computed from the consts alone
+    // (Wᵀ·W, a weight's softplus) are the same every step: computed once, before the loop, and
+    // passed as consts too. The others are stacked per step.
     const constIndex = new Map(jvpBody.invars.slice(0, nc).map((v, i) => [v, i]));
     const constResiduals = split.residuals.filter((v) => constIndex.has(v));
-    const stackedResiduals = split.residuals.filter((v) => !constIndex.has(v));
+    const varying = new Set<Var>(split.known.invars.slice(nc));
+    for (const eq of split.known.equations) {
+      if (eq.inputs.some((a) => a instanceof Var && varying.has(a))) {
+        eq.outputs.forEach((v) => varying.add(v));
+      }
+    }
+    const invariantResiduals = split.residuals.filter((v) => !constIndex.has(v) && !varying.has(v));
+    const stackedResiduals = split.residuals.filter((v) => varying.has(v));
+    const invariants =
+      invariantResiduals.length === 0
+        ? []
+        : runProgram(
+            eliminateDeadCode(
+              new Program(
+                split.known.constvars,
+                split.known.consts,
+                split.known.invars.slice(0, nc),
+                split.known.equations,
+                invariantResiduals,
+              ),
+            ),
+            primals.slice(0, nc),
+          );
     const knownBody = new Program(
       split.known.constvars,
       split.known.consts,
@@ -155,7 +180,14 @@ export const scan: Primitive<ScanParams> = definePrimitive<ScanParams>({
     const tangentBody = new Program(
       split.unknown.constvars,
       split.unknown.consts,
-      [...constResiduals, ...tConsts, ...tCarry, ...stackedResiduals, ...tXs],
+      [
+        ...constResiduals,
+        ...invariantResiduals,
+        ...tConsts,
+        ...tCarry,
+        ...stackedResiduals,
+        ...tXs,
+      ],
       split.unknown.equations,
       split.unknown.outputs,
     );
@@ -168,6 +200,7 @@ export const scan: Primitive<ScanParams> = definePrimitive<ScanParams>({
       scan,
       [
         ...constResiduals.map((v) => primals[constIndex.get(v)!]!),
+        ...invariants,
         ...given(tangents.slice(0, nc)),
         ...tangentInit,
         ...stacks,
@@ -177,7 +210,7 @@ export const scan: Primitive<ScanParams> = definePrimitive<ScanParams>({
         body: tangentBody,
         length,
         reverse,
-        numConsts: constResiduals.length + tConsts.length,
+        numConsts: constResiduals.length + invariants.length + tConsts.length,
         numCarry: tCarry.length,
       },
     );

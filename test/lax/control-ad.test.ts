@@ -511,6 +511,39 @@ describe("what reverse mode through a loop saves per step", () => {
     expectClose(grad(loss)(w), grad(unrolled)(w), tight);
     expectClose(jit(grad(loss))(w), grad(unrolled)(w), tight);
   });
+
+  it("computes what the step derives from loop constants alone once, before the loop", () => {
+    // Wᵀ·W and softplus(b) are the same every step: the backward pass reads one copy of each.
+    const b = np.array([0.3, -0.2, 0.1], { dtype: "float64" });
+    const cell = (w: NDArray, b: NDArray, h: NDArray, x: NDArray): NDArray =>
+      np.tanh(np.matmul(x.add(h), w.T.matmul(w)).add(np.logaddexp(b, 0)));
+    const rnn = (w: NDArray, b: NDArray): NDArray =>
+      lax
+        .scan(
+          (h: NDArray, x: NDArray): [NDArray, NDArray] => {
+            const next = cell(w, b, h, x);
+            return [next, next.sum()];
+          },
+          np.zeros([1, 3], { dtype: "float64" }),
+          xs,
+        )[1]
+        .sum();
+    const rolledOut = (w: NDArray, b: NDArray): NDArray => {
+      let h = np.zeros([1, 3], { dtype: "float64" });
+      let total = np.array(0, { dtype: "float64" });
+      for (let t = 0; t < steps; t++) {
+        h = cell(w, b, h, xs.get(t));
+        total = total.add(h.sum());
+      }
+      return total;
+    };
+    const both = { argnums: [0, 1] };
+    const text = makeProgram(grad(rnn, both))(w, b).toString();
+    expect(text).not.toContain(`f64[${steps},3,3]`);
+    const expected = grad(rolledOut, both)(w, b) as unknown as NDArray[];
+    expectClose(grad(rnn, both)(w, b) as unknown as NDArray[], expected, tight);
+    expectClose(jit(grad(rnn, both))(w, b) as unknown as NDArray[], expected, tight);
+  });
 });
 
 describe("partial evaluation of loops and branches with some unknown inputs", () => {
