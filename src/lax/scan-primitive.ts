@@ -133,11 +133,15 @@ export const scan: Primitive<ScanParams> = definePrimitive<ScanParams>({
       jvpBody.outputs.map((_, i) => i < nk + ny),
     );
     // Residuals that are consts of the loop stay consts. Those computed from the consts alone
-    // (Wᵀ·W, a weight's softplus) are the same every step: computed once, before the loop, and
+    // (Wᵀ·W, a weight's softplus), or from carries every step passes on unchanged (parameters
+    // carried through the loop), are the same every step: computed once, before the loop, and
     // passed as consts too. The others are stacked per step.
     const constIndex = new Map(jvpBody.invars.slice(0, nc).map((v, i) => [v, i]));
     const constResiduals = split.residuals.filter((v) => constIndex.has(v));
+    const carried = split.known.invars.slice(nc, nc + nk);
+    const unchanged = carried.flatMap((v, i) => (split.known.outputs[i] === v ? [i] : []));
     const varying = new Set<Var>(split.known.invars.slice(nc));
+    for (const i of unchanged) varying.delete(carried[i]!);
     for (const eq of split.known.equations) {
       if (eq.inputs.some((a) => a instanceof Var && varying.has(a))) {
         eq.outputs.forEach((v) => varying.add(v));
@@ -153,12 +157,12 @@ export const scan: Primitive<ScanParams> = definePrimitive<ScanParams>({
               new Program(
                 split.known.constvars,
                 split.known.consts,
-                split.known.invars.slice(0, nc),
+                [...split.known.invars.slice(0, nc), ...unchanged.map((i) => carried[i]!)],
                 split.known.equations,
                 invariantResiduals,
               ),
             ),
-            primals.slice(0, nc),
+            [...primals.slice(0, nc), ...unchanged.map((i) => primals[nc + i]!)],
           );
     const knownBody = new Program(
       split.known.constvars,

@@ -544,6 +544,32 @@ describe("what reverse mode through a loop saves per step", () => {
     expectClose(grad(rnn, both)(w, b) as unknown as NDArray[], expected, tight);
     expectClose(jit(grad(rnn, both))(w, b) as unknown as NDArray[], expected, tight);
   });
+
+  it("treats a carry every step passes on unchanged (parameters in the carry) as a constant", () => {
+    const carried = (w: NDArray): NDArray =>
+      lax
+        .scan(
+          ([ww, h]: NDArray[], x: NDArray): [NDArray[], NDArray] => {
+            const next = np.tanh(np.matmul(x.add(h!), ww!.T.matmul(ww!)));
+            return [[ww!, next], next.sum()];
+          },
+          [w, np.zeros([1, 3], { dtype: "float64" })],
+          xs,
+        )[1]
+        .sum();
+    const rolledOut = (w: NDArray): NDArray => {
+      let h = np.zeros([1, 3], { dtype: "float64" });
+      let total = np.array(0, { dtype: "float64" });
+      for (let t = 0; t < steps; t++) {
+        h = np.tanh(np.matmul(xs.get(t).add(h), w.T.matmul(w)));
+        total = total.add(h.sum());
+      }
+      return total;
+    };
+    expect(makeProgram(grad(carried))(w).toString()).not.toContain(`f64[${steps},3,3]`);
+    expectClose(grad(carried)(w), grad(rolledOut)(w), tight);
+    expectClose(jit(grad(carried))(w), grad(rolledOut)(w), tight);
+  });
 });
 
 describe("partial evaluation of loops and branches with some unknown inputs", () => {
