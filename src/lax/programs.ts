@@ -292,7 +292,7 @@ export function partialEval(
   const producers = new Map<Var, Equation>();
   knownEqs.forEach((eq) => eq.outputs.forEach((v) => producers.set(v, eq)));
   const recomputed = new Set<Equation>();
-  for (let more = true; more; ) {
+  for (let more = true; more;) {
     more = false;
     for (const r of [...residualSet]) {
       const eq = producers.get(r);
