@@ -274,6 +274,15 @@ describe("products", () => {
     ]);
     const batched = (a: NDArray, b: NDArray): NDArray => np.matmul(a, b);
     expectInline(batched, [random([3, 2, 4], 5), random([3, 4, 5], 6)]);
+    // Two contracted axes apart in one operand (its terms are not a fixed step apart).
+    const apart = (a: NDArray, b: NDArray): NDArray =>
+      np.tensordot(a, b, {
+        axes: [
+          [0, 2],
+          [0, 1],
+        ],
+      });
+    expectInline(apart, [random([3, 4, 5], 7), random([3, 5, 6], 8)]);
   });
 
   it("agrees with eager execution on both sides of the matmul kernels' threshold", () => {

@@ -206,6 +206,12 @@ function axisOffsets(shape: readonly number[], axes: readonly number[]): Int32Ar
   return out;
 }
 
+/** The step of offsets that start at 0 and advance by a fixed amount, if they do. */
+function fixedStep(offsets: Int32Array): number | undefined {
+  const d = offsets.length > 1 ? offsets[1]! - offsets[0]! : 0;
+  return offsets.every((o, k) => o === k * d) ? d : undefined;
+}
+
 const freeAxes = (ndim: number, used: readonly number[]): number[] =>
   Array.from({ length: ndim }, (_, i) => i).filter((i) => !used.includes(i));
 
@@ -257,15 +263,24 @@ export function emitDot(g: Generator, eq: Equation, scope: Scope): void {
   const r = g.buffer(right, rhs.aval);
   const target = e.allocate(out.aval);
   const t = Object.fromEntries(Object.entries(tables).map(([k, v]) => [k, e.bind(v, k)]));
+  const [sl, sr] = [fixedStep(tables.lc), fixedStep(tables.rc)];
   e.block(`for (let b = 0, o = 0; b < ${B}; b++)`, () => {
     e.block(`for (let i = 0; i < ${M}; i++)`, () => {
       e.line(`const lo = ${t.lb}[b] + ${t.lf}[i];`);
       e.block(`for (let j = 0; j < ${N}; j++, o++)`, () => {
         e.line(`const ro = ${t.rb}[b] + ${t.rf}[j];`);
         e.line("let acc = 0;");
-        e.line(
-          `for (let k = 0; k < ${K}; k++) acc += ${l}[lo + ${t.lc}[k]] * ${r}[ro + ${t.rc}[k]];`,
-        );
+        if (sl !== undefined && sr !== undefined) {
+          // Contracted elements a fixed step apart in both operands: no offset tables.
+          e.line(
+            `for (let k = 0, p = lo, q = ro; k < ${K}; k++, p += ${sl}, q += ${sr}) ` +
+              `acc += ${l}[p] * ${r}[q];`,
+          );
+        } else {
+          e.line(
+            `for (let k = 0; k < ${K}; k++) acc += ${l}[lo + ${t.lc}[k]] * ${r}[ro + ${t.rc}[k]];`,
+          );
+        }
         e.line(`${target}[o] = ${store(dtype, "acc")};`);
       });
     });
