@@ -315,21 +315,28 @@ export const dotGeneral: Primitive<DotGeneralParams> = definePrimitive<DotGenera
     const M = size(lhs, lf);
     const K = size(lhs, lc);
     const N = size(rhs, rf);
-    // lhs as [B, M, K] and rhs as [B, K, N], row-major.
-    const a = permuted(lhs, [...lb, ...lf, ...lc]);
-    const b = permuted(rhs, [...rb, ...rc, ...rf]);
+    // lhs as [B, M, K] and rhs as [B, K, N]: read where they are (strides) when each group of
+    // axes is one axis or none, else copied row-major first.
+    const groups = [lb, lf, lc, rb, rc, rf];
+    const direct = groups.every((axes) => axes.length <= 1);
+    const stride = (x: ConcreteArray, axes: readonly number[], rowMajor: number): number =>
+      direct ? (axes.length === 0 ? 0 : x.strides[axes[0]!]!) : rowMajor;
+    const a = direct ? lhs.data : permuted(lhs, [...lb, ...lf, ...lc]);
+    const b = direct ? rhs.data : permuted(rhs, [...rb, ...rc, ...rf]);
+    const [a0, b0] = direct ? [lhs.offset, rhs.offset] : [0, 0];
+    const [aB, aM, aK] = [stride(lhs, lb, M * K), stride(lhs, lf, K), stride(lhs, lc, 1)];
+    const [bB, bK, bN] = [stride(rhs, rb, K * N), stride(rhs, rc, N), stride(rhs, rf, 1)];
     const shape = dotGeneralShape(lhs.shape, rhs.shape, params);
     const acc = new Float64Array(B * M * N);
     for (let batch = 0; batch < B; batch++) {
-      const aBase = batch * M * K;
-      const bBase = batch * K * N;
       const cBase = batch * M * N;
       for (let i = 0; i < M; i++) {
         const cRow = cBase + i * N;
+        const aRow = a0 + batch * aB + i * aM;
         for (let k = 0; k < K; k++) {
-          const aik = a[aBase + i * K + k]!;
-          const bRow = bBase + k * N;
-          for (let j = 0; j < N; j++) acc[cRow + j] += aik * b[bRow + j]!;
+          const aik = a[aRow + k * aK]!;
+          const bRow = b0 + batch * bB + k * bK;
+          for (let j = 0; j < N; j++) acc[cRow + j] += aik * b[bRow + j * bN]!;
         }
       }
     }
