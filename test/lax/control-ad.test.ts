@@ -494,16 +494,18 @@ describe("what reverse mode through a loop saves per step", () => {
         xs,
       )[1]
       .sum();
-  const unrolled = (w: NDArray): NDArray => {
+  /** The scans' loss as a JavaScript loop: Σₜ sum(hₜ), hₜ = next(hₜ₋₁, xₜ) from h₀ = 0. */
+  const unrolledLoss = (next: (h: NDArray, x: NDArray) => NDArray): NDArray => {
     let h = np.zeros([1, 3], { dtype: "float64" });
     let total = np.array(0, { dtype: "float64" });
     for (let t = 0; t < steps; t++) {
-      const x = xs.get(t);
-      h = step(w, h, x, (x.sum().item() as number) > 0);
+      h = next(h, xs.get(t));
       total = total.add(h.sum());
     }
     return total;
   };
+  const unrolled = (w: NDArray): NDArray =>
+    unrolledLoss((h, x) => step(w, h, x, (x.sum().item() as number) > 0));
 
   it("stacks no per-step copy of a view of a loop constant; the gradient is the loop's", () => {
     const text = makeProgram(grad(loss))(w).toString();
@@ -528,15 +530,7 @@ describe("what reverse mode through a loop saves per step", () => {
           xs,
         )[1]
         .sum();
-    const rolledOut = (w: NDArray, b: NDArray): NDArray => {
-      let h = np.zeros([1, 3], { dtype: "float64" });
-      let total = np.array(0, { dtype: "float64" });
-      for (let t = 0; t < steps; t++) {
-        h = cell(w, b, h, xs.get(t));
-        total = total.add(h.sum());
-      }
-      return total;
-    };
+    const rolledOut = (w: NDArray, b: NDArray): NDArray => unrolledLoss((h, x) => cell(w, b, h, x));
     const both = { argnums: [0, 1] };
     const text = makeProgram(grad(rnn, both))(w, b).toString();
     expect(text).not.toContain(`f64[${steps},3,3]`);
@@ -557,15 +551,8 @@ describe("what reverse mode through a loop saves per step", () => {
           xs,
         )[1]
         .sum();
-    const rolledOut = (w: NDArray): NDArray => {
-      let h = np.zeros([1, 3], { dtype: "float64" });
-      let total = np.array(0, { dtype: "float64" });
-      for (let t = 0; t < steps; t++) {
-        h = np.tanh(np.matmul(xs.get(t).add(h), w.T.matmul(w)));
-        total = total.add(h.sum());
-      }
-      return total;
-    };
+    const rolledOut = (w: NDArray): NDArray =>
+      unrolledLoss((h, x) => np.tanh(np.matmul(x.add(h), w.T.matmul(w))));
     expect(makeProgram(grad(carried))(w).toString()).not.toContain(`f64[${steps},3,3]`);
     expectClose(grad(carried)(w), grad(rolledOut)(w), tight);
     expectClose(jit(grad(carried))(w), grad(rolledOut)(w), tight);
