@@ -8,7 +8,8 @@ import { bind1 } from "../core/trace.js";
 import { asArray } from "../numpy/convert.js";
 import * as ops from "../primitives/ops.js";
 import { pad, slice } from "../primitives/structural.js";
-import { reduceWindowMax, windowShape, type WindowParams } from "../primitives/window.js";
+import { reduceWindowMax } from "../primitives/window.js";
+import { windowShape, type WindowParams } from "../primitives/window-plan.js";
 
 export interface ReduceWindowOptions {
   /** Window step per axis (default 1 everywhere). */

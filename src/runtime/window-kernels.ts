@@ -13,15 +13,13 @@
  */
 import type { ConcreteArray } from "./concrete.js";
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
+import { installFastWindows, runWindows, type WindowMode } from "../primitives/window.js";
 import {
   cachedPlan,
-  installFastWindows,
-  runWindows,
   windowShape,
-  type WindowMode,
   type WindowParams,
   type WindowPlan,
-} from "../primitives/window.js";
+} from "../primitives/window-plan.js";
 import { shapeSize } from "../core/shape.js";
 import type { TypedArray } from "../core/dtype.js";
 import { placeArrayIn, zeroFill } from "./gather-kernels.js";
