@@ -25,7 +25,7 @@ import {
 import { minimumParallelWork } from "./matmul.js";
 
 /** Rows of A (and of B) per block: 3 × 3 accumulators, with 3 B vectors and an A vector live. */
-export const dotBlock = 3;
+const dotBlock = 3;
 
 /** Reduction elements per k-block: 3 + 3 rows of it stay in L1 across a row of blocks. */
 const kBlock = 1024;
@@ -33,7 +33,7 @@ const kBlock = 1024;
 const kernels = new Map<string, KernelModule>();
 
 /** The kernel module of `dotProducts` for a dtype (`fusedMultiplyAdd`: relaxed SIMD madd). */
-export function dotKernel(dtype: "float32" | "float64", fusedMultiplyAdd: boolean): KernelModule {
+function dotKernel(dtype: "float32" | "float64", fusedMultiplyAdd: boolean): KernelModule {
   const key = `${dtype}:${fusedMultiplyAdd}`;
   let kernel = kernels.get(key);
   if (kernel === undefined) {
