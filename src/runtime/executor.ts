@@ -24,6 +24,7 @@ import {
   memoryView,
   releaseArena,
   reserve,
+  residentAddress,
   runKernelParallel,
 } from "./wasm-memory.js";
 import { placeArrayIn } from "./gather-kernels.js";
@@ -39,11 +40,23 @@ import { partsWaking, splitRange, type KernelModule } from "./threads.js";
 import type { Kernel, Schedule } from "../compiler/schedule.js";
 import { scatterInto, type ScatterParams } from "../primitives/indexing.js";
 import { asConcrete, fromStorage, scalar, view, type ConcreteArray } from "./concrete.js";
+import { ResidentLoop } from "./resident-loop.js";
 
 type Step = (env: Map<Var, ConcreteArray>) => void;
 
 /** A compiled program: call it with concrete arrays (the flattened arguments). */
 export type Executable = (args: readonly NDArray[]) => NDArray[];
+
+/** A compiled loop body or branch. */
+export interface CompiledBody {
+  run: Executable;
+  /**
+   * The same call with its results left where its kernels wrote them: arena arrays stay views
+   * of kernel memory, valid only until the next kernel runs, so the caller copies them on at
+   * once (a loop into its carries). Absent where the body does not run through the executor.
+   */
+  resident?: (args: readonly NDArray[]) => ConcreteArray[];
+}
 
 function literal(a: Literal): ConcreteArray {
   return scalar(a.value, a.aval.dtype, a.aval.weakType);
@@ -335,7 +348,7 @@ function isConv(kernel: Kernel): boolean {
 /** How control-flow kernels get their compiled bodies. */
 export interface Subprograms {
   /** A sub-program (a loop body or a branch), compiled. */
-  compileSub: (program: Program) => Executable;
+  compileSub: (program: Program) => CompiledBody;
   /** A scan as one WebAssembly loop, when its body allows. */
   wholeLoop: (eq: Equation) => ScanLoop | undefined;
 }
@@ -349,7 +362,9 @@ function sliceAt(x: ConcreteArray, t: number): ConcreteArray {
 
 /**
  * A loop or branch: its bodies are compiled once (fused kernels and all), and each iteration
- * calls the compiled body with no tracing or per-operation dispatch.
+ * calls the compiled body with no tracing or per-operation dispatch. Where the loop body runs
+ * through the executor's arena, the loop's constants and carries stay in kernel memory
+ * (`ResidentLoop`) for the whole loop.
  */
 function controlStep(kernel: Kernel, { compileSub, wholeLoop }: Subprograms): Step {
   const eq = kernel.equations[0]!;
@@ -360,7 +375,7 @@ function controlStep(kernel: Kernel, { compileSub, wholeLoop }: Subprograms): St
     eq.outputs.forEach((v, i) => env.set(v, asConcrete(outs[i]!)));
   if (eq.primitive.name === "cond") {
     const { branches } = eq.params as CondParams;
-    const compiled = branches.map(compileSub);
+    const compiled = branches.map((b) => compileSub(b).run);
     return (env) => {
       const [index, ...operands] = read(env);
       const i = Math.min(Math.max(Number(index!.data[index!.offset]), 0), branches.length - 1);
@@ -371,38 +386,76 @@ function controlStep(kernel: Kernel, { compileSub, wholeLoop }: Subprograms): St
     const p = eq.params as WhileParams;
     const cond = compileSub(p.cond);
     const body = compileSub(p.body);
+    const test = (outs: readonly NDArray[]): boolean => {
+      const going = asConcrete(outs[0]!);
+      return going.data[going.offset] !== 0;
+    };
     return (env) => {
       const inputs = read(env);
       const condConsts = inputs.slice(0, p.condConsts);
       const bodyConsts = inputs.slice(p.condConsts, p.condConsts + p.bodyConsts);
-      let carry: NDArray[] = inputs.slice(p.condConsts + p.bodyConsts);
-      for (;;) {
-        const going = asConcrete(cond([...condConsts, ...carry])[0]!);
-        if (going.data[going.offset] === 0) break;
-        carry = body([...bodyConsts, ...carry]);
+      const initial = inputs.slice(p.condConsts + p.bodyConsts);
+      const resident = body.resident;
+      if (resident === undefined || !arenasEnabled()) {
+        let carry: NDArray[] = initial;
+        while (test(cond.run([...condConsts, ...carry])))
+          carry = body.run([...bodyConsts, ...carry]);
+        write(env, carry);
+        return;
       }
-      write(env, carry);
+      const loop = new ResidentLoop([...condConsts, ...bodyConsts], initial);
+      try {
+        const consts = [loop.consts.slice(0, p.condConsts), loop.consts.slice(p.condConsts)];
+        const check = cond.resident ?? cond.run;
+        while (test(check([...consts[0]!, ...loop.carry])))
+          loop.advance(resident([...consts[1]!, ...loop.carry]));
+        write(env, loop.finalCarry());
+      } finally {
+        loop.release();
+      }
     };
   }
   const p = eq.params as ScanParams;
-  const loop = wholeLoop(eq);
-  if (loop !== undefined) return (env) => write(env, loop(read(env)));
+  const whole = wholeLoop(eq);
+  if (whole !== undefined) return (env) => write(env, whole(read(env)));
   const body = compileSub(p.body);
   const yAvals = p.body.outAvals.slice(p.numCarry);
   return (env) => {
     const inputs = read(env);
-    const consts = inputs.slice(0, p.numConsts);
-    let carry: NDArray[] = inputs.slice(p.numConsts, p.numConsts + p.numCarry);
     const xs = inputs.slice(p.numConsts + p.numCarry);
     // Every element is written below (one slice a step).
     const ys = yAvals.map((a) => allocateUninitialized(a.dtype, p.length * a.size));
-    for (let step = 0; step < p.length; step++) {
-      const t = p.reverse ? p.length - 1 - step : step;
-      const outs = body([...consts, ...carry, ...xs.map((x) => sliceAt(x, t))]);
-      carry = outs.slice(0, p.numCarry);
-      outs.slice(p.numCarry).forEach((y, i) => {
-        ys[i]!.set(asConcrete(y).contiguousData(), t * yAvals[i]!.size);
-      });
+    const stack = (outs: readonly NDArray[], t: number): void =>
+      outs.forEach((y, i) => ys[i]!.set(asConcrete(y).contiguousData(), t * yAvals[i]!.size));
+    const time = (step: number): number => (p.reverse ? p.length - 1 - step : step);
+    const resident = body.resident;
+    let carry: NDArray[];
+    if (resident === undefined || !arenasEnabled()) {
+      const consts = inputs.slice(0, p.numConsts);
+      carry = inputs.slice(p.numConsts, p.numConsts + p.numCarry);
+      for (let step = 0; step < p.length; step++) {
+        const t = time(step);
+        const outs = body.run([...consts, ...carry, ...xs.map((x) => sliceAt(x, t))]);
+        carry = outs.slice(0, p.numCarry);
+        stack(outs.slice(p.numCarry), t);
+      }
+    } else {
+      const loop = new ResidentLoop(
+        inputs.slice(0, p.numConsts),
+        inputs.slice(p.numConsts, p.numConsts + p.numCarry),
+      );
+      try {
+        for (let step = 0; step < p.length; step++) {
+          const t = time(step);
+          const outs = resident([...loop.consts, ...loop.carry, ...xs.map((x) => sliceAt(x, t))]);
+          // The step's results are read before the next kernel runs.
+          stack(outs.slice(p.numCarry), t);
+          loop.advance(outs.slice(0, p.numCarry));
+        }
+        carry = loop.finalCarry();
+      } finally {
+        loop.release();
+      }
     }
     write(env, [
       ...carry,
@@ -422,7 +475,7 @@ export function instantiate(
   fused: ReadonlyMap<Kernel, FusedKernelCode>,
   wasm: ReadonlyMap<Kernel, WasmStep> = new Map(),
   subprograms?: Subprograms,
-): { run: Executable; arenaBytes: number } {
+): CompiledBody & { arenaBytes: number } {
   const { program } = schedule;
   const owned: Owned = new Set();
   const staged = arenasEnabled() ? stagedInputs(schedule, wasm) : new Map<Var, number>();
@@ -451,13 +504,14 @@ export function instantiate(
     return code === undefined ? singleStep(k, owned) : fusedStep(k, code, owned);
   });
   const consts = program.consts.map(asConcrete);
-  const read = (env: Map<Var, ConcreteArray>, a: Atom): NDArray => {
+  const read = (env: Map<Var, ConcreteArray>, a: Atom, resident: boolean): ConcreteArray => {
     if (a instanceof Literal) return literal(a);
     const x = env.get(a)!;
-    // Arena arrays live only until the call returns: an output gets storage of its own.
-    return isResident(x) ? ownedCopy(x) : x;
+    // Arena arrays live only until the call returns: an output gets storage of its own, unless
+    // the caller takes it on at once.
+    return !resident && isResident(x) ? ownedCopy(x) : x;
   };
-  const run: Executable = (args) => {
+  const call = (args: readonly NDArray[], resident: boolean): ConcreteArray[] => {
     owned.clear();
     const env = new Map<Var, ConcreteArray>();
     program.constvars.forEach((v, i) => env.set(v, consts[i]!));
@@ -473,24 +527,29 @@ export function instantiate(
     });
     if (arenaBytes === 0) {
       for (const step of steps) step(env);
-      return program.outputs.map((a) => read(env, a));
+      return program.outputs.map((a) => read(env, a, resident));
     }
     arena.start = holdArena(arenaBytes);
     try {
-      // Inputs several kernels read are copied in once.
+      // Inputs several kernels read are copied in once (unless they are in kernel memory).
       for (const [v, slot] of stagedSlots) {
         const x = env.get(v)!;
+        if (residentAddress(x) !== undefined) continue;
         const at = arena.start + slot;
         copyArrayIn(x, at);
         env.set(v, fromStorage(memoryView(x.dtype, at, x.size), x.shape, x.dtype, x.weakType));
       }
       for (const step of steps) step(env);
-      return program.outputs.map((a) => read(env, a));
+      return program.outputs.map((a) => read(env, a, resident));
     } finally {
       releaseArena(arena.start);
     }
   };
-  return { run, arenaBytes };
+  return {
+    run: (args) => call(args, false),
+    resident: (args) => call(args, true),
+    arenaBytes,
+  };
 }
 
 /** Kernels that read their operands from kernel memory. */

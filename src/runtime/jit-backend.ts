@@ -20,8 +20,11 @@ import {
   type CompileReport,
   type KernelReport,
 } from "../transforms/jit.js";
-import { instantiate, type Executable, type WasmStep } from "./executor.js";
-import { compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
+import { instantiate, type CompiledBody, type WasmStep } from "./executor.js";
+
+/** A compiled program, with the executor's resident entry where it runs through the executor. */
+type Compiled = CompiledProgram & Pick<CompiledBody, "resident">;
+import { arenasEnabled, compileKernel, kernelModuleBuilder } from "./wasm-memory.js";
 import { useFusedMultiplyAdd } from "./config.js";
 import { ModuleBuilder } from "../compiler/wasm/module.js";
 import { emitMatmul, planMatmul, type MatmulSpec } from "../compiler/kernels/matmul.js";
@@ -102,6 +105,13 @@ function kernelName(k: Kernel, i: number): string {
   return `kernel${i}_${k.equations[0]!.primitive.name}`;
 }
 
+/** What a loop whose body is `body` keeps in kernel memory across its steps (`ResidentLoop`). */
+function residentState(body: Program): string {
+  return arenasEnabled() && subprogram(body).resident !== undefined
+    ? "; its constants and carries stay in WebAssembly memory for the whole loop"
+    : "";
+}
+
 /** How a loop or branch kernel runs, and its bodies' reports. */
 function controlOf(k: Kernel, mode: Mode): KernelReport["control"] {
   const eq = k.equations[0]!;
@@ -116,15 +126,16 @@ function controlOf(k: Kernel, mode: Mode): KernelReport["control"] {
   if (name === "scan") {
     const p = eq.params as ScanParams;
     const whole = wholeLoop(eq) !== undefined;
+    const perStep = `the compiled body called per step${residentState(p.body)}`;
     return {
-      summary: `${p.length} steps${p.reverse ? " (reversed)" : ""}, ${whole ? "one WebAssembly loop, carries updated in place" : "the compiled body called per step"}`,
+      summary: `${p.length} steps${p.reverse ? " (reversed)" : ""}, ${whole ? "one WebAssembly loop, carries updated in place" : perStep}`,
       bodies: [subprogram(p.body).report],
     };
   }
   if (name === "while") {
     const p = eq.params as WhileParams;
     return {
-      summary: "until the condition fails: condition, then body, per step",
+      summary: `until the condition fails: condition, then body, per step${residentState(p.body)}`,
       bodies: [subprogram(p.cond).report, subprogram(p.body).report],
     };
   }
@@ -467,7 +478,7 @@ function compileInline(program: Program): CompiledProgram | undefined {
   };
 }
 
-function compile(program: Program, donated: readonly boolean[]): CompiledProgram {
+function compile(program: Program, donated: readonly boolean[]): Compiled {
   // Donated buffers are reused by the executor's kernels; otherwise small programs run inline.
   const options = {
     optimize: optimized,
@@ -516,13 +527,17 @@ function compile(program: Program, donated: readonly boolean[]): CompiledProgram
     const compiledModule = compileKernel(module.build({ names: false }));
     for (const [k, compiled] of wasm) steps.set(k, { kernel: compiled, module: compiledModule });
   }
-  const { run, arenaBytes } = instantiate(planned, fused, steps, { compileSub, wholeLoop });
+  const { run, resident, arenaBytes } = instantiate(planned, fused, steps, {
+    compileSub,
+    wholeLoop,
+  });
   let code: string | undefined;
   let report: CompileReport | undefined;
   const flops = planned.kernels.reduce((n, k) => n + k.flops, 0);
   const bytesAccessed = planned.kernels.reduce((n, k) => n + k.bytes, 0);
   return {
     run,
+    resident,
     // The text and the report are made only when someone asks (they are not needed to run).
     get code() {
       return (code ??= codeOf(planned, fused, wasm, module));
@@ -552,12 +567,9 @@ function compileFollowingSettings(program: Program, donated: readonly boolean[])
 }
 
 /** Loop bodies and branches, compiled once per program object and `fusedMultiplyAdd` setting. */
-const compiledSubs = [
-  new WeakMap<Program, CompiledProgram>(),
-  new WeakMap<Program, CompiledProgram>(),
-];
+const compiledSubs = [new WeakMap<Program, Compiled>(), new WeakMap<Program, Compiled>()];
 
-function subprogram(program: Program): CompiledProgram {
+function subprogram(program: Program): Compiled {
   const cache = compiledSubs[Number(useFusedMultiplyAdd())]!;
   let compiled = cache.get(program);
   if (compiled === undefined) {
@@ -567,7 +579,7 @@ function subprogram(program: Program): CompiledProgram {
   return compiled;
 }
 
-const compileSub = (program: Program): Executable => subprogram(program).run;
+const compileSub = (program: Program): CompiledBody => subprogram(program);
 
 /** Whole-loop scans, built once per equation and `fusedMultiplyAdd` setting. */
 const wholeLoops = [

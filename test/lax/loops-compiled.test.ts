@@ -67,7 +67,9 @@ describe("scans compiled as one WebAssembly loop", () => {
         .lower(xs)
         .report()
         .kernels.find((k) => k.control)?.control?.summary,
-    ).toBe("3 steps, the compiled body called per step");
+    ).toBe(
+      "3 steps, the compiled body called per step; its constants and carries stay in WebAssembly memory for the whole loop",
+    );
     const [c1, ys1] = compiled(xs);
     const [c2, ys2] = f(xs);
     expect(bits(c1)).toEqual(bits(c2));
