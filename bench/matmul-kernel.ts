@@ -14,7 +14,7 @@
  * `--sweep` (tries blocking variants for f32 512 and f64 512).
  *
  * `--compare '[{"mr":4},{}]'` instead times the listed blockings (each over the default; `{}` is
- * the default) in interleaved rounds, so that a shared machine's slow spells hit every variant
+ * the default; `{"matvec":false}` forces the packed kernels where a product would run unpacked) in interleaved rounds, so that a shared machine's slow spells hit every variant
  * alike, and prints each one's best, 75th percentile and median GFLOP/s. With `--shape m,n,k`
  * (default 512,512,512), `--layout nn|tn|nt`, `--dtype float64`, `--bias`, `--unfused`.
  */
@@ -24,6 +24,7 @@ import {
   emitMatmul,
   matmulFlops,
   matmulScratchBytes,
+  planMatmul,
   type MatmulBlocking,
   type MatmulSpec,
 } from "../src/compiler/kernels/matmul.js";
@@ -303,8 +304,11 @@ if (relaxedSimdSupported()) {
   });
 }
 
+/** A `--compare` variant: a blocking, and `matvec: false` to force the packed kernels. */
+type Variant = Partial<MatmulBlocking> & { matvec?: boolean };
+
 /** `--compare`: the blockings in interleaved rounds (see the header). */
-function compare(variants: Partial<MatmulBlocking>[]): void {
+function compare(variants: Variant[]): void {
   const [m, n, k] = (option("--shape") ?? "512,512,512").split(",").map(Number) as [
     number,
     number,
@@ -314,9 +318,10 @@ function compare(variants: Partial<MatmulBlocking>[]): void {
   const layout = (option("--layout") ?? "nn") as Layout;
   const fusedMultiplyAdd = relaxedSimdSupported() && !args.has("--unfused");
   const extra = { fusedMultiplyAdd, ...(args.has("--bias") && { epilogue: { bias: true } }) };
-  const specs = variants.map((blocking) => ({
+  const specs = variants.map(({ matvec, ...blocking }) => ({
     ...specOf(dtype, [m, n, k], layout, 1, extra),
     blocking,
+    ...(matvec === false && { matvec }),
   }));
   const prepared = specs.map(prepare);
   // The same operands for every variant, so that their results can be compared.
@@ -340,7 +345,11 @@ function compare(variants: Partial<MatmulBlocking>[]): void {
   console.log(`${dtype} ${m}×${n}×${k} ${layout}${fusedMultiplyAdd ? " FMA" : ""}, 20 rounds:`);
   specs.forEach((spec, i) => {
     const s = samples[i]!.sort((a, b) => a - b);
-    const blocking = show({ ...defaultMatmulBlocking(dtype, fusedMultiplyAdd), ...spec.blocking });
+    const { form } = planMatmul(spec);
+    const blocking =
+      form === "packed"
+        ? show({ ...defaultMatmulBlocking(dtype, fusedMultiplyAdd), ...spec.blocking })
+        : `unpacked ${form}`;
     const error = maxRelativeError(prepared[i]!.result(), first);
     console.log(
       `  ${blocking}: best ${fmt(s[19]!)} p75 ${fmt(s[15]!)} median ${fmt(s[10]!)}` +
@@ -353,7 +362,7 @@ const show = (b: MatmulBlocking): string =>
   `mr=${b.mr} nr=${b.nr} kc=${b.kc} mc=${b.mc} nc=${b.nc} unroll=${b.unroll}`;
 const compared = option("--compare");
 if (compared !== undefined) {
-  compare(JSON.parse(compared) as Partial<MatmulBlocking>[]);
+  compare(JSON.parse(compared) as Variant[]);
   process.exit(0);
 }
 

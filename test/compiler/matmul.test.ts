@@ -335,6 +335,47 @@ describe.each([
     });
   });
 
+  it("runs products with few rows or columns unpacked, in either form", () => {
+    const bias = { bias: true, activation: "relu" as const };
+    const cases: [MatmulSpec, "rows" | "dots" | "packed"][] = [
+      // Few rows, B's rows contiguous: rows.
+      [specOf(dtype, [1, 128, 128]), "rows"],
+      [specOf(dtype, [2, 37, 19]), "rows"],
+      [specOf(dtype, [3, 9, 5], { ta: true }), "rows"],
+      [specOf(dtype, [4, 70, 33], { batch: 3, epilogue: bias }), "rows"],
+      [specOf(dtype, [1, 131, 7], { epilogue: { bias: true } }), "rows"],
+      [specOf(dtype, [2, 16, 0], { epilogue: bias }), "rows"],
+      // Few rows or columns, A's rows and B's columns contiguous along k: dots.
+      [specOf(dtype, [1, 128, 128], { tb: true }), "dots"],
+      [specOf(dtype, [3, 10, 37], { tb: true, epilogue: bias }), "dots"],
+      [specOf(dtype, [37, 1, 11]), "dots"],
+      [specOf(dtype, [64, 3, 20], { tb: true, batch: 2 }), "dots"],
+      [specOf(dtype, [9, 4, 130], { tb: true, epilogue: { activation: "relu" } }), "dots"],
+      // Neither operand runs the right way: packed.
+      [specOf(dtype, [2, 37, 19], { ta: true, tb: true }), "packed"],
+      [specOf(dtype, [40, 2, 19], { ta: true }), "packed"],
+    ];
+    for (const [spec, form] of cases) {
+      expect(planMatmul(spec).form, `${spec.m}×${spec.n}×${spec.k}`).toBe(form);
+      if (form !== "packed") expect(matmulScratchBytes(spec)).toBe(0);
+      const unpacked = check(spec);
+      const packed = check({ ...spec, matvec: false });
+      expect(planMatmul({ ...spec, matvec: false }).form).toBe("packed");
+      expect(unpacked.expected).toEqual(packed.expected);
+    }
+    // Strided C, negative strides and a batch-broadcast operand.
+    check({
+      ...specOf(dtype, [3, 21, 6], { batch: 2 }),
+      a: { batchStride: 0, rowStride: -7, colStride: 1 },
+      c: { batchStride: 100, rowStride: 30 },
+    });
+    check({
+      ...specOf(dtype, [2, 9, 13], { batch: 2 }),
+      b: { batchStride: -130, rowStride: 1, colStride: 13 },
+      c: { batchStride: 40, rowStride: 11 },
+    });
+  });
+
   it("crosses every block edge with small blockings", () => {
     const blockings: Partial<MatmulBlocking>[] = [
       { kc: 4, mc: 4, nc: 8 },

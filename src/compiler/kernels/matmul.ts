@@ -44,6 +44,7 @@ import {
   vectorOps,
   zeroVector,
 } from "./matmul-pack.js";
+import { emitMatvec, matvecForm, type MatvecForm } from "./matvec.js";
 
 /** Element type: `float32` runs on f32x4, `float64` on f64x2. */
 export type MatmulDtype = "float32" | "float64";
@@ -106,6 +107,12 @@ export interface MatmulSpec {
    * it) instead of a multiply and an add; the engine must support relaxed SIMD. Default false.
    */
   fusedMultiplyAdd?: boolean;
+  /**
+   * Products with at most four rows (or columns, when the operands run along k) read their
+   * operands in place, unpacked (`matvec.ts`); `false` makes them use the packed kernels too
+   * (for tuning and tests). Default true.
+   */
+  matvec?: boolean;
 }
 
 /**
@@ -150,6 +157,8 @@ export interface MatmulPlan {
   readonly bias: boolean;
   readonly relu: boolean;
   readonly fusedMultiplyAdd: boolean;
+  /** The packed kernels, or an unpacked form for few rows or columns (`matvec.ts`). */
+  readonly form: "packed" | MatvecForm;
   /** Byte offset of the packed A block in the scratch memory (B's is 0). */
   readonly packedAOffset: number;
   readonly scratchBytes: number;
@@ -203,12 +212,11 @@ export function planMatmul(spec: MatmulSpec): MatmulPlan {
   const mc = Math.min(roundUp(blocking.mc, mr), roundUp(Math.max(m, 1), mr));
   const nc = Math.min(roundUp(blocking.nc, nr), roundUp(Math.max(n, 1), nr));
   const packedAOffset = roundUp(kc * nc * es, 64);
-  const scratchBytes = roundUp(packedAOffset + kc * mc * es, 16);
   const activation = spec.epilogue?.activation ?? "none";
   if (activation !== "none" && activation !== "relu") {
     throw new RangeError(`matmul: unsupported activation ${JSON.stringify(activation)}.`);
   }
-  return {
+  const plan = {
     spec,
     es,
     lanes,
@@ -229,9 +237,12 @@ export function planMatmul(spec: MatmulSpec): MatmulPlan {
     bias: spec.epilogue?.bias ?? false,
     relu: activation === "relu",
     fusedMultiplyAdd,
+    form: "packed" as MatmulPlan["form"],
     packedAOffset,
-    scratchBytes,
+    scratchBytes: roundUp(packedAOffset + kc * mc * es, 16),
   };
+  const form = spec.matvec === false ? undefined : matvecForm(plan);
+  return form === undefined ? plan : { ...plan, form, scratchBytes: 0 };
 }
 
 /** Bytes of scratch memory the kernel needs for its packed panels (a multiple of 16). */
@@ -478,6 +489,10 @@ export function emitMatmul(module: ModuleBuilder, name: string, spec: MatmulSpec
       export: true,
       comment: `${description}: empty`,
     });
+    return;
+  }
+  if (plan.form !== "packed") {
+    emitMatvec(module, name, plan, plan.form, description);
     return;
   }
   const packB =
