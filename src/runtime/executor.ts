@@ -9,7 +9,7 @@ import { Literal, Var, type Atom, type Equation, type Program } from "../core/ir
 import type { CondParams, ScanParams, WhileParams } from "../lax/control-primitives.js";
 import type { ScanLoop } from "./scan-loop.js";
 import type { DotGeneralParams } from "../primitives/dot.js";
-import { matmulWithEpilogue } from "./matmul.js";
+import { matmulWithEpilogue, ProductSite } from "./matmul.js";
 import type { FusedKernelCode } from "../compiler/codegen/fused.js";
 import type { WasmFusedKernel } from "../compiler/codegen/wasm-fused.js";
 import {
@@ -255,6 +255,7 @@ function placedStep(
 function matmulStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
   const [dot, add, relu] = kernel.equations as [Equation, Equation?, Equation?];
   const broadcastOf = add?.inputs[1] as Var | undefined;
+  const site = new ProductSite();
   return placedStep(kernel, arena, owned, (env, address) => {
     const [lhs, rhs] = dot.inputs.map((a) => env.get(a as Var));
     if (lhs === undefined || rhs === undefined) return undefined;
@@ -267,7 +268,8 @@ function matmulStep(kernel: Kernel, arena: ArenaContext, owned: Owned): Step {
     }
     const params = dot.params as DotGeneralParams;
     const shape = dot.outputs[0]!.aval.shape;
-    return matmulWithEpilogue(lhs, rhs, params, shape, { bias, relu: relu !== undefined }, address);
+    const epilogue = { bias, relu: relu !== undefined };
+    return matmulWithEpilogue(lhs, rhs, params, shape, epilogue, address, site);
   });
 }
 

@@ -309,6 +309,60 @@ export function plannedProductSpec(
   );
 }
 
+const sameNumbers = (x: readonly number[], y: readonly number[]): boolean =>
+  x.length === y.length && x.every((v, i) => v === y[i]);
+
+/**
+ * One place that runs products again and again (a compiled program's product step, called per
+ * loop step): it keeps the sizes of its last operand shapes and the kernel of its last operand
+ * layout, so that a call with the same ones skips planning the product and looking up its kernel.
+ */
+export class ProductSite {
+  private shapes?: [readonly number[], readonly number[], string, boolean];
+  private planned: ProductShape | undefined;
+  private strides?: [readonly number[], readonly number[], number, boolean];
+  private compiled?: CompiledMatmul;
+
+  /** `productOf`, remembered while the operand shapes and dtype stay the same. */
+  product(
+    lhs: ConcreteArray,
+    rhs: ConcreteArray,
+    params: DotGeneralParams,
+    bias: boolean,
+  ): ProductShape | undefined {
+    const last = this.shapes;
+    if (
+      last === undefined ||
+      last[2] !== lhs.dtype + rhs.dtype ||
+      last[3] !== bias ||
+      !sameNumbers(last[0], lhs.shape) ||
+      !sameNumbers(last[1], rhs.shape)
+    ) {
+      this.planned = productOf(lhs, rhs, params, bias);
+      this.shapes = [lhs.shape, rhs.shape, lhs.dtype + rhs.dtype, bias];
+      this.strides = undefined; // the kernel was for other sizes
+    }
+    return this.planned;
+  }
+
+  /** The kernel of the last call, if it had these operand strides and thread count. */
+  kernel(a: readonly number[], b: readonly number[], threads: number): CompiledMatmul | undefined {
+    const last = this.strides;
+    return last !== undefined &&
+      last[2] === threads &&
+      last[3] === useFusedMultiplyAdd() &&
+      sameNumbers(last[0], a) &&
+      sameNumbers(last[1], b)
+      ? this.compiled
+      : undefined;
+  }
+
+  remember(a: number[], b: number[], threads: number, kernel: CompiledMatmul): void {
+    this.strides = [a, b, threads, useFusedMultiplyAdd()];
+    this.compiled = kernel;
+  }
+}
+
 /**
  * `dot_general` on the WebAssembly kernels, with an optional epilogue (bias, relu) applied
  * before each element is stored; rounding is that of the separate operations (the bias add and
@@ -316,7 +370,7 @@ export function plannedProductSpec(
  * take the case (integer dtypes, small products, or a bias the layout cannot add per column).
  * Operands living in kernel memory are read where they are; with `output` (a byte address in
  * kernel memory, from a compiled call's arena) the result is written there and returned as a
- * view of it, else copied out.
+ * view of it, else copied out. A `site` remembers the plan and kernel between calls.
  */
 export function matmulWithEpilogue(
   lhs: ConcreteArray,
@@ -325,21 +379,28 @@ export function matmulWithEpilogue(
   shape: readonly number[],
   epilogue: MatmulEpilogue = {},
   output?: number,
+  site?: ProductSite,
 ): ConcreteArray | undefined {
   const bias = epilogue.bias;
-  const product = productOf(lhs, rhs, params, bias !== undefined);
+  const product =
+    site === undefined
+      ? productOf(lhs, rhs, params, bias !== undefined)
+      : site.product(lhs, rhs, params, bias !== undefined);
   if (product === undefined) return undefined;
   const { dtype, batch, m, n, k } = product;
   // A bias runs along C's columns: it must be as long as they are, of C's dtype.
   if (bias !== undefined && (bias.dtype !== dtype || bias.size !== n)) return undefined;
   const a = operand(lhs, product.aGroups);
   const b = operand(rhs, product.bGroups);
-  const spec = specOf(product, a.strides, b.strides, bias !== undefined, epilogue.relu === true);
   const itemBytes = dtype === "float32" ? 4 : 8;
   const outCount = batch * m * n;
   const threads = batch * m * n * k >= minimumParallelWork ? threadCount() : 1;
   if (threads > 1) wakeWorkers();
-  const kernel = matmulKernel(spec, threads);
+  const relu = epilogue.relu === true;
+  const kernel =
+    site?.kernel(a.strides, b.strides, threads) ??
+    matmulKernel(specOf(product, a.strides, b.strides, bias !== undefined, relu), threads);
+  site?.remember(a.strides, b.strides, threads, kernel);
   const { offsets, total } = layout([
     a.bytes,
     b.bytes,

@@ -345,6 +345,9 @@ describe.each([
       [specOf(dtype, [4, 70, 33], { batch: 3, epilogue: bias }), "rows"],
       [specOf(dtype, [1, 131, 7], { epilogue: { bias: true } }), "rows"],
       [specOf(dtype, [2, 16, 0], { epilogue: bias }), "rows"],
+      // Outer products and other short sums: rows, in blocks of 4 rows.
+      [specOf(dtype, [37, 20, 1], { epilogue: bias }), "rows"],
+      [specOf(dtype, [9, 9, 4], { batch: 2, ta: true }), "rows"],
       // Few rows or columns, A's rows and B's columns contiguous along k: dots.
       [specOf(dtype, [1, 128, 128], { tb: true }), "dots"],
       [specOf(dtype, [3, 10, 37], { tb: true, epilogue: bias }), "dots"],

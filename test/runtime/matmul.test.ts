@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkGrads, grad, jit, np, type NDArray } from "../../src/index.js";
-import type { ConcreteArray } from "../../src/runtime/concrete.js";
+import { asConcrete, type ConcreteArray } from "../../src/runtime/concrete.js";
+import { matmulWithEpilogue, ProductSite } from "../../src/runtime/matmul.js";
 
 /** Deterministic values in [-1, 1). */
 function values(shape: number[], seed: number, dtype: "float32" | "float64"): NDArray {
@@ -126,5 +127,41 @@ describe("dot_general on the WebAssembly kernels", () => {
         order: 1,
       },
     );
+  });
+});
+
+describe("ProductSite", () => {
+  const params = { contracting: [[1], [0]], batch: [[], []] } as const;
+  it("reuses its plan and kernel while layouts repeat, and replans when they change", () => {
+    const site = new ProductSite();
+    const run = (a: NDArray, b: NDArray): NDArray => {
+      const shape = [a.shape[0]!, b.shape[1]!];
+      const out = matmulWithEpilogue(
+        asConcrete(a),
+        asConcrete(b),
+        params,
+        shape,
+        {},
+        undefined,
+        site,
+      );
+      return out!;
+    };
+    const a = values([3, 64], 1, "float32");
+    const b = values([64, 40], 2, "float32");
+    const bt = values([40, 64], 3, "float32").T; // same shape, other strides
+    const wide = values([64, 72], 4, "float32"); // other sizes
+    for (const [x, y] of [
+      [a, b],
+      [a, b],
+      [a, bt],
+      [a, b],
+      [a, wide],
+      [values([5, 64], 5, "float32"), wide],
+      [a, b],
+    ] as const) {
+      const expected = reference(x.reshape([1, ...x.shape]), y.reshape([1, ...y.shape]));
+      expectNear(run(x, y), expected, 1e-5);
+    }
   });
 });

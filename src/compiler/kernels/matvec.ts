@@ -5,9 +5,10 @@
  * them; with one row panel that copy costs as much as the arithmetic, and a 6-row micro-kernel
  * computes mostly padding.
  *
- * - **Rows** (B's rows contiguous): a block of C's rows (all of them) × `V` vectors of columns;
+ * - **Rows** (B's rows contiguous): a block of up to 4 rows of C × `V` vectors of columns;
  *   each step of k splats one element of each row of A and multiplies it into `V` vectors of
- *   one row of B. B is read once, in order within each block.
+ *   one row of B. With few rows B is read once; with many (an outer product, k ≤ 4) B is
+ *   small, and each block of rows reads it again.
  * - **Dots** (A's rows and B's columns contiguous along k): a block of `R × J` dot products,
  *   each a vector of lane-wise partial sums over k, summed `(l0 + l1) + (l2 + l3)` at the end,
  *   then the last `k mod lanes` terms in order.
@@ -28,12 +29,14 @@ export const matvecMaximumSide = 4;
 
 /**
  * The unpacked form for a product, or `undefined` when the packed kernels take it: rows when
- * C has few rows and B's rows are contiguous; dots when C has few rows or columns and A's rows
- * and B's columns run contiguously along k.
+ * C has few rows (or k is small) and B's rows are contiguous; dots when C has few rows or
+ * columns and A's rows and B's columns run contiguously along k.
  */
 export function matvecForm(plan: MatmulPlan): MatvecForm | undefined {
   const { m, n, k, lanes, a, b } = plan;
-  if (m <= matvecMaximumSide && b.colStride === 1 && n >= lanes) return "rows";
+  // With few rows, or a sum of few terms (an outer product), B has no reuse to pack for.
+  const thin = m <= matvecMaximumSide || k <= matvecMaximumSide;
+  if (thin && b.colStride === 1 && n >= lanes) return "rows";
   const few = m <= matvecMaximumSide || n <= matvecMaximumSide;
   if (few && a.colStride === 1 && b.rowStride === 1 && k >= lanes) return "dots";
   return undefined;
@@ -292,8 +295,8 @@ export function emitMatvec(
   let J: number;
   let blocks: (rows: number, cols: number) => FunctionBuilder;
   if (form === "rows") {
-    R = m;
-    const vectors = rowsVectors[m - 1]!;
+    R = Math.min(m, matvecMaximumSide);
+    const vectors = rowsVectors[R - 1]!;
     J = vectors * lanes;
     blocks = (rows, cols) =>
       emitRowsBlock(
