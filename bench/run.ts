@@ -3,14 +3,15 @@
  * process. Prints a table and the fluxion/peer ratios, and writes `bench/results/latest.json`.
  *
  * Every number is the median over several timed runs after warm-up runs; each run ends at the
- * library's sync point (see bench/peers/*.ts). Workloads are in bench/workloads.ts.
+ * library's sync point (see bench/peers/*.ts). The libraries of one workload are timed together,
+ * one run each per round, so that a noisy machine's slow spells hit them alike. Workloads are in bench/workloads.ts.
  * `npm run bench -- matmul mlp` runs only the workloads whose id starts with one of the words.
  * The differential-equation benchmarks (ids starting with "ode") are in bench/ode.ts, with a
  * table of their own: their rows are solver implementations rather than array libraries.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { measure } from "./measure.js";
+import { measureTogether, type Case } from "./measure.js";
 import { odeSelected, runOde } from "./ode.js";
 import { fluxion, fluxion1 } from "./peers/fluxion.js";
 import { jaxjs } from "./peers/jax.js";
@@ -53,28 +54,39 @@ const results: WorkloadResult[] = [];
 for (const workload of selected) {
   const cells = new Map<string, Cell>();
   results.push({ workload, cells });
+  // Every library's case is made first, then all are timed together in interleaved rounds.
+  const made: { peer: Peer; made: Case }[] = [];
   for (const peer of peers) {
     const skip = workload.skip?.(peer, medians);
     if (skip !== undefined) {
       cells.set(peer.name, { status: "skipped", reason: skip });
       continue;
     }
-    log(`${workload.title} · ${peer.name} ... `);
-    let made;
     try {
-      made = await workload.make(peer);
+      const c = await workload.make(peer);
+      if (c === undefined) cells.set(peer.name, { status: "n/a", reason: "not applicable" });
+      else made.push({ peer, made: c });
     } catch (e) {
       cells.set(peer.name, { status: "error", reason: message(e) });
-      log(`error: ${message(e)}\n`);
-      continue;
+      log(`${workload.title} · ${peer.name}: error: ${message(e)}\n`);
     }
-    if (made === undefined) {
-      cells.set(peer.name, { status: "n/a", reason: "not applicable" });
-      log("n/a\n");
-      continue;
-    }
-    try {
-      const t = await measure(() => made.run(), workload.options);
+  }
+  log(`${workload.title} · ${made.map((m) => m.peer.name).join(", ")} ... `);
+  const timings = await measureTogether(
+    made.map(
+      ({ made }) =>
+        () =>
+          made.run(),
+    ),
+    workload.options,
+  );
+  const shown: string[] = [];
+  made.forEach(({ peer, made }, i) => {
+    const t = timings[i]!;
+    if (t instanceof Error) {
+      cells.set(peer.name, { status: "error", reason: message(t) });
+      shown.push(`${peer.name} error`);
+    } else {
       const value = workload.value(t.medianMs);
       medians.set(resultKey(workload.id, peer.name), t.medianMs);
       cells.set(peer.name, {
@@ -86,21 +98,19 @@ for (const workload of selected) {
         ...(made.note === undefined ? {} : { note: `${peer.name}: ${made.note}` }),
       });
       if ("losses" in made) mlpLosses[peer.name] = (made as MlpCase).losses;
-      log(`${fmt(value)} ${workload.unit} (${t.reps} runs)\n`);
-    } catch (e) {
-      cells.set(peer.name, { status: "error", reason: message(e) });
-      log(`error: ${message(e)}\n`);
-    } finally {
-      made.dispose?.();
+      shown.push(`${peer.name} ${fmt(value)}`);
     }
-  }
+    made.dispose?.();
+  });
+  log(`${shown.join(", ")} ${workload.unit}\n`);
 }
 
 const names = peers.map((p) => p.name);
 if (selected.length > 0) {
   console.log(
     formatReport(results, names, [
-      "Medians of timed runs after warm-up. Sync points: fluxion and plain JS compute synchronously;",
+      "Medians of timed runs after warm-up, the libraries of a row timed in interleaved rounds.",
+      "Sync points: fluxion and plain JS compute synchronously;",
       "jax-js: blockUntilReady (MLP: data() of the loss); tfjs: await data() (a read-back copy).",
       "First call: a fresh jit object per run in a warm process (library-wide kernel caches stay warm).",
       "Eager add: independent adds, all results kept and realised, divided by the number of adds.",
