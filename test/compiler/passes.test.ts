@@ -12,6 +12,7 @@ import {
   Var,
   checkpoint,
   jvp,
+  lax,
   makeProgram,
   np,
   type DType,
@@ -29,7 +30,7 @@ import { eliminateCommonSubexpressions } from "../../src/compiler/passes/cse.js"
 import { eliminateDeadCode } from "../../src/compiler/passes/dce.js";
 import { foldConstants } from "../../src/compiler/passes/fold.js";
 import { simplify } from "../../src/compiler/passes/simplify.js";
-import { optimize, passes, type Pass } from "../../src/compiler/passes/pipeline.js";
+import { optimize, optimizeBodies, passes, type Pass } from "../../src/compiler/passes/pipeline.js";
 
 // ----------------------------------------------------------------------------- helpers
 
@@ -669,4 +670,54 @@ describe("the pass pipeline", () => {
       expect(optimize(optimized)).toBe(optimized);
     });
   }
+});
+
+// ----------------------------------------------------------------------------- loop bodies
+
+describe("optimizeBodies", () => {
+  const loops = (x: NDArray, p: NDArray): NDArray[] => {
+    const [scanned] = lax.scan(
+      (c: NDArray, _: NDArray) => [np.transpose(np.transpose(c.mul(1))).add(0), null],
+      x,
+      null,
+      { length: 2 },
+    );
+    const waited = lax.whileLoop(
+      (c: NDArray) => c.neg().neg().sum().lt(100),
+      (c: NDArray) => c.add(c.mul(1)),
+      x,
+    );
+    const branched = lax.cond(
+      p,
+      (c: NDArray) => c.mul(1).add(0),
+      (c: NDArray) => c.neg().neg(),
+      x,
+    );
+    return [scanned, waited, branched];
+  };
+  const bodyOf = (program: Program, name: string): Program[] => {
+    const eq = program.equations.find((e) => e.primitive.name === name)!;
+    const params = eq.params as { body?: Program; cond?: Program; branches?: Program[] };
+    return [params.cond, params.body, ...(params.branches ?? [])].filter(
+      (b): b is Program => b !== undefined,
+    );
+  };
+
+  it("optimises the bodies of scans and while loops and the branches of conds", () => {
+    const x = np.array([
+      [1, 2],
+      [3, 4],
+    ]);
+    const p = np.array(true);
+    const program = makeProgram(loops)(x, p);
+    const result = checkedPass(optimizeBodies, program, [x, p]);
+    // Identities and double transposes/negations are gone from every body.
+    expect(bodyOf(program, "scan").map(names)).toEqual([["mul", "transpose", "transpose", "add"]]);
+    expect(bodyOf(result, "scan").map(names)).toEqual([[]]);
+    expect(bodyOf(result, "while").map(names)).toEqual([["reduce_sum", "lt"], ["add"]]);
+    expect(bodyOf(result, "cond").map(names)).toEqual([[], []]);
+    expect(optimizeBodies(result)).toBe(result);
+    // The whole pipeline reaches the bodies too (what `.lower(…).optimized` shows).
+    expect(optimize(program).toString()).toBe(result.toString());
+  });
 });
