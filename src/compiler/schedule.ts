@@ -165,7 +165,16 @@ interface Group {
   shape: readonly number[];
   /** A reduction ends the group: nothing may join after it. */
   closed: boolean;
+  /** Equations seen so far that read the group's results from outside it. */
+  readers: Set<number>;
 }
+
+const newGroup = (members: number[], shape: readonly number[], closed: boolean): Group => ({
+  members,
+  shape,
+  closed,
+  readers: new Set(),
+});
 
 const isLiteralZero = (a: Atom): boolean => a instanceof Literal && Object.is(a.value, 0);
 
@@ -231,11 +240,19 @@ function fuse(program: Program, uses: Map<Var, number[]>): number[][] {
   program.equations.forEach((eq, i) => eq.outputs.forEach((v) => defining.set(v, i)));
   const epilogues = matmulEpilogues(program, uses);
   const claimed = new Set([...epilogues.values()].flatMap((members) => members.slice(1)));
-  program.equations.forEach((eq, i) => {
+  /** Records equation i as a reader of the other groups whose results it reads. */
+  const read = (eq: Equation, i: number): void => {
+    for (const a of eq.inputs) {
+      const producer = a instanceof Var ? defining.get(a) : undefined;
+      const group = producer === undefined ? undefined : groupOf.get(producer);
+      if (group !== undefined && group !== groupOf.get(i)) group.readers.add(i);
+    }
+  };
+  const place = (eq: Equation, i: number): void => {
     if (claimed.has(i)) return;
     const epilogue = epilogues.get(i);
     if (epilogue !== undefined) {
-      const group = { members: epilogue, shape: [], closed: true };
+      const group = newGroup(epilogue, [], true);
       groups.push(group);
       for (const m of epilogue) groupOf.set(m, group);
       return;
@@ -243,13 +260,15 @@ function fuse(program: Program, uses: Map<Var, number[]>): number[][] {
     const elementwise = isElementwise(eq);
     const reduction = isTrailingReduction(eq);
     if (!elementwise && !reduction) {
-      groups.push({ members: [i], shape: [], closed: true });
+      const group = newGroup([i], [], true);
+      groups.push(group);
+      groupOf.set(i, group);
       return;
     }
     const shape = elementwise ? eq.outputs[0]!.aval.shape : eq.inputs[0]!.aval.shape;
     // Join (and merge) the groups of producers with the same loop shape, if every value the
     // merged group exports to other consumers is read after this equation (so the fused kernel
-    // can run here).
+    // can run here): no equation before this one, outside the merged group, reads it.
     const candidates: Group[] = [];
     for (const a of eq.inputs) {
       if (!(a instanceof Var)) continue;
@@ -258,35 +277,36 @@ function fuse(program: Program, uses: Map<Var, number[]>): number[][] {
       if (group === undefined || group.closed || !shapesEqual(group.shape, shape)) continue;
       if (!candidates.includes(group)) candidates.push(group);
     }
-    const exportsLater = (members: readonly number[]): boolean =>
-      members.every((m) =>
-        program.equations[m]!.outputs.every((v) =>
-          (uses.get(v) ?? []).every((u) => u >= i || members.includes(u)),
-        ),
-      );
+    const exportsLater = (merged: readonly Group[]): boolean =>
+      merged.every((g) => [...g.readers].every((r) => merged.includes(groupOf.get(r)!)));
     // Try all candidates together, then each alone (the first that works).
-    const union = candidates.flatMap((g) => g.members);
-    let chosen: Group[] = exportsLater(union) ? candidates : [];
+    let chosen: Group[] = exportsLater(candidates) ? candidates : [];
     if (chosen.length === 0) {
-      const single = candidates.find((g) => exportsLater(g.members));
+      const single = candidates.find((g) => exportsLater([g]));
       chosen = single === undefined ? [] : [single];
     }
     let joined: Group;
     if (chosen.length === 0) {
-      joined = { members: [], shape, closed: false };
+      joined = newGroup([], shape, false);
       groups.push(joined);
     } else {
       joined = chosen[0]!;
       for (const other of chosen.slice(1)) {
         joined.members.push(...other.members);
         for (const m of other.members) groupOf.set(m, joined);
+        for (const r of other.readers) joined.readers.add(r);
         groups.splice(groups.indexOf(other), 1);
       }
+      for (const r of joined.readers) if (groupOf.get(r) === joined) joined.readers.delete(r);
       joined.members.sort((x, y) => x - y);
     }
     joined.members.push(i);
     if (reduction) joined.closed = true;
     groupOf.set(i, joined);
+  };
+  program.equations.forEach((eq, i) => {
+    place(eq, i);
+    read(eq, i);
   });
   return groups.map((g) => g.members);
 }
@@ -312,9 +332,9 @@ export function schedule(program: Program, donated: readonly boolean[] = []): Sc
       ),
     ];
     const last = members[members.length - 1]!;
+    const inside = new Set(members);
     const outputs = [...defined].filter(
-      (v) =>
-        programOutputs.has(v) || (uses.get(v) ?? []).some((u) => u > last || !members.includes(u)),
+      (v) => programOutputs.has(v) || (uses.get(v) ?? []).some((u) => u > last || !inside.has(u)),
     );
     const flops = equations.reduce((n, eq) => n + equationFlops(eq), 0);
     const kind =

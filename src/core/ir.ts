@@ -112,9 +112,8 @@ function alphabetic(i: number): string {
  * reports and generated-code comments.
  */
 export function equationLines(program: Program): Map<Equation, string> {
-  const namer = new Namer();
-  for (const v of [...program.constvars, ...program.invars]) namer.name(v);
-  return new Map(program.equations.map((eq) => [eq, printEquation(namer, eq)]));
+  const line = equationPrinter(program);
+  return new Map(program.equations.map((eq) => [eq, line(eq)]));
 }
 
 function printEquation(namer: Namer, eq: Equation): string {
@@ -123,6 +122,18 @@ function printEquation(namer: Namer, eq: Equation): string {
   const args = eq.inputs.map((a) => namer.atom(a)).join(" ");
   const head = params === "" ? eq.primitive.name : `${eq.primitive.name}[${params}]`;
   return `${outs} = ${head} ${args}`.trimEnd();
+}
+
+/**
+ * Prints an equation of `program` as `equationLines` does, on demand (for the few equations a
+ * compiler comments; printing a loop's equation prints its whole body).
+ */
+export function equationPrinter(program: Program): (eq: Equation) => string {
+  const namer = new Namer();
+  // The names printProgram gives: arguments first, then each equation's outputs in order.
+  for (const v of [...program.constvars, ...program.invars]) namer.name(v);
+  for (const eq of program.equations) for (const v of eq.outputs) namer.name(v);
+  return (eq) => printEquation(namer, eq);
 }
 
 /** The printed name of each variable of `program`, as `program.toString()` names them. */

@@ -2,7 +2,14 @@
  * The compiler behind `jit`: optimisation passes, scheduling into kernels, code generation, and
  * instantiation into something callable. Installed into the jit transform when the package loads.
  */
-import { equationLines, variableNames, Var, type Equation, type Program } from "../core/ir.js";
+import {
+  equationLines,
+  equationPrinter,
+  variableNames,
+  Var,
+  type Equation,
+  type Program,
+} from "../core/ir.js";
 import type { CondParams, ScanParams, WhileParams } from "../lax/control-primitives.js";
 import { compileScanLoop, type ScanLoop } from "./scan-loop.js";
 import { generateFused, type FusedKernelCode } from "../compiler/codegen/fused.js";
@@ -492,7 +499,7 @@ function compile(program: Program, donated: readonly boolean[]): Compiled {
   const initial = schedule(program, donated);
   const fused = new Map<Kernel, FusedKernelCode>();
   const wasm = new Map<Kernel, WasmFusedKernel>();
-  const lines = equationLines(program);
+  const line = equationPrinter(program);
   const kernels: Kernel[] = [];
   // Every WebAssembly kernel of the program goes into one module (compiled once).
   const module = kernelModuleBuilder();
@@ -501,7 +508,7 @@ function compile(program: Program, donated: readonly boolean[]): Compiled {
       kernels.push(k);
       continue;
     }
-    const comment = k.equations.map((eq) => lines.get(eq)!).join("\n");
+    const comment = k.equations.map(line).join("\n");
     // Small arithmetic loops are cheaper as JavaScript than as a module to compile; float32
     // exp/log/tanh/… always run the vectorised code (as they do eagerly).
     const wanted = loopSize(k) >= minimumWasmElements || usesSimdMath(k);
