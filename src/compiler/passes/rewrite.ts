@@ -75,6 +75,18 @@ const functionIds = new WeakMap<object, number>();
  * serialised) each time a pass looks at its loop.
  */
 export function paramsKey(params: object): string {
+  let key = paramsKeys.get(params);
+  if (key === undefined) {
+    key = serialise(params);
+    paramsKeys.set(params, key);
+  }
+  return key;
+}
+
+/** Keys already made: params are immutable, and each pass round asks again for the same ones. */
+const paramsKeys = new WeakMap<object, string>();
+
+function serialise(params: object): string {
   return JSON.stringify(params, (_, v: unknown) => {
     if (typeof v === "function" || v instanceof Program) {
       let id = functionIds.get(v);
