@@ -18,8 +18,20 @@ export interface DotGeneralParams {
   batch: readonly [readonly number[], readonly number[]];
 }
 
-function freeAxes(ndim: number, used: readonly number[]): number[] {
-  return Array.from({ length: ndim }, (_, i) => i).filter((i) => !used.includes(i));
+/** The axes of a rank-`ndim` operand that are not in `used`, in order. */
+export function freeAxes(ndim: number, used: readonly number[]): number[] {
+  const free: number[] = [];
+  for (let i = 0; i < ndim; i++) if (!used.includes(i)) free.push(i);
+  return free;
+}
+
+/** Whether the axes are distinct and in `[0, ndim)`. */
+function validAxes(axes: readonly number[], ndim: number): boolean {
+  for (let i = 0; i < axes.length; i++) {
+    const a = axes[i]!;
+    if (!(a >= 0 && a < ndim) || axes.indexOf(a) !== i) return false;
+  }
+  return true;
 }
 
 /** Output shape: batch axes, then lhs free axes, then rhs free axes. */
@@ -36,14 +48,9 @@ export function dotGeneralShape(
   if (lc.length !== rc.length || lb.length !== rb.length) {
     throw new ShapeError("dot_general", `axis lists of lhs and rhs must pair up (${describe()}).`);
   }
-  const all = [...lc, ...lb];
-  const allR = [...rc, ...rb];
-  if (
-    all.some((a) => a < 0 || a >= lhs.length) ||
-    allR.some((a) => a < 0 || a >= rhs.length) ||
-    new Set(all).size !== all.length ||
-    new Set(allR).size !== allR.length
-  ) {
+  const all = lc.concat(lb);
+  const allR = rc.concat(rb);
+  if (!validAxes(all, lhs.length) || !validAxes(allR, rhs.length)) {
     throw new ShapeError("dot_general", `axes out of range or repeated (${describe()}).`);
   }
   lc.forEach((a, i) => {
@@ -62,11 +69,10 @@ export function dotGeneralShape(
       );
     }
   });
-  return [
-    ...lb.map((a) => lhs[a]!),
-    ...freeAxes(lhs.length, all).map((a) => lhs[a]!),
-    ...freeAxes(rhs.length, allR).map((a) => rhs[a]!),
-  ];
+  const shape = lb.map((a) => lhs[a]!);
+  for (const a of freeAxes(lhs.length, all)) shape.push(lhs[a]!);
+  for (const a of freeAxes(rhs.length, allR)) shape.push(rhs[a]!);
+  return shape;
 }
 
 /**

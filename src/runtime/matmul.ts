@@ -4,7 +4,7 @@
  * strides the kernel's packing reads, so a transposed operand costs no extra copy.
  */
 import type { DotGeneralParams } from "../primitives/dot.js";
-import { installFastDot } from "../primitives/dot.js";
+import { freeAxes, installFastDot } from "../primitives/dot.js";
 import { emitMatmul, matmulScratchBytes, type MatmulSpec } from "../compiler/kernels/matmul.js";
 import { contiguousStrides } from "../core/shape.js";
 import { fromStorage, view, type ConcreteArray } from "./concrete.js";
@@ -147,10 +147,6 @@ function groupStride(
 
 const sizeOf = (x: { shape: readonly number[] }, axes: readonly number[]): number =>
   axes.reduce((n, a) => n * x.shape[a]!, 1);
-
-function freeAxes(ndim: number, used: readonly number[]): number[] {
-  return Array.from({ length: ndim }, (_, i) => i).filter((i) => !used.includes(i));
-}
 
 /** Where a kernel reads an operand: at `address` in kernel memory, or `data` copied in. */
 interface Operand {
