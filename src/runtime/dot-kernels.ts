@@ -12,7 +12,7 @@
  * output blocks are split over the threads.
  */
 import type { ModuleBuilder } from "../compiler/wasm/module.js";
-import { vectorOps } from "../compiler/kernels/matmul-pack.js";
+import { multiplyAdd, vectorOps } from "../compiler/kernels/matmul-pack.js";
 import type { KernelModule } from "./threads.js";
 import { loopParts, splitRange, wakeWorkers } from "./threads.js";
 import {
@@ -151,16 +151,7 @@ export function dotModule(dtype: "float32" | "float64", fusedMultiplyAdd: boolea
                   rowA.forEach((address, r) => {
                     f.localGet(address).v128Load(0, 4).localSet(va);
                     vb.forEach((local, c) => {
-                      const target = acc[r]![c]!;
-                      if (fusedMultiplyAdd) {
-                        f.localGet(va).localGet(local).localGet(target);
-                        ops.madd(f);
-                      } else {
-                        f.localGet(target).localGet(va).localGet(local);
-                        ops.mul(f);
-                        ops.add(f);
-                      }
-                      f.localSet(target);
+                      multiplyAdd(f, ops, fusedMultiplyAdd, va, local, acc[r]![c]!);
                     });
                   });
                   for (const address of [...rowA, ...rowB]) {

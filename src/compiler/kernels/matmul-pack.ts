@@ -73,6 +73,29 @@ export const vectorOps: Record<MatmulDtype, VectorOps> = {
 
 export const zeroVector = new Uint8Array(16);
 
+/**
+ * `acc = acc + x·y` on three vector locals: one relaxed-SIMD fused multiply-add when `fused`,
+ * else a multiply and an add.
+ */
+export function multiplyAdd(
+  f: FunctionBuilder,
+  ops: VectorOps,
+  fused: boolean,
+  x: number,
+  y: number,
+  acc: number,
+): void {
+  if (fused) {
+    f.localGet(x).localGet(y).localGet(acc);
+    ops.madd(f);
+  } else {
+    f.localGet(acc).localGet(x).localGet(y);
+    ops.mul(f);
+    ops.add(f);
+  }
+  f.localSet(acc);
+}
+
 /** Pushes a vector of `valid` elements at `pointer + byteOffset` (the other lanes zero). */
 export function loadVector(
   f: FunctionBuilder,

@@ -40,6 +40,7 @@ import {
   emitPack,
   loadVector,
   minLocal,
+  multiplyAdd,
   storeVector,
   vectorOps,
   zeroVector,
@@ -326,15 +327,7 @@ function emitMicroKernel(
             ops.splatLoad(f, (u * mr + r) * es);
             f.localSet(av);
             for (let v = 0; v < vectors; v++) {
-              if (plan.fusedMultiplyAdd) {
-                f.localGet(av).localGet(bv[v]!).localGet(acc[r]![v]!);
-                ops.madd(f);
-              } else {
-                f.localGet(acc[r]![v]!).localGet(av).localGet(bv[v]!);
-                ops.mul(f);
-                ops.add(f);
-              }
-              f.localSet(acc[r]![v]!);
+              multiplyAdd(f, ops, plan.fusedMultiplyAdd, av, bv[v]!, acc[r]![v]!);
             }
             if (split && r === 0) f.localGet(a).localGet(end).i32Eq().brIf(exit);
           }

@@ -19,7 +19,15 @@
  */
 import type { FunctionBuilder, ModuleBuilder } from "../wasm/module.js";
 import type { MatmulPlan } from "./matmul.js";
-import { address, bump, loadVector, storeVector, vectorOps, zeroVector } from "./matmul-pack.js";
+import {
+  address,
+  bump,
+  loadVector,
+  multiplyAdd,
+  storeVector,
+  vectorOps,
+  zeroVector,
+} from "./matmul-pack.js";
 
 /** How a product runs without packing. */
 export type MatvecForm = "rows" | "dots";
@@ -58,25 +66,13 @@ const scalarOps = {
   },
 };
 
-/** Pushes `acc + x·y` of three vector locals (one fused instruction where the plan asks). */
-function multiplyAdd(
-  f: FunctionBuilder,
-  plan: MatmulPlan,
-  x: number,
-  y: number,
-  acc: number,
-): void {
-  const ops = vectorOps[plan.spec.dtype];
-  if (plan.fusedMultiplyAdd) {
-    f.localGet(x).localGet(y).localGet(acc);
-    ops.madd(f);
-  } else {
-    f.localGet(acc).localGet(x).localGet(y);
-    ops.mul(f);
-    ops.add(f);
-  }
-  f.localSet(acc);
-}
+/** A block function `(a, b, c, bias)`: its operands' and result's first elements, the bias'. */
+const addBlock = (module: ModuleBuilder, name: string, comment: string): FunctionBuilder =>
+  module.addFunction(name, {
+    params: ["i32", "i32", "i32", "i32"],
+    paramNames: ["a", "b", "c", "bias"],
+    comment,
+  });
 
 /** `for (counter = count; counter > 0; counter--) body()` over a constant count. */
 function countdown(f: FunctionBuilder, counter: number, count: number, body: () => void): void {
@@ -102,11 +98,11 @@ function emitRowsBlock(
 ): FunctionBuilder {
   const { es, lanes, k } = plan;
   const ops = vectorOps[plan.spec.dtype];
-  const f = module.addFunction(`${name}$rows_${rows}x${vectors}_${last}`, {
-    params: ["i32", "i32", "i32", "i32"],
-    paramNames: ["a", "b", "c", "bias"],
-    comment: `C[${rows} rows × ${(vectors - 1) * lanes + last} columns] = A rows · B, B read in place`,
-  });
+  const f = addBlock(
+    module,
+    `${name}$rows_${rows}x${vectors}_${last}`,
+    `C[${rows} rows × ${(vectors - 1) * lanes + last} columns] = A rows · B, B read in place`,
+  );
   const [a, b, c, bias] = [0, 1, 2, 3];
   const valid = (v: number): number => (v === vectors - 1 ? last : lanes);
   const acc = Array.from({ length: rows }, (_, r) =>
@@ -125,7 +121,9 @@ function emitRowsBlock(
     for (let v = 0; v < vectors; v++) {
       loadVector(f, ops, plan, b, v * 16, valid(v));
       f.localSet(bv);
-      for (let r = 0; r < rows; r++) multiplyAdd(f, plan, splat[r]!, bv, acc[r]![v]!);
+      for (let r = 0; r < rows; r++) {
+        multiplyAdd(f, ops, plan.fusedMultiplyAdd, splat[r]!, bv, acc[r]![v]!);
+      }
     }
     bump(f, a, plan.a.colStride * es);
     bump(f, b, plan.b.rowStride * es);
@@ -168,11 +166,11 @@ function emitDotsBlock(
   const { es, lanes, k } = plan;
   const ops = vectorOps[plan.spec.dtype];
   const scalar = scalarOps[plan.spec.dtype];
-  const f = module.addFunction(`${name}$dots_${R}x${J}`, {
-    params: ["i32", "i32", "i32", "i32"],
-    paramNames: ["a", "b", "c", "bias"],
-    comment: `C[${R}×${J}] = dot products of A rows and B columns over k = ${k}, read in place`,
-  });
+  const f = addBlock(
+    module,
+    `${name}$dots_${R}x${J}`,
+    `C[${R}×${J}] = dot products of A rows and B columns over k = ${k}, read in place`,
+  );
   const [a, b, c, bias] = [0, 1, 2, 3];
   const acc = Array.from({ length: R }, (_, r) =>
     Array.from({ length: J }, (_, j) => f.addLocal("v128", `c${r}_${j}`)),
@@ -206,7 +204,7 @@ function emitDotsBlock(
       f.localSet(streamed);
       for (let h = 0; h < hold[2]!; h++) {
         const [r, j] = rowsHeld ? [h, s] : [s, h];
-        multiplyAdd(f, plan, held[h]!, streamed, acc[r]![j]!);
+        multiplyAdd(f, ops, plan.fusedMultiplyAdd, held[h]!, streamed, acc[r]![j]!);
       }
     }
     bump(f, a, 16);
