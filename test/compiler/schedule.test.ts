@@ -5,7 +5,7 @@
  * donated), values used after a fused group are exported, and the peak memory is plausible.
  */
 import { describe, expect, it } from "vitest";
-import { jit, np, stopGradient, type NDArray } from "../../src/index.js";
+import { jit, lax, np, stopGradient, type NDArray } from "../../src/index.js";
 import { asConcrete } from "../../src/runtime/concrete.js";
 import { expectClose } from "../helpers/assertions.js";
 
@@ -178,6 +178,28 @@ describe("matmul epilogues", () => {
       expect(other).toContain("a plain loop");
       expect(other).not.toContain("$pack_a");
     }
+  });
+
+  it("shows an unpacked kernel for a product with few rows, in either form", () => {
+    const h = floats(2 * 96).reshape([2, 96]);
+    const wt = floats(80 * 96, 4).reshape([80, 96]);
+    const rows = jit((h: NDArray, w: NDArray, b: NDArray) => np.matmul(h, w).add(b)).lower(
+      h,
+      w,
+      b,
+    ).code;
+    expect(rows).toMatch(/unpacked: rows of B read in place[^\n]*; its epilogue adds the bias/);
+    expect(rows).toMatch(/\(func \$kernel1_matmul_bias\$rows_2x4_4/);
+    expect(rows).not.toContain("$pack_b");
+    // Contracting both operands' last axes (the row-major layout a compiled call reads).
+    const dimensions = { contracting: [[1], [1]], batch: [[], []] } as const;
+    const dots = jit((h: NDArray, w: NDArray) => lax.dotGeneral(h, w, dimensions)).lower(
+      h,
+      wt,
+    ).code;
+    expect(dots).toMatch(/unpacked: blocks of dot products/);
+    expect(dots).toMatch(/\(func \$kernel\d+_dot_general\$dots_2x4/);
+    expectJitExact((h, w) => [np.matmul(h!, w!.T).add(b)], [h, wt]);
   });
 
   it("relu as max(x, 0) joins the epilogue; -0 and NaN come out as eagerly", () => {
