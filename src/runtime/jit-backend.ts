@@ -224,6 +224,8 @@ function codeOf(
   module: ModuleBuilder,
 ): string {
   const lines = equationLines(s.program);
+  const definitions = new Map(s.program.equations.flatMap((eq) => eq.outputs.map((v) => [v, eq])));
+  const definition = (v: Var): Equation | undefined => definitions.get(v);
   return s.kernels
     .map((k, i) => {
       const header = [
@@ -243,7 +245,7 @@ function codeOf(
           ? controlCode(k, control)
           : compiled !== undefined
             ? functionToText(module, compiled.function)
-            : (productCode(k, kernelName(k, i)) ??
+            : (productCode(k, kernelName(k, i), definition) ??
               convCode(k, kernelName(k, i)) ??
               (code === undefined ? otherCode(k) : code.source));
       return [...header, body].join("\n");

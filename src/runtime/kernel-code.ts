@@ -4,7 +4,8 @@
  * or a line saying what runs instead (a view, a JavaScript loop).
  */
 import type { AbstractValue } from "../core/aval.js";
-import type { Equation } from "../core/ir.js";
+import { Var, type Atom, type Equation } from "../core/ir.js";
+import { contiguousStrides } from "../core/shape.js";
 import { emitMatmul, planMatmul, type MatmulSpec } from "../compiler/kernels/matmul.js";
 import { ModuleBuilder } from "../compiler/wasm/module.js";
 import { functionToText } from "../compiler/wasm/text.js";
@@ -22,17 +23,37 @@ import { threadCount } from "./threads.js";
 import { plannedWindowModule } from "./window-kernels.js";
 
 /**
- * A product's code: the WebAssembly of the matmul kernel it runs (its operands row-major, as a
- * compiled call's are), or what runs it instead; undefined for other kernels.
+ * The element strides of `a` when it is a transpose of a row-major array (a view the kernels
+ * read in place), given the equation that defines each variable; undefined when row-major.
  */
-export function productCode(k: Kernel, name: string): string | undefined {
+export function viewStrides(
+  a: Atom,
+  definition: (v: Var) => Equation | undefined,
+): number[] | undefined {
+  const eq = a instanceof Var ? definition(a) : undefined;
+  if (eq?.primitive.name !== "transpose") return undefined;
+  const base = contiguousStrides(eq.inputs[0]!.aval.shape);
+  return (eq.params as { permutation: readonly number[] }).permutation.map((p) => base[p]!);
+}
+
+/**
+ * A product's code: the WebAssembly of the matmul kernel it runs (its operands row-major, as a
+ * compiled call's are, or transposes of such), or what runs it instead; undefined for other
+ * kernels.
+ */
+export function productCode(
+  k: Kernel,
+  name: string,
+  definition: (v: Var) => Equation | undefined = () => undefined,
+): string | undefined {
   const [dot, add, relu] = k.equations as [Equation, Equation?, Equation?];
   if (dot.primitive.name !== "dot_general" || (k.kind !== "matmul" && k.kind !== "single")) {
     return undefined;
   }
   const [lhs, rhs] = dot.inputs.map((a) => a.aval) as [AbstractValue, AbstractValue];
   const epilogue = { bias: add !== undefined, relu: relu !== undefined };
-  const spec = plannedProductSpec(lhs, rhs, dot.params as DotGeneralParams, epilogue);
+  const strides = dot.inputs.map((a) => viewStrides(a, definition)) as [number[]?, number[]?];
+  const spec = plannedProductSpec(lhs, rhs, dot.params as DotGeneralParams, epilogue, strides);
   if (spec === undefined)
     return "// a plain loop (an integer product, or too small for the kernel)";
   const { mr, nr, form } = planMatmul(spec);

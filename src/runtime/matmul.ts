@@ -275,31 +275,33 @@ function specOf(
 }
 
 /**
- * The kernel spec a compiled call runs for `dot_general` of operands with these avals, whose
- * arrays are row-major there (or undefined where the plain loop takes the product): for showing
- * the kernel's code (`lower(...).code`).
+ * The kernel spec a compiled call runs for `dot_general` of operands with these avals, laid out
+ * with these element `strides` (row-major where not given: a compiled call's arena arrays and
+ * arguments are; a transpose of one is a view with permuted strides), or undefined where the
+ * plain loop takes the product: for showing the kernel's code (`lower(...).code`).
  */
 export function plannedProductSpec(
   lhs: { shape: readonly number[]; dtype: string },
   rhs: { shape: readonly number[]; dtype: string },
   params: DotGeneralParams,
   epilogue: { bias: boolean; relu: boolean },
+  strides: [(readonly number[])?, (readonly number[])?] = [],
 ): MatmulSpec | undefined {
   const product = productOf(lhs, rhs, params, epilogue.bias);
   if (product === undefined) return undefined;
-  const rowMajor = (
+  const groupStrides = (
     x: { shape: readonly number[] },
     groups: readonly (readonly number[])[],
+    given: readonly number[] | undefined,
   ): number[] => {
-    const strides = groups.map((g) => groupStride(g, x.shape, contiguousStrides(x.shape)));
-    return strides.every((s) => s !== undefined)
-      ? (strides as number[])
-      : groupOrderStrides(x, groups);
+    const layout = given ?? contiguousStrides(x.shape);
+    const found = groups.map((g) => groupStride(g, x.shape, layout));
+    return found.every((s) => s !== undefined) ? (found as number[]) : groupOrderStrides(x, groups);
   };
   return specOf(
     product,
-    rowMajor(lhs, product.aGroups),
-    rowMajor(rhs, product.bGroups),
+    groupStrides(lhs, product.aGroups, strides[0]),
+    groupStrides(rhs, product.bGroups, strides[1]),
     epilogue.bias,
     epilogue.relu,
   );

@@ -199,6 +199,10 @@ describe("matmul epilogues", () => {
     ).code;
     expect(dots).toMatch(/unpacked: blocks of dot products/);
     expect(dots).toMatch(/\(func \$kernel\d+_dot_general\$dots_2x4/);
+    // A transposed weight is read in place through its strides: the code shown is what runs.
+    const viewed = jit((h: NDArray, w: NDArray) => np.matmul(h, w.T)).lower(h, wt).code;
+    expect(viewed).toMatch(/kernel0_transpose[^\n]*\n[^\n]*\n\/\/ a view of its operand/);
+    expect(viewed).toMatch(/\(func \$kernel1_dot_general\$dots_2x4/);
     expectJitExact((h, w) => [np.matmul(h!, w!.T).add(b)], [h, wt]);
   });
 
