@@ -42,18 +42,6 @@ import { convCode, otherCode, productCode } from "./kernel-code.js";
 /** How a program runs: through the executor, or as one generated JavaScript function. */
 type Mode = "executor" | "inline";
 
-/** Loop bodies and branches, optimised once per program object. */
-const optimizedSubs = new WeakMap<Program, Program>();
-
-function optimized(program: Program): Program {
-  let result = optimizedSubs.get(program);
-  if (result === undefined) {
-    result = optimize(program);
-    optimizedSubs.set(program, result);
-  }
-  return result;
-}
-
 /** Schedules of programs run inline (the generated code and the report follow them). */
 const schedules = new WeakMap<Program, Schedule>();
 
@@ -86,7 +74,7 @@ function inlineReport(program: Program): CompileReport {
   let report = inlineReports.get(program);
   if (report === undefined) {
     report = reportOf(
-      scheduleOf(optimized(program)),
+      scheduleOf(optimize(program)),
       "inline",
       "inline, in the enclosing generated function",
     );
@@ -327,7 +315,7 @@ function inlineDot(eq: Equation): boolean {
 function compileInline(program: Program): CompiledProgram | undefined {
   const planned = scheduleOf(program);
   const whole = compileWholeFunction(program, {
-    optimize: optimized,
+    optimize,
     schedule: scheduleOf,
     kernelName,
     summary: inlineSummary,
@@ -363,7 +351,7 @@ function compileInline(program: Program): CompiledProgram | undefined {
 function compile(program: Program, donated: readonly boolean[]): Compiled {
   // Donated buffers are reused by the executor's kernels; otherwise small programs run inline.
   const options = {
-    optimize: optimized,
+    optimize,
     straightLineLimit: minimumWasmElements,
     ownLoop: (eq: Equation) => wholeLoop(eq) !== undefined,
   };
@@ -455,7 +443,7 @@ function subprogram(program: Program): Compiled {
   const cache = compiledSubs[Number(useFusedMultiplyAdd())]!;
   let compiled = cache.get(program);
   if (compiled === undefined) {
-    compiled = compile(optimized(program), []);
+    compiled = compile(optimize(program), []);
     cache.set(program, compiled);
   }
   return compiled;

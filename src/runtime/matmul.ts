@@ -395,10 +395,11 @@ export function matmulWithEpilogue(
   const threads = batch * m * n * k >= minimumParallelWork ? threadCount() : 1;
   if (threads > 1) wakeWorkers();
   const relu = epilogue.relu === true;
-  const kernel =
-    site?.kernel(a.strides, b.strides, threads) ??
-    matmulKernel(specOf(product, a.strides, b.strides, bias !== undefined, relu), threads);
-  site?.remember(a.strides, b.strides, threads, kernel);
+  let kernel = site?.kernel(a.strides, b.strides, threads);
+  if (kernel === undefined) {
+    kernel = matmulKernel(specOf(product, a.strides, b.strides, bias !== undefined, relu), threads);
+    site?.remember(a.strides, b.strides, threads, kernel);
+  }
   const { offsets, total } = layout([
     a.bytes,
     b.bytes,

@@ -22,8 +22,11 @@ export const passes: readonly { name: string; run: Pass }[] = [
   { name: "dce", run: eliminateDeadCode },
 ];
 
-/** Programs `optimize` returned: optimising them again gives them back at once. */
-const optimizedPrograms = new WeakSet<Program>();
+/**
+ * What `optimize` made of each program it was given (and of each it returned, itself): a loop
+ * body is optimised once, however often the pipeline and the compiler ask.
+ */
+const optimizedPrograms = new WeakMap<Program, Program>();
 
 /** The parameters of loops and branches that hold programs. */
 const bodyParams: Record<string, readonly string[]> = {
@@ -65,10 +68,11 @@ export function optimizeBodies(program: Program): Program {
 
 /**
  * Runs the passes to a fixed point (at most `maxRounds` rounds), then optimises the bodies of
- * its loops and branches the same way (`optimizeBodies`).
+ * its loops and branches the same way (`optimizeBodies`). Remembered per program object.
  */
 export function optimize(program: Program, maxRounds = 8): Program {
-  if (optimizedPrograms.has(program)) return program;
+  const known = optimizedPrograms.get(program);
+  if (known !== undefined) return known;
   let current = program;
   for (let round = 0; round < maxRounds; round++) {
     const before = current;
@@ -76,6 +80,7 @@ export function optimize(program: Program, maxRounds = 8): Program {
     if (current === before) break;
   }
   current = optimizeBodies(current);
-  optimizedPrograms.add(current);
+  optimizedPrograms.set(program, current);
+  optimizedPrograms.set(current, current);
   return current;
 }
